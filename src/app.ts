@@ -1,0 +1,104 @@
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Ajv from 'ajv'
+import addFormats from 'ajv-formats'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Config } from './config.js'
+import type { DatabaseHandle } from './db/create-db.js'
+import dbPlugin from './db/plugin.js'
+import gateway from './gateway/plugin.js'
+import docs from './gateway/docs.js'
+import auth from './platform/auth/plugin.js'
+import type { SigningKey, VerificationKey } from './platform/auth/keys.js'
+import { createTokenIssuer } from './platform/auth/token.js'
+import { clientRoutes } from './platform/clients/routes.js'
+import health from './platform/health.js'
+import { loggerOptions } from './platform/logging.js'
+import observability, { requestId } from './platform/observability.js'
+import problem from './platform/problem.js'
+import { SERVICES, SERVICE_ROUTES, type RunMode, type ServiceName } from './services.js'
+
+export interface AppOptions {
+  config: Config
+  database: DatabaseHandle
+  mode: RunMode
+  keys: { signing: SigningKey | null, verification: VerificationKey }
+  /** a pino instance to log to, or false for silence (tests); default: pino at LOG_LEVEL */
+  logger?: FastifyBaseLogger | false
+  /** the app closes the database on close (default true) */
+  closeDatabase?: boolean
+}
+
+/**
+ * Body validation never coerces ("12" is not a number and unknown fields are errors); query strings
+ * and path parameters are text by nature, so they are coerced to the schema's types.
+ */
+function validatorCompiler () {
+  const make = (coerce: boolean) => addFormats.default(new Ajv.default({
+    removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: true, strict: false
+  }))
+  const strict = make(false)
+  const coercing = make(true)
+  return ({ schema, httpPart }: { schema: object, httpPart?: string }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema)
+}
+
+/** Builds the Fastify app of one run mode. It never listens: server.ts does. */
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config, mode, keys } = options
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: options.logger ?? loggerOptions(config.LOG_LEVEL) }),
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      // probes every few seconds would drown the log
+      disableRequestLogging: (request) => request.url.startsWith('/health/')
+    }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    routerOptions: { maxParamLength: 256 }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler())
+
+  // external and platform plugins, in load order
+  await app.register(dbPlugin, { handle: options.database, close: options.closeDatabase ?? true })
+  await app.register(problem)
+  await app.register(observability, {
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    service: mode,
+    ...(options.database.poolStats ? { poolStats: options.database.poolStats } : {})
+  })
+  await app.register(helmet, { global: true })
+  await app.register(auth, { config, key: keys.verification })
+  await app.register(rateLimit, {
+    global: true,
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    hook: 'preHandler', // after authentication, so that callers are counted by identity, not address
+    keyGenerator: (request) => request.principal ? `${request.principal.unit}/${request.principal.sub}` : `ip:${request.ip}`,
+    errorResponseBuilder: (_request, context) => Object.assign(
+      new Error(`rate limit exceeded: at most ${context.max} requests per ${context.after}; retry later`),
+      { statusCode: 429, code: 'RATE_LIMITED' }
+    )
+  })
+  await app.register(docs, { mode, enabled: config.DOCS_ENABLED })
+  await app.register(health, { service: mode })
+
+  // routes: every service this process serves, under /api/v1
+  const served: ServiceName[] = mode === 'all' ? [...SERVICES] : mode === 'gateway' ? [] : [mode]
+  await app.register(async (api) => {
+    for (const service of served) {
+      const routes = SERVICE_ROUTES[service]
+      if (routes) await api.register(routes)
+    }
+    if ((mode === 'all' || mode === 'gateway') && keys.signing) {
+      const issuer = createTokenIssuer(keys.signing, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: config.JWT_MAX_TTL_S })
+      await api.register(clientRoutes, { issuer, tokenTtlSeconds: config.CLIENT_TOKEN_TTL_S })
+    }
+  }, { prefix: '/api/v1' })
+  if (mode === 'gateway') await app.register(gateway, { config })
+
+  return app
+}

@@ -1,0 +1,86 @@
+import { resolve } from 'node:path'
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+const Url = (description: string) => Type.String({ pattern: '^https?://[^\\s]+$', description })
+const PostgresUrl = Type.String({ pattern: '^postgres(ql)?://[^\\s]+$', description: 'PostgreSQL connection URI; unset means embedded PGlite' })
+
+/**
+ * Every environment variable Datagate reads. The README's configuration table is written from this
+ * schema: keep the two in step.
+ */
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface to bind (the image sets 0.0.0.0)' }),
+  DATAGATE_DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'embedded database and generated keys' }),
+  DATABASE_URL: Type.Optional(PostgresUrl),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL pool size' }),
+  DATABASE_SSL: Type.Enum(['off', 'require', 'verify-full'], { default: 'off', description: 'TLS to PostgreSQL' }),
+  DATABASE_SSL_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'CA bundle for DATABASE_SSL=verify-full' })),
+  STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000, description: 'server-side statement timeout; also bounds a client wait on a frozen database' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 500, maximum: 600000, default: 15000, description: 'deadline for one request, body included' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 104857600, default: 1048576, description: 'largest accepted request body' }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 1200, description: 'requests per window and caller (token subject, else IP)' }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000, description: 'rate-limit window' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from a load balancer' }),
+  DOCS_ENABLED: Type.Boolean({ default: true, description: 'serve the Swagger UI at /docs' }),
+  JWT_ISSUER: Type.String({ minLength: 1, default: 'datagate', description: '`iss` of tokens Datagate signs, and accepted' }),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'datagate', description: '`aud` every accepted token must carry' }),
+  JWT_ALGORITHM: Type.Enum(['EdDSA', 'ES256'], { default: 'EdDSA', description: 'algorithm of the generated signing key' }),
+  JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM signing key (PKCS#8); otherwise read from or generated into the data dir' })),
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM verification key, for processes that verify but never sign' })),
+  JWT_CLOCK_SKEW_S: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'tolerated clock difference for exp and nbf' }),
+  JWT_MAX_TTL_S: Type.Integer({ minimum: 60, maximum: 2592000, default: 86400, description: 'longest lifetime of a token Datagate issues' }),
+  CLIENT_TOKEN_TTL_S: Type.Integer({ minimum: 60, maximum: 86400, default: 3600, description: 'lifetime of client-credentials tokens' }),
+  JWKS_URL: Type.Optional(Url('JWKS of the campus identity provider, whose tokens are accepted beside Datagate\'s own')),
+  JWKS_ISSUER: Type.Optional(Type.String({ minLength: 1, description: '`iss` of the campus identity provider (required with JWKS_URL)' })),
+  CATALOG_URL: Type.Optional(Url('gateway: where the catalog service runs')),
+  AUTHORIZATION_URL: Type.Optional(Url('gateway: where the authorization service runs')),
+  MASKING_URL: Type.Optional(Url('gateway: where the masking service runs')),
+  AUDIT_URL: Type.Optional(Url('gateway: where the audit service runs'))
+})
+
+export type Env = Static<typeof EnvSchema>
+
+export interface Config extends Env {
+  /** absolute path of DATAGATE_DATA_DIR */
+  dataDir: string
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Reads, converts and validates the environment. Unknown variables are ignored; a bad one throws naming it. */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(EnvSchema.properties)
+  const picked: Record<string, unknown> = {}
+  for (const name of known) {
+    const value = env[name]
+    if (value !== undefined && value !== '') picked[name] = value
+  }
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, picked))
+  const byName = new Map<string, string>()
+  for (const e of Value.Errors(EnvSchema, converted)) {
+    const name = e.instancePath.replace(/^\//, '') || 'environment'
+    if (byName.has(name)) continue
+    const raw = picked[name]
+    const allowed = (EnvSchema.properties as Record<string, { enum?: unknown[] }>)[name]?.enum
+    byName.set(name, `${name}: ${allowed ? `must be one of ${allowed.join(', ')}` : e.message}` +
+      (raw === undefined || isSecret(name) ? '' : ` (got ${JSON.stringify(raw)})`))
+  }
+  const problems = [...byName.values()]
+  const config = converted as Env
+  if (config.JWKS_URL && !config.JWKS_ISSUER) problems.push('JWKS_ISSUER: required when JWKS_URL is set')
+  if (config.DATABASE_SSL_CA_FILE && config.DATABASE_SSL !== 'verify-full') problems.push('DATABASE_SSL_CA_FILE: only used with DATABASE_SSL=verify-full')
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { ...config, dataDir: resolve(config.DATAGATE_DATA_DIR) }
+}
+
+function isSecret (name: string): boolean {
+  return /KEY|SECRET|PASSWORD|DATABASE_URL/.test(name)
+}

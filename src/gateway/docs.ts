@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { RunMode } from '../services.js'
+
+/** openapi/ at the project root: two levels up from both src/gateway and dist/gateway */
+export const openapiFile = new URL('../../openapi/openapi.json', import.meta.url)
+
+const info = {
+  title: 'Datagate API',
+  version: '1.0.0',
+  description: 'Campus data governance and sharing: a graded data catalog, approved and audited sharing, masking, ' +
+    'tamper-evident audit and supervised destruction. Every `/api/v1` call carries a bearer JWT (see `POST /api/v1/auth/token` ' +
+    'or `datagate token`). Errors are RFC 9457 problem documents. Lists are cursor-paginated.'
+}
+
+/**
+ * OpenAPI from the route schemas, at /openapi.json and in the Swagger UI at /docs. The distributed
+ * gateway has no route schemas of its own, so it serves the committed document of the whole platform.
+ */
+async function docs (app: FastifyInstance, { mode, enabled }: { mode: RunMode, enabled: boolean }) {
+  if (mode === 'gateway') {
+    const document = JSON.parse(await readFile(openapiFile, 'utf8')) as Record<string, unknown>
+    await app.register(swagger, { mode: 'static', specification: { document: document as never } })
+  } else {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info,
+        servers: [{ url: '/', description: 'this server' }],
+        tags: [
+          { name: 'auth', description: 'Tokens for service clients' },
+          { name: 'clients', description: 'Service clients (business systems) of the client-credentials grant' },
+          { name: 'units', description: 'Second-level units (二级单位), producers and consumers of data' },
+          { name: 'operations', description: 'Health, readiness and metrics' }
+        ],
+        components: {
+          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }
+        }
+      },
+      refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) }
+    })
+  }
+  if (enabled) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+}
+
+export default fp(docs, { name: 'docs', fastify: '5.x' })

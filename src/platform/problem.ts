@@ -1,0 +1,81 @@
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { isDatabaseUnavailable } from '../db/faults.js'
+import { FieldError } from './errors.js'
+import { ProblemSchema, type Problem } from './schemas.js'
+
+type ProblemField = NonNullable<Problem['errors']>[number]
+
+/** Fastify's own error codes, given stable names and the status the contract promises. */
+const FASTIFY_CODES: Record<string, { status: number, code: string, detail?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'VALIDATION_FAILED', detail: 'the JSON body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', detail: 'the body is not valid JSON' },
+  FST_ERR_CTP_INSTANCE_ALREADY_STARTED: { status: 500, code: 'INTERNAL' }
+}
+
+export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, code: string, detail: string, errors?: ProblemField[]) {
+  const problem: Problem = {
+    type: `urn:problem:datagate:${code.toLowerCase().replace(/_/g, '-')}`,
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    instance: request.url.split('?')[0],
+    requestId: String(request.id),
+    ...(errors && errors.length > 0 ? { errors } : {})
+  }
+  return reply.code(status).type('application/problem+json; charset=utf-8').send(problem)
+}
+
+function validationFields (err: FastifyError): ProblemField[] {
+  const where = err.validationContext ?? 'body'
+  return (err.validation ?? []).map((v) => {
+    const params = v.params as Record<string, unknown>
+    const segments = v.instancePath.split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    let message = v.message ?? 'is invalid'
+    if (typeof params.missingProperty === 'string') { segments.push(params.missingProperty); message = 'is required' }
+    if (typeof params.additionalProperty === 'string') { segments.push(params.additionalProperty); message = 'is not a known field' }
+    if (Array.isArray(params.allowedValues)) message = `must be one of ${params.allowedValues.join(', ')}`
+    return { in: where, field: segments.join('.'), message }
+  })
+}
+
+async function problemPlugin (app: FastifyInstance) {
+  app.addSchema(ProblemSchema)
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.validation) {
+      const fields = validationFields(err)
+      const summary = fields.map((f) => `${f.field || f.in} ${f.message}`).join('; ')
+      return sendProblem(request, reply, 400, 'VALIDATION_FAILED', `invalid ${err.validationContext ?? 'input'}: ${summary}`, fields)
+    }
+    if (err instanceof FieldError) {
+      return sendProblem(request, reply, 400, err.code, err.message, [{ in: 'body', field: err.field, message: err.message.slice(err.field.length + 2) }])
+    }
+    const known = FASTIFY_CODES[err.code]
+    if (known) return sendProblem(request, reply, known.status, known.code, known.detail ?? err.message)
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ err: { message: err.message, code: err.code } }, 'database unavailable')
+      reply.header('retry-after', '1')
+      return sendProblem(request, reply, 503, 'DATABASE_UNAVAILABLE', 'the database is unavailable or too slow right now; retry shortly')
+    }
+    const status = err.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      return sendProblem(request, reply, status, err.code && /^[A-Z][A-Z0-9_]+$/.test(err.code) ? err.code : 'BAD_REQUEST', err.message)
+    }
+    if (status === 503) return sendProblem(request, reply, 503, err.code ?? 'SERVICE_UNAVAILABLE', err.message)
+    // 5xx: log everything, tell the caller nothing about internals
+    request.log.error({ err }, 'unhandled error')
+    return sendProblem(request, reply, 500, 'INTERNAL', 'an internal error occurred; quote the requestId when reporting it')
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return sendProblem(request, reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)
+  })
+}
+
+export default fp(problemPlugin, { name: 'problem', fastify: '5.x' })

@@ -1,0 +1,50 @@
+import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { buildApp } from './app.js'
+import type { Config } from './config.js'
+import { createDatabase } from './db/create-db.js'
+import { migrateToLatest, pendingMigrations } from './db/migrator.js'
+import { loadSigningKey, loadVerificationKey } from './platform/auth/keys.js'
+import { loggerOptions } from './platform/logging.js'
+import type { RunMode } from './services.js'
+
+/**
+ * Starts one process of the platform. All-in-one migrates at start-up; a distributed process refuses
+ * to start on a stale schema (run `datagate migrate` first). SIGTERM/SIGINT close gracefully: the
+ * listener stops, in-flight requests finish, then the database closes.
+ */
+export async function serve (config: Config, mode: RunMode): Promise<FastifyInstance> {
+  const log = pino(loggerOptions(config.LOG_LEVEL) as pino.LoggerOptions)
+  if (mode !== 'all' && !config.DATABASE_URL) {
+    throw new Error(`"serve ${mode}" is the distributed mode and needs DATABASE_URL (PostgreSQL); use "serve all" for embedded PGlite`)
+  }
+  const database = await createDatabase(config, log)
+  try {
+    if (mode === 'all') {
+      const applied = await migrateToLatest(database.db)
+      for (const m of applied) log.info({ migration: m.migrationName, status: m.status }, 'migration')
+    } else {
+      const pending = await pendingMigrations(database.db)
+      if (pending.length > 0) throw new Error(`the database schema is not current (pending: ${pending.join(', ')}): run "datagate migrate" first`)
+    }
+    const signing = loadSigningKey(config, { generate: mode === 'all' || mode === 'gateway' })
+    const app = await buildApp({ config, database, mode, keys: { signing, verification: loadVerificationKey(config, signing) }, logger: log })
+    const closeListeners = closeWithGrace({ delay: config.REQUEST_TIMEOUT_MS + 1000 }, async ({ signal, err }) => {
+      if (err) app.log.error({ err }, 'closing after an uncaught error')
+      else app.log.info({ signal }, 'shutting down')
+      await app.close()
+    })
+    app.addHook('onClose', async () => { closeListeners.uninstall() })
+    try {
+      await app.listen({ port: config.PORT, host: config.HOST })
+    } catch (err) {
+      await app.close()
+      throw err
+    }
+    return app
+  } catch (err) {
+    await database.close().catch(() => {})
+    throw err
+  }
+}
