@@ -65,6 +65,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // external and platform plugins, in load order
   await app.register(dbPlugin, { handle: options.database, close: options.closeDatabase ?? true })
   await app.register(problem)
+  await app.register(docs, { mode, enabled: config.DOCS_ENABLED }) // first, so that it sees every route
   await app.register(observability, {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     service: mode,
@@ -83,7 +84,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       { statusCode: 429, code: 'RATE_LIMITED' }
     )
   })
-  await app.register(docs, { mode, enabled: config.DOCS_ENABLED })
   await app.register(health, { service: mode })
 
   // routes: every service this process serves, under /api/v1

@@ -11,6 +11,7 @@ export const openapiFile = new URL('../../openapi/openapi.json', import.meta.url
 const info = {
   title: 'Datagate API',
   version: '1.0.0',
+  license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
   description: 'Campus data governance and sharing: a graded data catalog, approved and audited sharing, masking, ' +
     'tamper-evident audit and supervised destruction. Every `/api/v1` call carries a bearer JWT (see `POST /api/v1/auth/token` ' +
     'or `datagate token`). Errors are RFC 9457 problem documents. Lists are cursor-paginated.'
@@ -43,6 +44,18 @@ async function docs (app: FastifyInstance, { mode, enabled }: { mode: RunMode, e
       refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) }
     })
   }
+  // say in the document what each route requires
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide) return
+    const access = route.config?.access
+    if (access === undefined || access === 'public') {
+      route.schema = { security: [], ...route.schema }
+      return
+    }
+    const who = access === 'authenticated' ? 'any authenticated caller' : `role ${access.roles.map((r) => `\`${r}\``).join(' or ')}`
+    const description = route.schema.description ? `${route.schema.description}\n\n` : ''
+    route.schema = { ...route.schema, security: [{ bearerAuth: [] }], description: `${description}Requires ${who}.` }
+  })
   if (enabled) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }

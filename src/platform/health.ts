@@ -10,11 +10,14 @@ const HealthSchema = Type.Object({
 
 /** Liveness says the process runs; readiness that it can reach its database (load balancers poll it). */
 async function health (app: FastifyInstance, { service }: { service: string }) {
+  // probes are never rate-limited: a load balancer polling often must not take the service out
   app.get('/health/live', {
+    config: { rateLimit: false },
     schema: { tags: ['operations'], summary: 'Liveness', operationId: 'getLiveness', response: { 200: HealthSchema } }
   }, async () => ({ status: 'ok' as const, service }))
 
   app.get('/health/ready', {
+    config: { rateLimit: false },
     schema: {
       tags: ['operations'],
       summary: 'Readiness: the database answers',

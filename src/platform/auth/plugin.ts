@@ -80,15 +80,9 @@ async function auth (app: FastifyInstance, { config, key }: AuthOptions) {
   app.decorateRequest('principal', null)
 
   app.addHook('onRoute', (route) => {
-    const access = route.config?.access
-    if (route.url.startsWith('/api/v1/') && access === undefined) {
+    if (route.url.startsWith('/api/v1/') && route.config?.access === undefined) {
       throw new Error(`route ${route.method} ${route.url} declares no access rule`)
     }
-    if (access === undefined || access === 'public' || !route.schema) return
-    // say in the OpenAPI document what each route requires
-    const who = access === 'authenticated' ? 'any authenticated caller' : `role ${access.roles.map((r) => `\`${r}\``).join(' or ')}`
-    const description = route.schema.description ? `${route.schema.description}\n\n` : ''
-    route.schema = { ...route.schema, security: [{ bearerAuth: [] }], description: `${description}Requires ${who}.` }
   })
 
   app.addHook('onRequest', async (request) => {
