@@ -9,7 +9,9 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
   return {
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret', '*.clientSecret', '*.client_secret', '*.token', '*.access_token', '*.privateKey'],
+      paths: ['req.headers.authorization', 'req.headers.cookie',
+        ...['password', 'secret', 'clientSecret', 'client_secret', 'token', 'access_token', 'privateKey', 'authorization']
+          .flatMap((key) => [key, `*.${key}`])],
       censor: '[redacted]'
     },
     serializers: {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import type { DatabaseHandle } from '../../src/db/create-db.js'
@@ -34,14 +34,24 @@ export function testConfig (dataDir: string, env: Record<string, string> = {}): 
  * A fresh app on a fresh, migrated database (PGlite, or PostgreSQL when TEST_DATABASE_URL is set),
  * torn down with the test.
  */
-export async function build (t: TestContext, options: { env?: Record<string, string>, mode?: RunMode } = {}): Promise<TestApp> {
+export interface BuildOptions {
+  env?: Record<string, string>
+  mode?: RunMode
+  /** a logger to capture what the app logs (default: silent) */
+  logger?: FastifyBaseLogger
+  /** registers extra routes before the app is ready (tests of platform behaviour) */
+  extend?: (app: FastifyInstance) => void
+}
+
+export async function build (t: TestContext, options: BuildOptions = {}): Promise<TestApp> {
   const testDb = await freshDatabase()
   t.teardown(() => testDb.destroy())
   const config = testConfig(testDb.dataDir, { ...(testDb.url ? { DATABASE_URL: testDb.url } : {}), ...options.env })
   const database = await testDb.open()
   const key = loadSigningKey(config, { generate: true })!
-  const app = await buildApp({ config, database, mode: options.mode ?? 'all', keys: { signing: key, verification: key }, logger: false })
+  const app = await buildApp({ config, database, mode: options.mode ?? 'all', keys: { signing: key, verification: key }, logger: options.logger ?? false })
   t.teardown(() => app.close())
+  options.extend?.(app)
   await app.ready()
   const issuer = createTokenIssuer(key, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: config.JWT_MAX_TTL_S })
   const token: TestApp['token'] = (roles, claims = {}) => issuer.sign({
