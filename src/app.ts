@@ -1,7 +1,7 @@
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Ajv from 'ajv'
+import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Config } from './config.js'
@@ -35,7 +35,7 @@ export interface AppOptions {
  * and path parameters are text by nature, so they are coerced to the schema's types.
  */
 function validatorCompiler () {
-  const make = (coerce: boolean) => addFormats.default(new Ajv.default({
+  const make = (coerce: boolean) => addFormats.default(new Ajv({
     removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: true, strict: false
   }))
   const strict = make(false)

@@ -44,8 +44,19 @@ async function observability (app: FastifyInstance, opts: ObservabilityOptions) 
   })
   if (opts.poolStats) {
     const stats = opts.poolStats
-    new Gauge({ name: 'datagate_db_pool_connections', help: 'database pool connections by state', labelNames: ['state'], registers: [registry], collect () { const s = stats(); this.set({ state: 'total' }, s.total); this.set({ state: 'idle' }, s.idle) } })
-    new Gauge({ name: 'datagate_db_pool_waiting', help: 'requests waiting for a database connection', registers: [registry], collect () { this.set(stats().waiting) } })
+    registry.registerMetric(new Gauge({
+      name: 'datagate_db_pool_connections',
+      help: 'database pool connections by state',
+      labelNames: ['state'],
+      registers: [],
+      collect () { const s = stats(); this.set({ state: 'total' }, s.total); this.set({ state: 'idle' }, s.idle) }
+    }))
+    registry.registerMetric(new Gauge({
+      name: 'datagate_db_pool_waiting',
+      help: 'requests waiting for a database connection',
+      registers: [],
+      collect () { this.set(stats().waiting) }
+    }))
   }
 
   app.addHook('onRequest', async (request, reply) => {
