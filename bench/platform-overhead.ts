@@ -68,7 +68,7 @@ async function measure (url: string, headers: Record<string, string> = {}) {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 }
 }
 
-const portOf = (server: typeof bare) => (server.server.address() as { port: number }).port
+const portOf = (server: { server: { address (): unknown } }) => (server.server.address() as { port: number }).port
 const baseline = await measure(`http://127.0.0.1:${portOf(bare)}/units/CS`)
 const platform = await measure(`http://127.0.0.1:${portOf(app)}/api/v1/units/CS`, { authorization: `Bearer ${token}` })
 
