@@ -1,12 +1,11 @@
-import fastifyJwt from '@fastify/jwt'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Algorithm } from 'fast-jwt'
-import buildGetJwks from 'get-jwks'
+import { createDecoder, createVerifier, TokenError, type Algorithm } from 'fast-jwt'
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Config } from '../../config.js'
 import { AuthForbiddenError, AuthTokenInvalidError, AuthTokenMissingError } from '../errors.js'
+import { createJwksResolver, JwksKeyError } from './jwks.js'
 import type { VerificationKey } from './keys.js'
 import { ROLES, roleConflict, type Role } from './roles.js'
 
@@ -45,8 +44,14 @@ const ClaimsSchema = Type.Object({
 })
 const checkClaims = Compile(ClaimsSchema)
 
-/** Algorithms a campus identity provider may use: asymmetric only, never HS* or none. */
-const IDP_ALGORITHMS: Algorithm[] = ['EdDSA', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+/** A token refused for a reason that is safe to tell the caller. */
+class Refused extends Error {
+  constructor (readonly reason: string) {
+    super(reason)
+  }
+}
+
+type Verify = (token: string) => Record<string, unknown>
 
 export interface AuthOptions {
   config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_CLOCK_SKEW_S' | 'JWKS_URL' | 'JWKS_ISSUER'>
@@ -54,28 +59,81 @@ export interface AuthOptions {
 }
 
 async function auth (app: FastifyInstance, { config, key }: AuthOptions) {
-  const jwks = config.JWKS_URL ? jwksResolver(config.JWKS_URL) : null
-  const issuers = [config.JWT_ISSUER, ...(config.JWKS_ISSUER ? [config.JWKS_ISSUER] : [])]
+  const decode = createDecoder({ complete: true })
+  const common = {
+    allowedAud: [config.JWT_AUDIENCE],
+    requiredClaims: ['exp', 'iss', 'aud', 'sub'],
+    clockTolerance: config.JWT_CLOCK_SKEW_S * 1000,
+    cache: 10_000
+  }
+  // Datagate's own tokens: its one key, its one algorithm
+  const own: Verify = createVerifier({ ...common, key: key.publicPem, algorithms: [key.algorithm], allowedIss: [config.JWT_ISSUER] })
 
-  await app.register(fastifyJwt, {
-    // the key follows the issuer: Datagate's own tokens, or the campus IdP's through its JWKS
-    secret: async (_request: FastifyRequest, decoded: unknown) => {
-      const token = decoded as { header: { kid?: string, alg?: string }, payload?: { iss?: string } }
-      const iss = token.payload?.iss
-      if (iss === config.JWT_ISSUER) return key.publicPem
-      if (jwks && iss === config.JWKS_ISSUER) return await jwks(token.header.kid, token.header.alg)
-      throw new Error('unknown issuer')
-    },
-    verify: {
-      algorithms: jwks ? IDP_ALGORITHMS : [key.algorithm],
-      allowedIss: issuers,
-      allowedAud: [config.JWT_AUDIENCE],
-      requiredClaims: ['exp', 'iss', 'aud', 'sub'],
-      clockTolerance: config.JWT_CLOCK_SKEW_S * 1000,
-      cache: 10_000
-    },
-    decode: { complete: true }
-  })
+  // the campus identity provider's tokens: the key its JWKS publishes under the header's kid
+  const idp = config.JWKS_URL && config.JWKS_ISSUER
+    ? {
+        issuer: config.JWKS_ISSUER,
+        keys: createJwksResolver({
+          url: config.JWKS_URL,
+          onError: (err) => app.log.warn({ err: { message: err.message } }, 'identity provider keys could not be fetched')
+        }),
+        verifiers: new Map<string, Verify>()
+      }
+    : null
+
+  async function verify (token: string): Promise<{ claims: Record<string, unknown>, own: boolean }> {
+    const { header, payload } = decode(token) as { header: Record<string, unknown>, payload: Record<string, unknown> }
+    const iss = payload.iss
+    if (iss === config.JWT_ISSUER) return { claims: own(token), own: true }
+    if (idp && iss === idp.issuer) {
+      const alg = header.alg as string
+      const pem = await idp.keys.key(header.kid, alg)
+      const cacheKey = `${alg}\n${pem}`
+      let verifier = idp.verifiers.get(cacheKey)
+      if (!verifier) {
+        if (idp.verifiers.size >= 100) idp.verifiers.clear() // rotated-away keys do not pile up
+        verifier = createVerifier({ ...common, key: pem, algorithms: [alg as Algorithm], allowedIss: [idp.issuer] }) as Verify
+        idp.verifiers.set(cacheKey, verifier)
+      }
+      return { claims: verifier(token), own: false }
+    }
+    throw new Refused(iss === undefined ? 'missing claim iss' : 'unknown issuer')
+  }
+
+  async function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
+    const header = request.headers.authorization
+    if (!header) {
+      reply.header('www-authenticate', 'Bearer realm="datagate"')
+      throw new AuthTokenMissingError()
+    }
+    const refuse = (reason: string) => {
+      reply.header('www-authenticate', `Bearer realm="datagate", error="invalid_token", error_description="${reason.replace(/["\\]/g, '')}"`)
+      return new AuthTokenInvalidError(reason)
+    }
+    // RFC 9110 §11.1: the scheme is case-insensitive; RFC 6750 §2.1: one token, no parameters
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(header)
+    if (!match) throw refuse('expected "Authorization: Bearer <JWT>"')
+    let verified: { claims: Record<string, unknown>, own: boolean }
+    try {
+      verified = await verify(match[1]!)
+    } catch (err) {
+      // every failure of a presented token is the caller's: 401, with a reason that reveals no key material
+      request.log.debug({ reason: (err as Error).message }, 'token refused')
+      throw refuse(reasonOf(err))
+    }
+    const { claims } = verified
+    if (!checkClaims.Check(claims)) throw refuse('claims sub, unit and roles are missing or malformed')
+    const conflict = roleConflict(claims.roles)
+    if (conflict) throw refuse(conflict)
+    return {
+      sub: claims.sub,
+      unit: claims.unit,
+      roles: claims.roles as Role[],
+      // only Datagate's own client-credentials tokens speak for a service client
+      ...(claims.client && verified.own ? { client: claims.client } : {}),
+      ...(claims.jti ? { tokenId: claims.jti } : {})
+    }
+  }
 
   app.decorateRequest('principal', null)
 
@@ -85,57 +143,34 @@ async function auth (app: FastifyInstance, { config, key }: AuthOptions) {
     }
   })
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access
     if (access === undefined || access === 'public') return
-    request.principal = await authenticate(request)
+    request.principal = await authenticate(request, reply)
     if (access !== 'authenticated' && !access.roles.some((r) => request.principal!.roles.includes(r))) {
       throw new AuthForbiddenError(`requires one of the roles ${access.roles.join(', ')}`)
     }
   })
 }
 
-async function authenticate (request: FastifyRequest): Promise<Principal> {
-  const header = request.headers.authorization
-  if (!header) throw new AuthTokenMissingError()
-  if (!/^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(header)) {
-    throw new AuthTokenInvalidError('expected "Authorization: Bearer <JWT>"')
-  }
-  let claims: unknown
-  try {
-    claims = await request.jwtVerify()
-  } catch (err) {
-    // every failure of a presented token is the caller's: 401, with a reason that reveals no key material
-    request.log.debug({ reason: (err as Error).message }, 'token refused')
-    throw new AuthTokenInvalidError(reasonOf(err))
-  }
-  if (!checkClaims.Check(claims)) throw new AuthTokenInvalidError('claims sub, unit and roles are missing or malformed')
-  const conflict = roleConflict(claims.roles)
-  if (conflict) throw new AuthTokenInvalidError(conflict)
-  return {
-    sub: claims.sub,
-    unit: claims.unit,
-    roles: claims.roles as Role[],
-    ...(claims.client ? { client: claims.client } : {}),
-    ...(claims.jti ? { tokenId: claims.jti } : {})
-  }
-}
-
+/** Fixed wording for each refusal: nothing of the token or the key is echoed back. */
 function reasonOf (err: unknown): string {
-  const code = (err as { code?: string }).code
-  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' || code === 'FAST_JWT_EXPIRED') return 'expired'
-  if (code === 'FAST_JWT_INACTIVE') return 'not valid yet (nbf)'
-  if (code === 'FAST_JWT_MISSING_SIGNATURE' || code === 'FAST_JWT_INVALID_ALGORITHM') return 'algorithm not allowed'
-  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID') return 'bad signature, issuer, audience or missing claim'
-  return 'malformed or untrusted'
-}
-
-function jwksResolver (url: string) {
-  const { origin, pathname } = new URL(url)
-  const getJwks = buildGetJwks({ jwksPath: pathname, max: 100, ttl: 10 * 60_000 })
-  return async (kid: string | undefined, alg: string | undefined): Promise<string> => {
-    if (!kid || !alg || !IDP_ALGORITHMS.includes(alg as Algorithm)) throw new Error('token header lacks kid or an allowed alg')
-    return await getJwks.getPublicKey({ domain: origin, kid, alg })
+  if (err instanceof Refused || err instanceof JwksKeyError) return err.reason
+  if (!(err instanceof TokenError)) return 'malformed or untrusted'
+  const claim = /\b(iss|aud|sub|exp|nbf|iat|jti)\b/.exec(err.message)?.[1]
+  switch (err.code) {
+    case TokenError.codes.malformed: case TokenError.codes.invalidPayload: case TokenError.codes.invalidType:
+      return 'malformed'
+    case TokenError.codes.invalidAlgorithm: return 'algorithm not allowed'
+    case TokenError.codes.missingSignature: return 'unsigned'
+    case TokenError.codes.invalidSignature: return 'bad signature'
+    case TokenError.codes.expired: return 'expired'
+    case TokenError.codes.inactive: return 'not valid yet (nbf)'
+    case TokenError.codes.missingRequiredClaim: return claim ? `missing claim ${claim}` : 'missing claim'
+    case TokenError.codes.invalidClaimType: return claim ? `claim ${claim} has the wrong type` : 'a claim has the wrong type'
+    case TokenError.codes.invalidClaimValue: return claim ? `wrong ${claim}` : 'a claim has a wrong value'
+    case TokenError.codes.invalidCritHeader: return 'unsupported critical header'
+    default: return 'malformed or untrusted'
   }
 }
 

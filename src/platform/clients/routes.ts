@@ -46,6 +46,8 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       secretHash: await hashSecret(secret),
       createdBy: request.principal!.sub
     })
+    // the one response that holds the secret: no cache or proxy may keep it
+    reply.header('cache-control', 'no-store')
     return reply.code(201).send({ ...toClientView(row), clientSecret: secret })
   })
 
@@ -126,8 +128,12 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
 }
 
 function credentials (request: FastifyRequest, body: { client_id?: string, client_secret?: string }) {
-  const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(request.headers.authorization ?? '')
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(request.headers.authorization ?? '')
   if (basic) {
+    // RFC 6749 §2.3: one authentication method per request, so that it is clear which one failed
+    if (body.client_id !== undefined || body.client_secret !== undefined) {
+      throw new FieldError(body.client_secret !== undefined ? 'client_secret' : 'client_id', 'must not be sent with HTTP Basic credentials')
+    }
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     try {
