@@ -1,7 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { buildApp } from './app.js'
 import type { Config } from './config.js'
 import { createDatabase } from './db/create-db.js'
 import { migrateToLatest, pendingMigrations } from './db/migrator.js'
@@ -19,8 +18,12 @@ export async function serve (config: Config, mode: RunMode): Promise<FastifyInst
   if (mode !== 'all' && !config.DATABASE_URL) {
     throw new Error(`"serve ${mode}" is the distributed mode and needs DATABASE_URL (PostgreSQL); use "serve all" for embedded PGlite`)
   }
+  // the app's many modules load while the database opens (a first embedded start runs initdb)
+  const app$ = import('./app.js')
+  app$.catch(() => {}) // awaited below; only a failed database open would leave it unobserved
   const database = await createDatabase(config, log)
   try {
+    const { buildApp } = await app$
     if (mode === 'all') {
       const applied = await migrateToLatest(database.db)
       for (const m of applied) log.info({ migration: m.migrationName, status: m.status }, 'migration')
@@ -33,7 +36,15 @@ export async function serve (config: Config, mode: RunMode): Promise<FastifyInst
     const closeListeners = closeWithGrace({ delay: config.REQUEST_TIMEOUT_MS + 1000 }, async ({ signal, err }) => {
       if (err) app.log.error({ err }, 'closing after an uncaught error')
       else app.log.info({ signal }, 'shutting down')
-      await app.close()
+      // Node closes idle keep-alive connections once, when closing starts. A connection whose request
+      // was in flight then turns idle later and would hold close() open for the whole keep-alive
+      // timeout (72 s: longer than the grace delay), so sweep until the last one is gone.
+      const sweep = setInterval(() => { app.server.closeIdleConnections() }, 100)
+      try {
+        await app.close()
+      } finally {
+        clearInterval(sweep)
+      }
     })
     app.addHook('onClose', async () => { closeListeners.uninstall() })
     try {

@@ -6,7 +6,7 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import type { Database } from './database.js'
-import { isBrokenConnection } from './faults.js'
+import { isBrokenConnection, markConnectFailure } from './faults.js'
 import { PGliteDialect } from './pglite-dialect.js'
 
 export interface DatabaseHandle {
@@ -83,7 +83,12 @@ function createPostgres (config: DbConfig, connectionString: string, log: Pick<L
 function guardPool (pool: pg.Pool): PostgresPool {
   return {
     async connect (): Promise<PostgresPoolClient> {
-      const client = await pool.connect()
+      let client: pg.PoolClient
+      try {
+        client = await pool.connect()
+      } catch (err) {
+        throw markConnectFailure(err)
+      }
       let broken: Error | undefined
       const query = async (...args: unknown[]) => {
         try {

@@ -34,7 +34,248 @@ export interface ServiceClientTable {
 export type ServiceClient = Selectable<ServiceClientTable>
 export type NewServiceClient = Insertable<ServiceClientTable>
 
+// catalog service: grading policy, datasets, records, ingest batches, asset registry
+export interface GradingLevelTable {
+  sensitivity: number
+  minimum_grade: string
+  national_grade: string
+  label: string
+  updated_by: string
+  updated_at: UpdatedAt
+}
+export type GradingLevel = Selectable<GradingLevelTable>
+
+/** A field of a dataset as stored in `datasets.fields` (the API shape, camelCase inside JSONB). */
+export interface StoredField {
+  name: string
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'datetime'
+  required: boolean
+  piType: string | null
+  sensitivity: number
+  description: string | null
+  format: string | null
+  enum: (string | number)[] | null
+  pattern: string | null
+  maxLength: number | null
+  minimum: number | null
+  maximum: number | null
+  masking: { strategy: string, [param: string]: unknown } | null
+}
+
+export interface DatasetTable {
+  code: string
+  name: string
+  description: string | null
+  producer_unit: string
+  subject: string
+  category: string
+  grade: string
+  national_grade: string
+  share_attribute: string
+  open_attribute: string
+  personnel_basic: boolean
+  update_frequency: string
+  retention_days: number
+  holds_pi: boolean
+  sensitive_pi: boolean
+  children_pi: boolean
+  primary_key: string[]
+  person_key: string | null
+  fields: ColumnType<StoredField[], string, string>
+  sources: string[]
+  metadata_restricted: boolean
+  status: string
+  grade_version: Generated<number>
+  created_by: string
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  published_at: Date | null
+}
+export type Dataset = Selectable<DatasetTable>
+export type NewDataset = Insertable<DatasetTable>
+export type DatasetUpdate = Updateable<DatasetTable>
+
+export interface DatasetGradeHistoryTable {
+  dataset_code: string
+  version: number
+  grade: string
+  national_grade: string
+  share_attribute: string
+  open_attribute: string
+  reason: string
+  changed_by: string
+  changed_at: CreatedAt
+}
+
+export interface RecordTable {
+  dataset_code: string
+  /** the primary-key value as text; for a composite key, the JSON array of the values as text */
+  record_key: string
+  data: ColumnType<Record<string, unknown>, string, string>
+  person_key: string | null
+  batch_id: string
+  source_unit: string
+  source_sub: string
+  source_client: string | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+export type StoredRecord = Selectable<RecordTable>
+
+export interface IngestBatchTable {
+  id: string
+  dataset_code: string
+  unit: string
+  sub: string
+  client: string | null
+  format: string
+  received: number
+  accepted: number
+  rejected: number
+  /** rejection reasons counted by field: {field: count} */
+  errors: ColumnType<Record<string, number>, string | undefined, string>
+  created_at: CreatedAt
+}
+export type IngestBatch = Selectable<IngestBatchTable>
+
+export interface BusinessSystemTable {
+  id: Generated<string>
+  unit_code: string
+  name: string
+  description: string | null
+  owner_name: string
+  owner_contact: string
+  datasets: string[]
+  confirmed_at: ColumnType<Date, Date | string | undefined, Date | string>
+  confirmed_by: string
+  created_by: string
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+export type BusinessSystem = Selectable<BusinessSystemTable>
+
+// platform: domain events of every service, for the audit log
+export interface DomainEventTable {
+  id: Generated<string>
+  occurred_at: CreatedAt
+  service: string
+  action: string
+  actor_sub: string
+  actor_unit: string
+  actor_client: string | null
+  object_type: string
+  object_id: string
+  dataset_code: string | null
+  request_id: string | null
+  details: ColumnType<Record<string, unknown>, string | undefined, never>
+}
+export type DomainEvent = Selectable<DomainEventTable>
+
+// audit service: the hash-chained log, its head and its signed checkpoints (migrations/0005)
+export interface AuditEventTable {
+  seq: ColumnType<string, string, never>
+  occurred_at: ColumnType<Date, string, never>
+  recorded_at: ColumnType<Date, string, never>
+  service: string
+  action: string
+  operation: string
+  outcome: string
+  actor_sub: string
+  actor_unit: string | null
+  actor_roles: string[]
+  actor_client: string | null
+  actor_ip: string | null
+  object_type: string | null
+  object_id: string | null
+  dataset_code: string | null
+  fields: string[] | null
+  row_count: ColumnType<string | null, string | null, never>
+  grant_id: string | null
+  request_id: string | null
+  domain_event_id: ColumnType<string | null, string | null, never>
+  details: ColumnType<Record<string, unknown>, string, never>
+  hash_alg: string
+  prev_hash: string
+  hash: string
+}
+export type AuditEventRow = Selectable<AuditEventTable>
+
+export interface AuditChainHeadTable {
+  id: number
+  seq: string
+  hash: string
+  checkpoint_seq: string
+  checkpoint_at: UpdatedAt
+}
+
+export interface AuditCheckpointTable {
+  seq: ColumnType<string, string, never>
+  head_hash: string
+  hash_alg: string
+  created_at: ColumnType<Date, string, never>
+  reason: string
+  key_id: string
+  algorithm: string
+  signature: string
+}
+export type AuditCheckpoint = Selectable<AuditCheckpointTable>
+
+export interface AuditAlertTable {
+  id: ColumnType<number, never, never>
+  rule: string
+  actor_key: string
+  bucket: string
+  actor_sub: string
+  actor_unit: string | null
+  actor_ip: string | null
+  window_start: Date
+  window_end: Date
+  count: string
+  first_seq: string
+  last_seq: string
+  status: string
+  acked_by: string | null
+  acked_at: Date | null
+  note: string | null
+  created_at: CreatedAt
+}
+
+// masking service: policies of datasets per scenario profile, versioned (migrations/0004)
+/** rules per profile: {display: {field: {strategy, …params}}, internal_analysis: …, third_party: …} */
+type PolicyProfilesColumn = ColumnType<Record<string, Record<string, { strategy: string, [param: string]: unknown }>>, string, string>
+export interface MaskingPolicyTable {
+  dataset_code: string
+  version: number
+  profiles: PolicyProfilesColumn
+  updated_by: string
+  updated_at: UpdatedAt
+}
+export type MaskingPolicy = Selectable<MaskingPolicyTable>
+
+export interface MaskingPolicyVersionTable {
+  dataset_code: string
+  version: number
+  profiles: PolicyProfilesColumn
+  reason: string
+  changed_by: string
+  changed_at: CreatedAt
+}
+export type MaskingPolicyVersion = Selectable<MaskingPolicyVersionTable>
+
 export interface Database {
   units: UnitTable
   service_clients: ServiceClientTable
+  grading_levels: GradingLevelTable
+  datasets: DatasetTable
+  dataset_grade_history: DatasetGradeHistoryTable
+  records: RecordTable
+  ingest_batches: IngestBatchTable
+  business_systems: BusinessSystemTable
+  domain_events: DomainEventTable
+  masking_policies: MaskingPolicyTable
+  masking_policy_versions: MaskingPolicyVersionTable
+  audit_events: AuditEventTable
+  audit_chain_head: AuditChainHeadTable
+  audit_checkpoints: AuditCheckpointTable
+  audit_alerts: AuditAlertTable
 }

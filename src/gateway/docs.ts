@@ -35,6 +35,12 @@ async function docs (app: FastifyInstance, { mode, enabled }: { mode: RunMode, e
           { name: 'auth', description: 'Tokens for service clients' },
           { name: 'clients', description: 'Service clients (business systems) of the client-credentials grant' },
           { name: 'units', description: 'Second-level units (二级单位), producers and consumers of data' },
+          { name: 'datasets', description: 'The graded data catalog (数据资源目录): datasets, fields, grading policy and grade history' },
+          { name: 'records', description: 'Authoritative records pushed by each dataset\'s producer unit, validated, with provenance' },
+          { name: 'quality', description: 'Data quality and retention reports of the catalog' },
+          { name: 'asset registry', description: 'Business systems of each unit and the datasets they feed (R2.9)' },
+          { name: 'audit', description: 'The hash-chained audit log: events, exports, verification, signed checkpoints' },
+          { name: 'masking', description: 'Masking engine and policies, PI detection, re-identification risk (R6.2, R6.4, R7.6, R9.5)' },
           { name: 'operations', description: 'Health, readiness and metrics' }
         ],
         components: {

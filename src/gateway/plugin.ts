@@ -1,7 +1,8 @@
 import proxy from '@fastify/http-proxy'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
+import { sendProblem } from '../platform/problem.js'
 import { SERVICES, SERVICE_PREFIXES, SERVICE_URL_VARIABLES } from '../services.js'
 
 /**
@@ -21,7 +22,14 @@ async function gateway (app: FastifyInstance, { config }: { config: Config }) {
         rewritePrefix: prefix,
         config: { access: 'public', service },
         replyOptions: {
-          rewriteRequestHeaders: (request, headers) => ({ ...headers, 'x-request-id': String(request.id) })
+          rewriteRequestHeaders: (request, headers) => ({ ...headers, 'x-request-id': String(request.id) }),
+          // a service that is down, restarting or too slow is a 503 to retry (reply-from would answer a
+          // refused connection with a bare 500), and the problem says which service
+          onError: (reply) => {
+            const r = reply as unknown as FastifyReply
+            r.header('retry-after', '1')
+            sendProblem(r.request, r, 503, 'SERVICE_UNAVAILABLE', `the ${service} service is unavailable right now; retry shortly`)
+          }
         }
       })
     }

@@ -33,7 +33,7 @@ export function sendProblem (request: FastifyRequest, reply: FastifyReply, statu
 
 function validationFields (err: FastifyError): ProblemField[] {
   const where = err.validationContext ?? 'body'
-  return (err.validation ?? []).map((v) => {
+  const fields = (err.validation ?? []).map((v) => {
     const params = v.params as Record<string, unknown>
     const segments = v.instancePath.split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
     let message = v.message ?? 'is invalid'
@@ -42,6 +42,9 @@ function validationFields (err: FastifyError): ProblemField[] {
     if (Array.isArray(params.allowedValues)) message = `must be one of ${params.allowedValues.join(', ')}`
     return { in: where, field: segments.join('.'), message }
   })
+  // a value that fails every branch of a union is reported once per branch: keep each complaint once
+  const seen = new Set<string>()
+  return fields.filter((f) => !seen.has(`${f.field}\n${f.message}`) && seen.add(`${f.field}\n${f.message}`) !== undefined)
 }
 
 async function problemPlugin (app: FastifyInstance) {

@@ -259,7 +259,7 @@ t.test('`datagate token` refuses conflicting and unknown roles and a missing --u
     ['unknown role', ['--sub', 's', '--unit', 'U1', '--roles', 'consumer,root'], /unknown role\(s\): root/],
     ['missing --unit', ['--sub', 's', '--roles', 'consumer'], /--unit/],
     ['malformed --unit', ['--sub', 's', '--unit', 'a b', '--roles', 'consumer'], /--unit/],
-    ['ttl beyond the maximum', ['--sub', 's', '--unit', 'U1', '--roles', 'consumer', '--ttl', '400d'], /lifetime/]
+    ['ttl beyond the maximum', ['--sub', 's', '--unit', 'U1', '--roles', 'consumer', '--ttl', '400d'], /--ttl must be 1s to 86400s \(JWT_MAX_TTL_S\)/]
   ]
   const results = await Promise.all(cases.map(([, args]) => datagate(['token', ...args], env)))
   cases.forEach(([label, , message], i) => {
