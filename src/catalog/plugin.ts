@@ -1,7 +1,20 @@
 import type { FastifyInstance } from 'fastify'
+import { datasetRoutes } from './datasets/routes.js'
+import { gradingRoutes } from './datasets/grading-routes.js'
+import { qualityRoutes } from './quality/routes.js'
+import { recordsRoutes } from './records/routes.js'
+import { systemsRoutes } from './systems/routes.js'
 import { unitRoutes } from './units/routes.js'
 
-/** The catalog service: units now; datasets, fields, grading, ingest and quality to come. */
+/**
+ * The catalog service: units, the graded dataset catalog and its grading policy, authoritative
+ * record ingest, quality and retention, and the asset registry of business systems.
+ */
 export default async function catalog (app: FastifyInstance) {
   await app.register(unitRoutes)
+  await app.register(gradingRoutes)
+  await app.register(datasetRoutes)
+  await app.register(recordsRoutes)
+  await app.register(qualityRoutes)
+  await app.register(systemsRoutes)
 }

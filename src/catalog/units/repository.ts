@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
+import { containsPattern } from '../../platform/like.js'
 import type { Database, Unit } from '../../db/database.js'
 import type { CreateUnit, UnitView, UpdateUnit } from './schemas.js'
 
@@ -13,10 +14,6 @@ export function toUnitView (row: Unit): UnitView {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString()
   }
-}
-
-function escapeLike (text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`)
 }
 
 export function createUnitRepository (db: Kysely<Database>) {
@@ -45,7 +42,7 @@ export function createUnitRepository (db: Kysely<Database>) {
       let query = trx.selectFrom('units').selectAll().orderBy('code').limit(limit)
       if (after !== undefined) query = query.where('code', '>', after)
       if (q !== undefined) {
-        const pattern = `%${escapeLike(q)}%`
+        const pattern = containsPattern(q)
         query = query.where((eb) => eb.or([eb('code', 'ilike', pattern), eb('name', 'ilike', pattern)]))
       }
       return await query.execute()

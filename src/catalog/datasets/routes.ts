@@ -1,0 +1,140 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { FieldError } from '../../platform/errors.js'
+import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { AUTHENTICATED_PROBLEMS, PaginationQuerySchema, problems } from '../../platform/schemas.js'
+import { draftScope, fieldsHidden } from './access.js'
+import { createDatasetRepository, toDatasetView } from './repository.js'
+import {
+  CreateDatasetSchema, DatasetPageSchema, DatasetParamsSchema, DatasetSchema, GradeHistorySchema, ListDatasetsQuerySchema, UpdateDatasetSchema
+} from './schemas.js'
+import { createDatasetService } from './service.js'
+
+const tags = ['datasets']
+const editors = { roles: ['steward', 'security_admin'] } as const
+
+/**
+ * The graded catalog: stewards register and edit their unit's datasets, the office (security_admin)
+ * grades any; every authenticated caller searches and reads it, within metadata access control.
+ */
+export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const datasets = createDatasetRepository(app.db)
+  const service = createDatasetService(app.db)
+
+  app.post('/datasets', {
+    config: { access: editors },
+    schema: {
+      tags,
+      summary: 'Register a dataset',
+      description: 'Registers a catalog entry as a draft, with its fields. A steward registers its own unit\'s; the office any unit\'s. ' +
+        'The grade defaults to what the most sensitive field (or source dataset) demands and may not be lower (就高从严); ' +
+        'a subject already held by a live dataset is a 409 naming it (一数一源); important data and sensitive or children\'s ' +
+        'personal information are never unconditional to share or open.',
+      operationId: 'createDataset',
+      body: CreateDatasetSchema,
+      response: { 201: DatasetSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
+    }
+  }, async (request, reply) => {
+    const row = await service.create(request.body, request.principal!, String(request.id))
+    return reply.code(201).send(toDatasetView(row))
+  })
+
+  app.get('/datasets', {
+    config: { access: 'authenticated' },
+    schema: {
+      tags,
+      summary: 'Search the catalog',
+      description: 'Datasets ordered by code, cursor-paginated. `q` matches code, name, subject or description. ' +
+        'Drafts are listed to their producer unit and the office only; restricted field lists are withheld (R2.8).',
+      operationId: 'listDatasets',
+      querystring: ListDatasetsQuerySchema,
+      response: { 200: DatasetPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+    }
+  }, async (request) => {
+    const { limit, cursor, ...filter } = request.query
+    const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
+    const rows = await datasets.list({ ...filter, limit: limit + 1, ...(after !== undefined ? { after } : {}), draftsOf: draftScope(request.principal!) })
+    const { page, nextCursor } = paginate(rows, limit, (d) => [d.code])
+    const data = await Promise.all(page.map(async (row) => toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row) })))
+    return { data, nextCursor }
+  })
+
+  app.get('/datasets/:code', {
+    config: { access: 'authenticated' },
+    schema: {
+      tags,
+      summary: 'Get a dataset',
+      description: 'The catalog entry with its fields; a restricted important dataset shows its fields only to the producer, the office and units with a stake in it.',
+      operationId: 'getDataset',
+      params: DatasetParamsSchema,
+      response: { 200: DatasetSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const row = await service.visible(request.params.code, request.principal!)
+    return toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row) })
+  })
+
+  app.patch('/datasets/:code', {
+    config: { access: editors },
+    schema: {
+      tags,
+      summary: 'Update a dataset',
+      description: 'The producer unit\'s steward edits the description, fields and keys; once published, grade, national grade, ' +
+        'share and open attributes are the office\'s. A change of grade or attributes makes a new version in the grade history, ' +
+        'with its reason. Adding a more sensitive field raises the grade by itself, and datasets derived from this one follow.',
+      operationId: 'updateDataset',
+      params: DatasetParamsSchema,
+      body: UpdateDatasetSchema,
+      response: { 200: DatasetSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
+    }
+  }, async (request) => {
+    return toDatasetView(await service.update(request.params.code, request.body, request.principal!, String(request.id)))
+  })
+
+  app.post('/datasets/:code/publish', {
+    config: { access: editors },
+    schema: {
+      tags,
+      summary: 'Publish a dataset',
+      description: 'Moves a draft into the published catalog, where other units find it and may request it.',
+      operationId: 'publishDataset',
+      params: DatasetParamsSchema,
+      response: { 200: DatasetSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+    }
+  }, async (request) => {
+    return toDatasetView(await service.publish(request.params.code, request.principal!, String(request.id)))
+  })
+
+  app.get('/datasets/:code/grades', {
+    config: { access: 'authenticated' },
+    schema: {
+      tags,
+      summary: 'Grade history of a dataset',
+      description: 'Every version of the grade, national grade, share and open attributes, with who changed it and why, newest first.',
+      operationId: 'listDatasetGrades',
+      params: DatasetParamsSchema,
+      querystring: Type.Object(PaginationQuerySchema, { additionalProperties: false }),
+      response: { 200: GradeHistorySchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const row = await service.visible(request.params.code, request.principal!)
+    const { limit, cursor } = request.query
+    const before = cursor === undefined ? undefined : decodeCursor(cursor, 1)[0]
+    if (before !== undefined && typeof before !== 'number') throw new FieldError('cursor', 'is not a cursor this list issued')
+    const rows = await datasets.gradeHistory(row.code, { limit: limit + 1, ...(before !== undefined ? { before } : {}) })
+    const { page, nextCursor } = paginate(rows, limit, (h) => [h.version])
+    return {
+      data: page.map((h) => ({
+        version: h.version,
+        grade: h.grade as never,
+        nationalGrade: h.national_grade as never,
+        shareAttribute: h.share_attribute as never,
+        openAttribute: h.open_attribute as never,
+        reason: h.reason,
+        changedBy: h.changed_by,
+        changedAt: h.changed_at.toISOString()
+      })),
+      nextCursor
+    }
+  })
+}

@@ -1,0 +1,170 @@
+import { createHash, randomUUID } from 'node:crypto'
+import createError from '@fastify/error'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { Dataset } from '../../db/database.js'
+import type { Principal } from '../../platform/auth/plugin.js'
+import { recordEvent } from '../../platform/events.js'
+import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { createDatasetRepository } from '../datasets/repository.js'
+import { DatasetNotFoundError, DatasetStateError, NotProducerError } from '../errors.js'
+import { BatchTooLargeError, NDJSON, parseNdjson } from './ndjson.js'
+import { createRecordRepository } from './repository.js'
+import {
+  INGEST_BODY_LIMIT_BYTES, IngestBodySchema, IngestResultSchema, MAX_BATCH_ROWS, RecordParamsSchema, RecordsParamsSchema
+} from './schemas.js'
+import { keyFromPath, validateBatch } from './validate.js'
+
+const RecordNotFoundError = createError<[string]>('CATALOG_RECORD_NOT_FOUND', 'dataset %s holds no record with this key', 404)
+
+const tags = ['records']
+const writers = { roles: ['steward'] } as const
+
+export interface RecordsRoutesOptions {
+  /** body limit of ingest; default INGEST_BODY_LIMIT_BYTES, never below the platform's */
+  bodyLimit?: number
+}
+
+/** Only the producer unit writes a dataset's records, and only while the dataset is live. */
+function writable (dataset: Dataset | null, code: string, principal: Principal): Dataset {
+  if (!dataset) throw new DatasetNotFoundError(code)
+  if (dataset.producer_unit !== principal.unit) {
+    throw new NotProducerError(`only the producer unit ${dataset.producer_unit} writes the records of ${code}`)
+  }
+  if (dataset.status !== 'draft' && dataset.status !== 'published') {
+    throw new DatasetStateError(`dataset ${code} is ${dataset.status}: its records no longer change`)
+  }
+  return dataset
+}
+
+/** The last path segment as sent: a composite key splits on ',' before %2C inside a value is decoded. */
+function rawKeySegment (url: string): string {
+  const path = url.split('?', 1)[0]!
+  return path.slice(path.lastIndexOf('/') + 1)
+}
+
+/** A 400 shaped like a schema failure, so that the problem document names the parameter. */
+function paramError (field: string, message: string) {
+  return Object.assign(new Error(message), {
+    statusCode: 400,
+    validationContext: 'params',
+    validation: [{ keyword: 'key', instancePath: `/${field}`, schemaPath: '#', params: {}, message }]
+  })
+}
+
+/** The request log line without the key: a key is often a person's student or ID number. */
+const keylessRequestLog = {
+  req: (req: FastifyRequest) => ({
+    method: req.method,
+    path: req.url.split('?', 1)[0]!.replace(/[^/]*$/, '{key}'),
+    remoteAddress: req.ip,
+    userAgent: req.headers['user-agent'],
+    contentLength: req.headers['content-length']
+  })
+}
+
+/** Authoritative record ingest (R3.1) with provenance (R3.4): the producer unit's stewards and service clients. */
+export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = async (app, options) => {
+  const datasets = createDatasetRepository(app.db)
+  const records = createRecordRepository(app.db)
+  const bodyLimit = options.bodyLimit ?? Math.max(INGEST_BODY_LIMIT_BYTES, app.initialConfig.bodyLimit ?? 0)
+
+  // scoped to this plugin: NDJSON is accepted by ingest only, within the route's body limit
+  app.addContentTypeParser(NDJSON, { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseNdjson(body as string, MAX_BATCH_ROWS))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
+
+  app.put('/datasets/:code/records', {
+    config: { access: writers },
+    bodyLimit,
+    // before schema validation, so that too many records is a 413 rather than a maxItems 400
+    preValidation: async (request) => {
+      if (Array.isArray(request.body) && request.body.length > MAX_BATCH_ROWS) {
+        throw new BatchTooLargeError(MAX_BATCH_ROWS, request.body.length)
+      }
+    },
+    schema: {
+      tags,
+      summary: 'Ingest records',
+      description: 'The producer unit (its stewards and service clients) pushes a batch of up to 10,000 records as a JSON ' +
+        'array or as NDJSON. Each record is validated against the dataset\'s fields (type, required, code table, pattern, ' +
+        'length, range, format: GB 11643 ID number, mainland mobile, e-mail); unknown fields are errors, and a key repeated ' +
+        'within the batch is rejected after its first row. Valid records are upserted by primary key in one transaction, ' +
+        'stamped with unit, subject, client and batch; invalid ones are listed with their reasons and not stored. ' +
+        'Draft and published datasets accept records; retired and destroyed ones answer 409 (R3.1, R3.4).',
+      operationId: 'ingestRecords',
+      consumes: ['application/json', NDJSON],
+      params: RecordsParamsSchema,
+      body: IngestBodySchema,
+      response: { 200: IngestResultSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
+    }
+  }, async (request) => {
+    const { code } = request.params
+    const principal = request.principal!
+    const rows = request.body as Record<string, unknown>[]
+    const format = request.headers['content-type']?.toLowerCase().startsWith(NDJSON) ? 'ndjson' : 'json'
+    // the dataset row is locked: batches of one dataset apply one after another (no deadlocks
+    // between overlapping batches), and it cannot be retired half-way through one
+    return await app.db.transaction().execute(async (trx) => {
+      const dataset = writable(await datasets.findForUpdate(code, trx), code, principal)
+      const outcome = validateBatch({ fields: dataset.fields, primaryKey: dataset.primary_key, personKey: dataset.person_key }, rows)
+      const who = { batch: randomUUID(), unit: principal.unit, sub: principal.sub, client: principal.client ?? null }
+      const counts = { received: rows.length, accepted: outcome.valid.length, rejected: outcome.rejected.length }
+      await records.ingest({ ...who, ...counts, dataset: code, format, errors: outcome.errorCounts }, outcome.valid, trx)
+      await recordEvent(trx, {
+        service: 'catalog',
+        action: 'records.ingest',
+        actor: principal,
+        objectType: 'dataset',
+        objectId: code,
+        dataset: code,
+        requestId: request.id,
+        details: { batch: who.batch, format, ...counts }
+      })
+      return { accepted: counts.accepted, rejected: outcome.rejected, batch: who.batch }
+    })
+  })
+
+  app.delete('/datasets/:code/records/:key', {
+    config: { access: writers },
+    logSerializers: keylessRequestLog,
+    schema: {
+      tags,
+      summary: 'Delete a record',
+      description: 'The producer unit removes one record of a live dataset. The key is the record\'s primary-key value; for a ' +
+        'composite key, its values in key order, each URL-encoded (a "," inside a value as %2C), joined by ",".',
+      operationId: 'deleteRecord',
+      params: RecordParamsSchema,
+      response: { 204: Type.Null({ description: 'deleted' }), ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+    }
+  }, async (request, reply) => {
+    const { code } = request.params
+    const principal = request.principal!
+    await app.db.transaction().execute(async (trx) => {
+      const dataset = writable(await datasets.findForUpdate(code, trx), code, principal)
+      const key = keyFromPath(rawKeySegment(request.url), dataset.primary_key)
+      if (key === null) {
+        throw paramError('key', `must hold the ${dataset.primary_key.length} key values (${dataset.primary_key.join(', ')}), each URL-encoded, joined by ","`)
+      }
+      const deleted = await records.delete(code, key, trx)
+      if (!deleted) throw new RecordNotFoundError(code)
+      await recordEvent(trx, {
+        service: 'catalog',
+        action: 'records.delete',
+        actor: principal,
+        objectType: 'dataset',
+        objectId: code,
+        dataset: code,
+        requestId: request.id,
+        // not the key itself (personal data): a digest that someone who holds the key can match
+        details: { keyDigest: createHash('sha256').update(`${code}\n${key}`).digest('hex'), batch: deleted.batch }
+      })
+    })
+    return reply.code(204).send(null)
+  })
+}

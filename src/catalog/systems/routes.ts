@@ -1,0 +1,242 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Transaction } from 'kysely'
+import { Type } from 'typebox'
+import type { BusinessSystem, Database } from '../../db/database.js'
+import type { Principal } from '../../platform/auth/plugin.js'
+import { FieldError } from '../../platform/errors.js'
+import { recordEvent } from '../../platform/events.js'
+import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { SystemExistsError, SystemForbiddenError, SystemNotFoundError } from '../errors.js'
+import { createUnitRepository } from '../units/repository.js'
+import { checkFeeds, consistencyReport } from './consistency.js'
+import { createSystemRepository, isNameTaken, reviewCutoff, toSystemView } from './repository.js'
+import {
+  ConsistencyQuerySchema, ConsistencyReportSchema, CreateSystemSchema, ListSystemsQuerySchema, SystemPageSchema,
+  SystemParamsSchema, SystemSchema, UpdateSystemSchema
+} from './schemas.js'
+
+const tags = ['asset registry']
+const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
+const writers = { roles: ['security_admin', 'steward'] } as const
+
+/** The unit whose systems the caller sees, or null for every unit (the office and auditors). */
+function readScope (p: Principal): string | null {
+  return p.roles.includes('security_admin') || p.roles.includes('auditor') ? null : p.unit
+}
+
+/** The unit whose systems the caller may change, or null for every unit (the office). */
+function writeScope (p: Principal): string | null {
+  return p.roles.includes('security_admin') ? null : p.unit
+}
+
+type Action = 'register' | 'update' | 'confirm' | 'remove'
+
+/**
+ * The asset registry (R2.9): each unit's business systems, their responsible person and the datasets
+ * they feed, confirmed every ASSET_REVIEW_DAYS, and checked against the catalog. Stewards keep their
+ * own unit's systems; the data-management office keeps every unit's; auditors read. A steward sees
+ * no other unit's systems (404).
+ */
+export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const systems = createSystemRepository(app.db)
+  const units = createUnitRepository(app.db)
+  const reviewDays = app.config.ASSET_REVIEW_DAYS
+
+  /** The system, locked, if the caller may change it: others' are 404, visible but not writable 403. */
+  async function writable (trx: Transaction<Database>, id: string, principal: Principal): Promise<BusinessSystem> {
+    const row = await systems.findForUpdate(id, trx)
+    const read = readScope(principal)
+    if (!row || (read !== null && row.unit_code !== read)) throw new SystemNotFoundError(id)
+    const write = writeScope(principal)
+    if (write !== null && row.unit_code !== write) throw new SystemForbiddenError(`only the office or a steward of unit ${row.unit_code} may change this system`)
+    return row
+  }
+
+  async function event (trx: Transaction<Database>, request: FastifyRequest, action: Action, row: BusinessSystem, details: Record<string, unknown>) {
+    await recordEvent(trx, {
+      service: 'catalog',
+      action: `system.${action}`,
+      actor: request.principal!,
+      objectType: 'business_system',
+      objectId: row.id,
+      requestId: String(request.id),
+      details: { unit: row.unit_code, name: row.name, ...details }
+    })
+  }
+
+  app.post('/systems', {
+    config: { access: writers },
+    schema: {
+      tags,
+      summary: 'Register a business system',
+      description: 'Registers a business system of a unit with its responsible person and the datasets it feeds (live datasets ' +
+        'of that unit). A steward registers for its own unit; `security_admin` for any (default: its own). Registration counts ' +
+        'as the first confirmation.',
+      operationId: 'createSystem',
+      body: CreateSystemSchema,
+      response: { 201: SystemSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
+    }
+  }, async (request, reply) => {
+    const principal = request.principal!
+    const { name, description, owner, datasets = [] } = request.body
+    const unit = request.body.unit ?? principal.unit
+    const scope = writeScope(principal)
+    if (scope !== null && unit !== scope) throw new SystemForbiddenError(`a steward registers systems of its own unit (${scope}) only`)
+    const row = await app.db.transaction().execute(async (trx) => {
+      if (!await units.find(unit, trx)) throw new FieldError('unit', `no unit with code ${unit} is registered`)
+      checkFeeds(unit, datasets, await systems.datasetStates(datasets, trx))
+      const created = await systems.create({ unit, name, description: description ?? null, owner, datasets, actor: principal.sub }, trx)
+      if (!created) throw new SystemExistsError(unit, name)
+      await event(trx, request, 'register', created, { datasets })
+      return created
+    })
+    return reply.code(201).send(toSystemView(row, reviewDays))
+  })
+
+  app.get('/systems', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'List business systems',
+      description: 'Systems ordered by unit and name, cursor-paginated; filters: `unit`, `dataset` (systems feeding it), ' +
+        '`overdue`. A steward sees its own unit\'s only.',
+      operationId: 'listSystems',
+      querystring: ListSystemsQuerySchema,
+      response: { 200: SystemPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+    }
+  }, async (request) => {
+    const { limit, cursor, unit, dataset, overdue } = request.query
+    const scope = readScope(request.principal!)
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, 2).map(String) as [string, string]
+    if (scope !== null && unit !== undefined && unit !== scope) return { data: [], nextCursor: null }
+    const now = new Date()
+    const rows = await systems.list({
+      limit: limit + 1,
+      ...(after ? { after } : {}),
+      ...(scope !== null || unit !== undefined ? { unit: scope ?? unit } : {}),
+      ...(dataset !== undefined ? { dataset } : {}),
+      ...(overdue !== undefined ? { overdue, overdueBefore: reviewCutoff(reviewDays, now) } : {})
+    })
+    const { page, nextCursor } = paginate(rows, limit, (s) => [s.unit_code, s.name])
+    return { data: page.map((s) => toSystemView(s, reviewDays, now)), nextCursor }
+  })
+
+  // a static segment: Fastify's router matches it before /systems/:id
+  app.get('/systems/consistency', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'Check the asset registry against the catalog',
+      description: 'Lists live datasets that no system of their unit feeds, systems that feed no live dataset, registrations ' +
+        'not confirmed within ASSET_REVIEW_DAYS, and dataset codes systems list that are no longer live datasets of their unit. ' +
+        '`security_admin` and auditors check every unit (or `unit`); a steward its own unit.',
+      operationId: 'checkSystemsConsistency',
+      querystring: ConsistencyQuerySchema,
+      response: { 200: ConsistencyReportSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+    }
+  }, async (request) => {
+    const scope = readScope(request.principal!)
+    const unit = request.query.unit ?? scope
+    if (scope !== null && unit !== scope) throw new SystemForbiddenError(`a steward checks its own unit (${scope}) only`)
+    // one snapshot, so that the lists agree with each other
+    return await app.db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+      const all = await systems.all(unit, trx)
+      const listed = await systems.datasetStates([...new Set(all.flatMap((s) => s.datasets))], trx)
+      const unfed = await systems.datasetsWithoutSystem(unit, trx)
+      return consistencyReport({ unit, reviewDays, now: new Date(), systems: all, listed, unfed })
+    })
+  })
+
+  app.get('/systems/:id', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'Get a business system',
+      operationId: 'getSystem',
+      params: SystemParamsSchema,
+      response: { 200: SystemSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const row = await systems.find(request.params.id)
+    const scope = readScope(request.principal!)
+    if (!row || (scope !== null && row.unit_code !== scope)) throw new SystemNotFoundError(request.params.id)
+    return toSystemView(row, reviewDays)
+  })
+
+  app.patch('/systems/:id', {
+    config: { access: writers },
+    schema: {
+      tags,
+      summary: 'Update a business system',
+      description: 'Changes the name, description, responsible person or datasets. The unit is permanent, and a change is ' +
+        'not a confirmation (see confirmSystem). A steward of the system\'s unit, or `security_admin`.',
+      operationId: 'updateSystem',
+      params: SystemParamsSchema,
+      body: UpdateSystemSchema,
+      response: { 200: SystemSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
+    }
+  }, async (request) => {
+    const changes = request.body
+    const row = await app.db.transaction().execute(async (trx) => {
+      const before = await writable(trx, request.params.id, request.principal!)
+      if (changes.datasets) checkFeeds(before.unit_code, changes.datasets, await systems.datasetStates(changes.datasets, trx))
+      let after: BusinessSystem
+      try {
+        after = await systems.update(before.id, changes, trx)
+      } catch (err) {
+        if (isNameTaken(err)) throw new SystemExistsError(before.unit_code, changes.name ?? before.name)
+        throw err
+      }
+      await event(trx, request, 'update', after, {
+        changed: Object.keys(changes),
+        ...(changes.name !== undefined ? { previousName: before.name } : {}),
+        ...(changes.datasets ? { datasets: { before: before.datasets, after: after.datasets } } : {})
+      })
+      return after
+    })
+    return toSystemView(row, reviewDays)
+  })
+
+  app.post('/systems/:id/confirm', {
+    config: { access: writers },
+    schema: {
+      tags,
+      summary: 'Confirm a business system\'s registration',
+      description: 'The periodic review (R2.9): the unit confirms the registration is still accurate, which restarts the ' +
+        'review period. A steward of the system\'s unit, or `security_admin`. No body.',
+      operationId: 'confirmSystem',
+      params: SystemParamsSchema,
+      response: { 200: SystemSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const row = await app.db.transaction().execute(async (trx) => {
+      const before = await writable(trx, request.params.id, request.principal!)
+      const after = await systems.confirm(before.id, request.principal!.sub, trx)
+      await event(trx, request, 'confirm', after, { previouslyConfirmedAt: before.confirmed_at.toISOString() })
+      return after
+    })
+    return toSystemView(row, reviewDays)
+  })
+
+  app.delete('/systems/:id', {
+    config: { access: writers },
+    schema: {
+      tags,
+      summary: 'Decommission a business system',
+      description: 'Removes the registration of a decommissioned system; the event log keeps its record. A steward of the ' +
+        'system\'s unit, or `security_admin`.',
+      operationId: 'deleteSystem',
+      params: SystemParamsSchema,
+      response: { 204: Type.Null({ description: 'removed; no content' }), ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request, reply) => {
+    await app.db.transaction().execute(async (trx) => {
+      const row = await writable(trx, request.params.id, request.principal!)
+      await systems.remove(row.id, trx)
+      await event(trx, request, 'remove', row, { datasets: row.datasets })
+    })
+    return reply.code(204).send(null)
+  })
+}
