@@ -1,0 +1,136 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { isOffice } from '../catalog/datasets/access.js'
+import { createDatasetRepository } from '../catalog/datasets/repository.js'
+import { DatasetNotFoundError } from '../catalog/errors.js'
+import type { Dataset, MaskingPolicy } from '../db/database.js'
+import type { Principal } from '../platform/auth/plugin.js'
+import { FieldError } from '../platform/errors.js'
+import { recordEvent } from '../platform/events.js'
+import { decodeCursor, paginate } from '../platform/pagination.js'
+import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
+import { PolicyVersionConflictError } from './errors.js'
+import type { MaskingKey } from './keys.js'
+import { checkPolicy, effectiveRules, type PolicyProfiles } from './policy.js'
+import { PROFILES } from './profiles.js'
+import { createPolicyRepository } from './repository.js'
+import { PolicyParamsSchema, PolicySchema, PolicyVersionPageSchema, PolicyVersionsQuerySchema, PutPolicySchema } from './schemas.js'
+import type { CompileContext } from './strategies.js'
+
+const tags = ['masking']
+const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
+
+/** Policies of datasets: the office edits them; the office, auditors and the producer unit's stewards read them. */
+export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = async (app, { key }) => {
+  const datasets = createDatasetRepository(app.db)
+  const policies = createPolicyRepository(app.db)
+  // validation only: no keyed output leaves these routes
+  const ctx = (): CompileContext => ({ key, scope: 'policy-check', today: new Date() })
+
+  /** A steward reads its own unit's policies only; another unit's dataset does not exist for it. */
+  async function readable (code: string, principal: Principal): Promise<Dataset> {
+    const row = await datasets.find(code)
+    if (!row || (!isOffice(principal) && row.producer_unit !== principal.unit)) throw new DatasetNotFoundError(code)
+    return row
+  }
+
+  function view (dataset: Dataset, policy: MaskingPolicy | null) {
+    const profiles = (policy?.profiles ?? {}) as PolicyProfiles
+    const c = ctx()
+    const effective = Object.fromEntries(PROFILES.map((p) => [p, effectiveRules(dataset.fields, profiles, p, c)]))
+    return {
+      dataset: dataset.code,
+      version: policy?.version ?? 0,
+      profiles,
+      effective: effective as never,
+      updatedBy: policy?.updated_by ?? null,
+      updatedAt: policy?.updated_at.toISOString() ?? null
+    }
+  }
+
+  app.get('/masking/policies/:dataset', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'Get a dataset\'s masking policy',
+      description: 'The rules the office set per profile, and the effective rule of every field in every profile with its source: ' +
+        'the policy, the field\'s default rule in the catalog, the PI type\'s default (by type and sensitivity), or fail_closed ' +
+        '(a PI field with no applicable rule is dropped). Stewards read their own unit\'s datasets only.',
+      operationId: 'getMaskingPolicy',
+      params: PolicyParamsSchema,
+      response: { 200: PolicySchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const row = await readable(request.params.dataset, request.principal!)
+    return view(row, await policies.find(row.code))
+  })
+
+  app.put('/masking/policies/:dataset', {
+    config: { access: { roles: ['security_admin'] } },
+    schema: {
+      tags,
+      summary: 'Set a dataset\'s masking policy',
+      description: 'Replaces the rules of every profile (fields left out take their defaults) as a new version, with its reason. ' +
+        'Rules for fields the dataset does not have, unknown strategies or parameters are 400s naming the rule ' +
+        '(`profiles.display.phone.strategy`); `keep` of personal information in third_party is refused (R7.6). ' +
+        '`expectedVersion` guards against concurrent edits (409).',
+      operationId: 'putMaskingPolicy',
+      params: PolicyParamsSchema,
+      body: PutPolicySchema,
+      response: { 200: PolicySchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
+    }
+  }, async (request) => {
+    const principal = request.principal!
+    const row = await datasets.find(request.params.dataset)
+    if (!row) throw new DatasetNotFoundError(request.params.dataset)
+    const { profiles, reason, expectedVersion } = request.body
+    checkPolicy(row.fields, profiles as PolicyProfiles, ctx())
+    const saved = await app.db.transaction().execute(async (trx) => {
+      const current = await policies.lock(row.code, trx)
+      const version = (current?.version ?? 0) + 1
+      if (expectedVersion !== undefined && expectedVersion !== version - 1) throw new PolicyVersionConflictError(version - 1, expectedVersion)
+      const policy = await policies.save({ dataset: row.code, version, profiles: profiles as PolicyProfiles, reason, by: principal.sub }, trx)
+      await recordEvent(trx, {
+        service: 'masking',
+        action: 'policy.update',
+        actor: principal,
+        objectType: 'masking_policy',
+        objectId: row.code,
+        dataset: row.code,
+        requestId: String(request.id),
+        details: { version, reason, fields: Object.fromEntries(Object.entries(profiles).map(([p, rules]) => [p, Object.keys(rules ?? {})])) }
+      })
+      return policy
+    })
+    return view(row, saved)
+  })
+
+  app.get('/masking/policies/:dataset/versions', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'Versions of a masking policy',
+      description: 'Every version of the policy with who changed it and why, newest first.',
+      operationId: 'listMaskingPolicyVersions',
+      params: PolicyParamsSchema,
+      querystring: PolicyVersionsQuerySchema,
+      response: { 200: PolicyVersionPageSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const row = await readable(request.params.dataset, request.principal!)
+    const { limit, cursor } = request.query
+    const before = cursor === undefined ? undefined : decodeCursor(cursor, 1)[0]
+    if (before !== undefined && typeof before !== 'number') throw new FieldError('cursor', 'is not a cursor this list issued')
+    const rows = await policies.versions(row.code, { limit: limit + 1, ...(before !== undefined ? { before } : {}) })
+    const { page, nextCursor } = paginate(rows, limit, (v) => [v.version])
+    return {
+      data: page.map((v) => ({
+        version: v.version,
+        profiles: v.profiles as PolicyProfiles,
+        reason: v.reason,
+        changedBy: v.changed_by,
+        changedAt: v.changed_at.toISOString()
+      })),
+      nextCursor
+    }
+  })
+}
