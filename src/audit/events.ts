@@ -1,0 +1,61 @@
+/** The vocabulary of audit events: what happened, and how it ended. */
+export const AUDIT_ACTIONS = [
+  'query', 'insert', 'update', 'delete', 'export', 'review', 'sign', 'grant', 'revoke', 'login',
+  'policy_change', 'destruction', 'denied', 'purge'
+] as const
+export type AuditAction = typeof AUDIT_ACTIONS[number]
+
+export const AUDIT_OUTCOMES = ['success', 'denied', 'failure'] as const
+export type AuditOutcome = typeof AUDIT_OUTCOMES[number]
+
+export interface AuditActor {
+  sub: string
+  unit?: string | null
+  roles?: readonly string[]
+  client?: string | null
+  ip?: string | null
+}
+
+/** One thing to record. Personal data never goes in: name fields, count rows, digest keys. */
+export interface AuditEventInput {
+  /** the service that acted: catalog, authorization, masking, gateway, audit, platform */
+  service?: string
+  action: AuditAction
+  /** dotted verb of the operation: `records.read`, `dataset.create` */
+  operation: string
+  outcome?: AuditOutcome
+  actor: AuditActor
+  objectType?: string | null
+  objectId?: string | null
+  dataset?: string | null
+  fields?: readonly string[] | null
+  rows?: number | null
+  grantId?: string | null
+  requestId?: string | null
+  /** before/after, counts, reasons */
+  details?: Record<string, unknown>
+  occurredAt?: Date
+}
+
+export interface AppendResult {
+  /** position in the global chain */
+  seq: string
+  hash: string
+}
+
+/** The audit action of a service's domain event, from the last word of its dotted verb. */
+export function actionOfDomainEvent (operation: string): AuditAction {
+  if (operation.startsWith('grading-policy.') || operation.startsWith('masking-policy.')) return 'policy_change'
+  const verb = operation.slice(operation.lastIndexOf('.') + 1)
+  switch (verb) {
+    case 'create': case 'register': case 'ingest': case 'insert': return 'insert'
+    case 'delete': case 'remove': return 'delete'
+    case 'review': case 'approve': case 'reject': return 'review'
+    case 'sign': case 'commit': return 'sign'
+    case 'grant': return 'grant'
+    case 'revoke': case 'offboard': case 'suspend': return 'revoke'
+    case 'destroy': case 'execute': case 'witness': return 'destruction'
+    case 'export': return 'export'
+    default: return 'update'
+  }
+}
