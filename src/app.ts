@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import auditLog from './audit/log-plugin.js'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/create-db.js'
 import dbPlugin from './db/plugin.js'
@@ -61,6 +62,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 256 }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler())
+  app.decorate('config', config)
 
   // external and platform plugins, in load order
   await app.register(dbPlugin, { handle: options.database, close: options.closeDatabase ?? true })
@@ -89,6 +91,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // routes: every service this process serves, under /api/v1
   const served: ServiceName[] = mode === 'all' ? [...SERVICES] : mode === 'gateway' ? [] : [mode]
   await app.register(async (api) => {
+    // every process that serves routes records its own changes, reads and denials in the audit log
+    await api.register(auditLog)
     for (const service of served) {
       const routes = SERVICE_ROUTES[service]
       if (routes) await api.register(routes)

@@ -33,15 +33,28 @@ export const EnvSchema = Type.Object({
   JWT_CLOCK_SKEW_S: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'tolerated clock difference for exp and nbf' }),
   JWT_MAX_TTL_S: Type.Integer({ minimum: 60, maximum: 2592000, default: 86400, description: 'longest lifetime of a token Datagate issues' }),
   CLIENT_TOKEN_TTL_S: Type.Integer({ minimum: 60, maximum: 86400, default: 3600, description: 'lifetime of client-credentials tokens' }),
+  ASSET_REVIEW_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 365, description: 'asset registry: days after which a business system\'s registration is overdue for confirmation' }),
   JWKS_URL: Type.Optional(Url('JWKS of the campus identity provider, whose tokens are accepted beside Datagate\'s own')),
   JWKS_ISSUER: Type.Optional(Type.String({ minLength: 1, description: '`iss` of the campus identity provider (required with JWKS_URL)' })),
   CATALOG_URL: Type.Optional(Url('gateway: where the catalog service runs')),
   AUTHORIZATION_URL: Type.Optional(Url('gateway: where the authorization service runs')),
   MASKING_URL: Type.Optional(Url('gateway: where the masking service runs')),
-  AUDIT_URL: Type.Optional(Url('gateway: where the audit service runs'))
+  AUDIT_URL: Type.Optional(Url('gateway: where the audit service runs')),
+  MASKING_KEY: Type.Optional(Type.String({ minLength: 44, description: 'base64 masking secret (32 bytes or more) keying hash, tokenize, surrogate and noise; otherwise read from or generated into the data dir' })),
+  AUDIT_HASH: Type.Enum(['sha256', 'sm3'], { default: 'sha256', description: 'hash of the audit chain for new events' }),
+  AUDIT_CHECKPOINT_EVENTS: Type.Integer({ minimum: 1, maximum: 1000000, default: 1000, description: 'audit: sign a checkpoint of the chain head after this many events' }),
+  AUDIT_CHECKPOINT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'audit: and at least this often while events arrive' }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 180, maximum: 36500, default: 180, description: 'audit: days events are kept (never fewer than 180)' })
 })
 
 export type Env = Static<typeof EnvSchema>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** the validated configuration of this process (decorated in app.ts) */
+    config: Config
+  }
+}
 
 export interface Config extends Env {
   /** absolute path of DATAGATE_DATA_DIR */

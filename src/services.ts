@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
+import audit from './audit/plugin.js'
 import catalog from './catalog/plugin.js'
+import masking from './masking/plugin.js'
 
 /** The services of DESIGN.md. Each owns the API path prefixes listed here; the gateway routes by them. */
 export const SERVICES = ['catalog', 'authorization', 'masking', 'audit'] as const
@@ -10,7 +12,7 @@ export type RunMode = 'all' | 'gateway' | ServiceName
 export const RUN_MODES: readonly RunMode[] = ['all', 'gateway', ...SERVICES]
 
 export const SERVICE_PREFIXES: Record<ServiceName, readonly string[]> = {
-  catalog: ['/api/v1/units', '/api/v1/datasets'],
+  catalog: ['/api/v1/units', '/api/v1/datasets', '/api/v1/grading-policy', '/api/v1/systems', '/api/v1/retention'],
   authorization: ['/api/v1/share-requests', '/api/v1/agreements', '/api/v1/grants', '/api/v1/principals', '/api/v1/open-requests', '/api/v1/consents'],
   masking: ['/api/v1/masking'],
   audit: ['/api/v1/audit']
@@ -29,5 +31,7 @@ export const SERVICE_URL_VARIABLES = {
  * yet still runs (health, metrics, readiness) so that the topology can be deployed and tested.
  */
 export const SERVICE_ROUTES: Partial<Record<ServiceName, FastifyPluginAsync>> = {
-  catalog
+  catalog,
+  masking,
+  audit
 }

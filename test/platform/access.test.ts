@@ -1,30 +1,19 @@
 // Function-level authorization from one table: every /api/v1 route × every role. Deny unless the
 // table grants, and the table must cover every route the app serves.
 import t from 'tap'
-import { ROLES, type Role } from '../../src/platform/auth/roles.js'
+import { ROLES } from '../../src/platform/auth/roles.js'
+import { AUDIT_ROUTES } from '../helpers/access/audit.js'
+import { DATASETS_ROUTES } from '../helpers/access/datasets.js'
+import { MASKING_ROUTES } from '../helpers/access/masking.js'
+import { PLATFORM_ROUTES } from '../helpers/access/platform.js'
+import { QUALITY_ROUTES } from '../helpers/access/quality.js'
+import { RECORDS_ROUTES } from '../helpers/access/records.js'
+import type { RouteCase } from '../helpers/access/route-case.js'
+import { SYSTEMS_ROUTES } from '../helpers/access/systems.js'
 import { build, createUnit } from '../helpers/build.js'
 
-interface RouteCase {
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
-  /** the route template as the OpenAPI document writes it */
-  path: string
-  url: string
-  payload?: (n: number) => object
-  /** roles that may call it; everyone else gets 403 */
-  allowed: readonly Role[] | 'all'
-}
-
-const unitBody = (n: number) => ({ code: `U${n}`, name: 'Unit', officer: { name: 'Officer', contact: 'o@example.edu.cn' } })
-
 export const ACCESS_TABLE: RouteCase[] = [
-  { method: 'POST', path: '/api/v1/units', url: '/api/v1/units', payload: unitBody, allowed: ['system_admin'] },
-  { method: 'GET', path: '/api/v1/units', url: '/api/v1/units', allowed: 'all' },
-  { method: 'GET', path: '/api/v1/units/{code}', url: '/api/v1/units/CS', allowed: 'all' },
-  { method: 'PATCH', path: '/api/v1/units/{code}', url: '/api/v1/units/CS', payload: () => ({ name: 'Renamed' }), allowed: ['system_admin'] },
-  { method: 'POST', path: '/api/v1/clients', url: '/api/v1/clients', payload: () => ({ name: 'system', unit: 'CS', roles: ['consumer'] }), allowed: ['system_admin'] },
-  { method: 'GET', path: '/api/v1/clients', url: '/api/v1/clients', allowed: ['system_admin'] },
-  { method: 'GET', path: '/api/v1/clients/{clientId}', url: '/api/v1/clients/dgc_0000000000000000', allowed: ['system_admin'] },
-  { method: 'POST', path: '/api/v1/clients/{clientId}/disable', url: '/api/v1/clients/dgc_0000000000000000/disable', allowed: ['system_admin'] }
+  ...PLATFORM_ROUTES, ...DATASETS_ROUTES, ...RECORDS_ROUTES, ...QUALITY_ROUTES, ...SYSTEMS_ROUTES, ...AUDIT_ROUTES, ...MASKING_ROUTES
 ]
 
 /** Routes that take no token by design. */
