@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import audit from './audit/plugin.js'
+import authorization from './authorization/plugin.js'
 import catalog from './catalog/plugin.js'
 import masking from './masking/plugin.js'
 
@@ -32,6 +33,7 @@ export const SERVICE_URL_VARIABLES = {
  */
 export const SERVICE_ROUTES: Partial<Record<ServiceName, FastifyPluginAsync>> = {
   catalog,
+  authorization,
   masking,
   audit
 }

@@ -31,14 +31,22 @@ function once (close: () => Promise<void>): () => Promise<void> {
   return () => (closing ??= close())
 }
 
+/**
+ * A calendar date (validity of grants and requests) is a day, not an instant: both drivers hand it
+ * over as its `YYYY-MM-DD` text instead of a Date at local midnight, which shifts with the zone.
+ */
+const DATE_OID = 1082
+const asText = (value: string) => value
+
 export async function createPGlite (dataDir: string | undefined): Promise<DatabaseHandle> {
   let pglite: PGlite
+  const options = { parsers: { [DATE_OID]: asText } }
   if (dataDir === undefined) {
-    pglite = await PGlite.create()
+    pglite = await PGlite.create(options)
   } else {
     const dir = join(dataDir, 'pglite')
     mkdirSync(dir, { recursive: true })
-    pglite = await PGlite.create(dir)
+    pglite = await PGlite.create(dir, options)
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
   return {
@@ -61,7 +69,11 @@ function createPostgres (config: DbConfig, connectionString: string, log: Pick<L
     idle_in_transaction_session_timeout: config.STATEMENT_TIMEOUT_MS * 2,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
-    ssl: sslOptions(config)
+    ssl: sslOptions(config),
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === DATE_OID ? asText : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser
+    }
   })
   // An idle client whose backend dies emits 'error' on the pool; a checked-out one on itself.
   // Without these listeners Node would exit on a database restart.

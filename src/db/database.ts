@@ -262,6 +262,147 @@ export interface MaskingPolicyVersionTable {
 }
 export type MaskingPolicyVersion = Selectable<MaskingPolicyVersionTable>
 
+// authorization service: share requests, reviews, agreements, grants, consents (migrations/0006)
+/** a calendar day, `YYYY-MM-DD` (both drivers return dates as text) */
+type Day = string
+type JsonColumn<T> = ColumnType<T, string, string>
+
+export interface ConsentTable {
+  id: Generated<string>
+  unit_code: string
+  person_key: string
+  dataset_code: string | null
+  purpose: string
+  kind: 'general' | 'separate' | 'guardian'
+  evidence: string
+  given_at: ColumnType<Date, Date | string, Date | string>
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  status: Generated<'active' | 'withdrawn'>
+  withdrawn_at: Date | null
+  withdrawal_reason: string | null
+  recorded_by: string
+  created_at: CreatedAt
+}
+export type Consent = Selectable<ConsentTable>
+
+/** the usage commitment a consumer signed (R7.4): its text, digests, signer and time */
+export interface StoredCommitment {
+  text: string
+  sha256: string
+  sm3: string
+  signerSub: string
+  signerUnit: string
+  signedAt: string
+}
+
+export type ShareWorkflow = 'none' | 'rule' | 'office' | 'producer_office'
+export type ShareRequestStatus = 'pending_review' | 'approved' | 'active' | 'rejected' | 'withdrawn'
+
+export interface ShareRequestTable {
+  id: Generated<string>
+  dataset_code: string
+  producer_unit: string
+  consumer_unit: string
+  subject: string | null
+  requested_by: string
+  requested_client: string | null
+  fields: string[]
+  row_filter: JsonColumn<Record<string, unknown>>
+  purpose: string
+  legal_basis: string
+  access_modes: string[]
+  valid_from: Day
+  valid_until: Day
+  daily_row_quota: number
+  third_party: boolean
+  third_party_name: string | null
+  consent_ids: ColumnType<string[], string[] | undefined, string[]>
+  workflow: ShareWorkflow
+  needs_agreement: boolean
+  status: ShareRequestStatus
+  decision_reason: string | null
+  review_due_at: Date | null
+  overdue_reported_at: Date | null
+  masked: Generated<boolean>
+  unmasked_reason: string | null
+  collective_decision: string | null
+  external_approval: string | null
+  person_count: number | null
+  commitment: ColumnType<StoredCommitment | null, string | null | undefined, string | null>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+export type ShareRequest = Selectable<ShareRequestTable>
+export type NewShareRequest = Insertable<ShareRequestTable>
+export type ShareRequestUpdate = Updateable<ShareRequestTable>
+
+export type ReviewParty = 'rule' | 'producer' | 'office'
+export interface ShareRequestReviewTable {
+  id: Generated<string>
+  share_request_id: string
+  party: ReviewParty
+  decision: 'approve' | 'reject'
+  reason: string | null
+  reviewer_sub: string
+  reviewer_unit: string
+  details: ColumnType<Record<string, unknown>, string | undefined, never>
+  reviewed_at: CreatedAt
+}
+export type ShareRequestReview = Selectable<ShareRequestReviewTable>
+
+export interface AgreementTable {
+  id: Generated<string>
+  share_request_id: string
+  consumer_unit: string
+  producer_unit: string
+  content: string
+  digest_sha256: string
+  digest_sm3: string
+  status: 'pending_signatures' | 'signed' | 'void'
+  created_at: CreatedAt
+  completed_at: Date | null
+}
+export type Agreement = Selectable<AgreementTable>
+
+export type AgreementParty = 'consumer' | 'producer' | 'office'
+export interface AgreementSignatureTable {
+  agreement_id: string
+  party: AgreementParty
+  signer_sub: string
+  signer_unit: string
+  signed_at: CreatedAt
+}
+export type AgreementSignature = Selectable<AgreementSignatureTable>
+
+export type GrantStatus = 'active' | 'suspended' | 'revoked'
+export interface GrantTable {
+  id: Generated<string>
+  share_request_id: string
+  consumer_unit: string
+  subject: string | null
+  dataset_code: string
+  producer_unit: string
+  fields: string[]
+  row_filter: JsonColumn<Record<string, unknown>>
+  purpose: string
+  access_modes: string[]
+  valid_from: Day
+  valid_until: Day
+  daily_row_quota: number
+  masked: boolean
+  third_party: boolean
+  children_pi: boolean
+  consent_ids: ColumnType<string[], string[] | undefined, string[]>
+  status: GrantStatus
+  status_reason: string | null
+  status_changed_by: string | null
+  status_changed_at: Date | null
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+export type Grant = Selectable<GrantTable>
+export type NewGrant = Insertable<GrantTable>
+
 export interface Database {
   units: UnitTable
   service_clients: ServiceClientTable
@@ -278,4 +419,12 @@ export interface Database {
   audit_chain_head: AuditChainHeadTable
   audit_checkpoints: AuditCheckpointTable
   audit_alerts: AuditAlertTable
+  consents: ConsentTable
+  share_requests: ShareRequestTable
+  share_request_reviews: ShareRequestReviewTable
+  agreements: AgreementTable
+  agreement_signatures: AgreementSignatureTable
+  grants: GrantTable
+  // open catalog: open reviews and open requests (migrations/0007)
+  // security operations: blacklist, offboarding, vendor agreements (migrations/0008)
 }
