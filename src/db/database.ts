@@ -426,5 +426,6 @@ export interface Database {
   agreement_signatures: AgreementSignatureTable
   grants: GrantTable
   // open catalog: open reviews and open requests (migrations/0007)
-  // security operations: blacklist, offboarding, vendor agreements (migrations/0008)
+  // audit: blacklist (migrations/0008)
+  // authorization: offboarding; platform: vendor agreements of service clients (migrations/0009)
 }
