@@ -8,6 +8,7 @@ const oneOf = (column: string, values: readonly string[]) =>
 export async function up (db: Kysely<any>): Promise<void> {
   await db.schema.createTable('consents')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+    .addColumn('seq', 'bigint', (c) => c.notNull().unique().generatedAlwaysAsIdentity())
     .addColumn('unit_code', 'text', (c) => c.notNull().references('units.code'))
     .addColumn('person_key', 'text', (c) => c.notNull())
     .addColumn('dataset_code', 'text', (c) => c.references('datasets.code'))
@@ -27,6 +28,8 @@ export async function up (db: Kysely<any>): Promise<void> {
 
   await db.schema.createTable('share_requests')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+    // order of filing, for keyset pagination (newest first)
+    .addColumn('seq', 'bigint', (c) => c.notNull().unique().generatedAlwaysAsIdentity())
     .addColumn('dataset_code', 'text', (c) => c.notNull().references('datasets.code'))
     .addColumn('producer_unit', 'text', (c) => c.notNull().references('units.code'))
     .addColumn('consumer_unit', 'text', (c) => c.notNull().references('units.code'))
@@ -61,8 +64,8 @@ export async function up (db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addCheckConstraint('share_requests_validity', sql`valid_from <= valid_until`)
     .execute()
-  await db.schema.createIndex('share_requests_consumer_idx').on('share_requests').columns(['consumer_unit', 'created_at']).execute()
-  await db.schema.createIndex('share_requests_producer_idx').on('share_requests').columns(['producer_unit', 'created_at']).execute()
+  await db.schema.createIndex('share_requests_consumer_idx').on('share_requests').columns(['consumer_unit', 'seq']).execute()
+  await db.schema.createIndex('share_requests_producer_idx').on('share_requests').columns(['producer_unit', 'seq']).execute()
   await db.schema.createIndex('share_requests_dataset_idx').on('share_requests').columns(['dataset_code', 'status']).execute()
   await db.schema.createIndex('share_requests_due_idx').on('share_requests').column('review_due_at')
     .where(sql.ref('status'), '=', 'pending_review').execute()
@@ -104,6 +107,7 @@ export async function up (db: Kysely<any>): Promise<void> {
 
   await db.schema.createTable('grants')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
+    .addColumn('seq', 'bigint', (c) => c.notNull().unique().generatedAlwaysAsIdentity())
     .addColumn('share_request_id', 'uuid', (c) => c.notNull().unique().references('share_requests.id'))
     .addColumn('consumer_unit', 'text', (c) => c.notNull())
     .addColumn('subject', 'text')

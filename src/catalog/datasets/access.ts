@@ -26,8 +26,8 @@ export function draftScope (principal: Principal): string | 'all' {
 
 /**
  * Units with a stake in a restricted dataset: those holding a grant on it or with a share request
- * pending. Grants and share requests belong to the authorization service, which answers this
- * question once it exists; until then no other unit qualifies (deny unless granted).
+ * under way. Grants and share requests belong to the authorization service, which answers this
+ * question (src/authorization/interest.ts); without an answer no other unit qualifies.
  */
 export type InterestCheck = (dataset: string, unit: string) => Promise<boolean>
 export const noInterest: InterestCheck = async () => false

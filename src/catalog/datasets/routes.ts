@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { FieldError } from '../../platform/errors.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, PaginationQuerySchema, problems } from '../../platform/schemas.js'
+import { createInterestCheck } from '../../authorization/interest.js'
 import { draftScope, fieldsHidden } from './access.js'
 import { createDatasetRepository, toDatasetView } from './repository.js'
 import {
@@ -20,6 +21,7 @@ const editors = { roles: ['steward', 'security_admin'] } as const
 export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const datasets = createDatasetRepository(app.db)
   const service = createDatasetService(app.db)
+  const hasInterest = createInterestCheck(app.db)
 
   app.post('/datasets', {
     config: { access: editors },
@@ -55,7 +57,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
     const rows = await datasets.list({ ...filter, limit: limit + 1, ...(after !== undefined ? { after } : {}), draftsOf: draftScope(request.principal!) })
     const { page, nextCursor } = paginate(rows, limit, (d) => [d.code])
-    const data = await Promise.all(page.map(async (row) => toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row) })))
+    const data = await Promise.all(page.map(async (row) => toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row, hasInterest) })))
     return { data, nextCursor }
   })
 
@@ -71,7 +73,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const row = await service.visible(request.params.code, request.principal!)
-    return toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row) })
+    return toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row, hasInterest) })
   })
 
   app.patch('/datasets/:code', {

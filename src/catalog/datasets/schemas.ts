@@ -28,7 +28,7 @@ export const FormatSchema = labelled(FIELD_FORMATS,
 export const DatasetCodeSchema = Type.String({
   pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'dataset code: letters, digits, _ and -, at most 64', examples: ['student_basic']
 })
-const FieldNameSchema = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,62}$', description: 'field name: a letter, then letters, digits and _' })
+export const FieldNameSchema = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,62}$', description: 'field name: a letter, then letters, digits and _' })
 
 export const MaskingRuleSchema = Type.Object({
   strategy: Type.String({ pattern: '^[a-z_]{1,32}$', description: 'masking strategy (keep, mask, redact, hash, generalize…), see GET /api/v1/masking/strategies' })

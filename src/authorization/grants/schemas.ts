@@ -1,0 +1,72 @@
+import { Type } from 'typebox'
+import { DatasetCodeSchema } from '../../catalog/datasets/schemas.js'
+import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
+import { DaySchema, IdSchema } from '../share-requests/schemas.js'
+
+const timestamp = Type.String({ format: 'date-time' })
+export const GRANT_STATUSES = ['active', 'suspended', 'revoked', 'expired'] as const
+
+const example = {
+  id: '7d1f0e2a-3b4c-4d5e-8f90-a1b2c3d4e5f6',
+  shareRequest: '5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f',
+  consumerUnit: 'MATH',
+  subject: null,
+  dataset: 'student_basic',
+  producerUnit: 'CS',
+  fields: ['student_id', 'name', 'college'],
+  rowFilter: { college: 'CS' },
+  purpose: 'scholarship assessment 2026',
+  accessModes: ['api'],
+  validFrom: '2026-12-01',
+  validUntil: '2027-06-30',
+  dailyRowQuota: 5000,
+  masked: true,
+  thirdParty: false,
+  childrenData: false,
+  consents: [],
+  status: 'active',
+  statusReason: null,
+  statusChangedBy: null,
+  statusChangedAt: null,
+  createdAt: '2026-11-24T08:00:00.000Z'
+}
+
+export const GrantSchema = Type.Object({
+  id: IdSchema,
+  shareRequest: IdSchema,
+  consumerUnit: UnitCodeSchema,
+  subject: Type.Union([Type.String(), Type.Null()], { description: 'the one person or account the grant is for; null: the whole consumer unit' }),
+  dataset: DatasetCodeSchema,
+  producerUnit: UnitCodeSchema,
+  fields: Type.Array(Type.String()),
+  rowFilter: Type.Record(Type.String(), Type.Unknown()),
+  purpose: Type.String({ description: 'the data serves this purpose only (R6.3)' }),
+  accessModes: Type.Array(Type.String()),
+  validFrom: DaySchema,
+  validUntil: DaySchema,
+  dailyRowQuota: Type.Integer(),
+  masked: Type.Boolean({ description: 'data is masked by the dataset\'s policy; false only where the office approved unmasked access for a named reason' }),
+  thirdParty: Type.Boolean(),
+  childrenData: Type.Boolean({ description: 'the dataset holds children\'s personal information: every access is flagged in the audit log (R9.3)' }),
+  consents: Type.Array(IdSchema, { description: 'consents the grant rests on; withdrawing one suspends it' }),
+  status: Type.Enum([...GRANT_STATUSES], { description: 'active, suspended (a consent was withdrawn), revoked, expired (past validUntil)' }),
+  statusReason: Type.Union([Type.String(), Type.Null()]),
+  statusChangedBy: Type.Union([Type.String(), Type.Null()]),
+  statusChangedAt: Type.Union([timestamp, Type.Null()]),
+  createdAt: timestamp
+}, { description: 'A grant (授权): what one consumer may read of one dataset, how, for what and until when', examples: [example] })
+
+export const ListGrantsQuerySchema = Type.Object({
+  ...PaginationQuerySchema,
+  dataset: Type.Optional(DatasetCodeSchema),
+  status: Type.Optional(Type.Enum([...GRANT_STATUSES])),
+  consumerUnit: Type.Optional(UnitCodeSchema),
+  subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))
+}, { additionalProperties: false })
+
+export const GrantPageSchema = pageOf(GrantSchema, 'grants, newest first')
+
+export const RevokeBodySchema = Type.Object({
+  reason: Type.String({ minLength: 1, maxLength: 2000, description: 'why the grant ends now' })
+}, { additionalProperties: false, examples: [{ reason: 'the scholarship assessment is over' }] })

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto'
+import type { Dataset, ReviewParty, ShareRequest, ShareRequestReview, ShareWorkflow } from '../../db/database.js'
+import type { Principal } from '../../platform/auth/plugin.js'
+import { ReviewerForbiddenError } from '../errors.js'
+
+/**
+ * Who must approve a request, from the dataset's share attribute (R2.4, R7.2, R7.3):
+ * - `none` (不予共享): refused at once, with the reason stated;
+ * - `unconditional` (无条件共享): approved by rule, still needs the usage commitment;
+ * - `conditional` (有条件共享) basic staff or student data: the office alone;
+ * - `conditional` otherwise: the producer unit's steward and the office, then a tripartite agreement.
+ * A request covering so many persons that the authority's approval is needed (R9.4) is never
+ * approved by rule: the office must record that approval.
+ */
+export function workflowOf (dataset: Dataset, { needsExternalApproval }: { needsExternalApproval: boolean }): { workflow: ShareWorkflow, needsAgreement: boolean } {
+  switch (dataset.share_attribute) {
+    case 'none': return { workflow: 'none', needsAgreement: false }
+    case 'unconditional': return { workflow: needsExternalApproval ? 'office' : 'rule', needsAgreement: false }
+    default: return dataset.personnel_basic
+      ? { workflow: 'office', needsAgreement: false }
+      : { workflow: 'producer_office', needsAgreement: true }
+  }
+}
+
+/** The reviewers a workflow needs. */
+export function reviewersOf (workflow: ShareWorkflow): Exclude<ReviewParty, 'rule'>[] {
+  switch (workflow) {
+    case 'office': return ['office']
+    case 'producer_office': return ['producer', 'office']
+    default: return []
+  }
+}
+
+export type Awaiting = 'producer' | 'office' | 'commitment' | 'agreement'
+
+/** What a request still lacks before its grant exists. */
+export function awaitingOf (request: ShareRequest, reviews: readonly ShareRequestReview[], agreementSigned: boolean): Awaiting[] {
+  if (request.status === 'rejected' || request.status === 'withdrawn' || request.status === 'active') return []
+  const missing: Awaiting[] = reviewersOf(request.workflow).filter((p) => !reviews.some((r) => r.party === p && r.decision === 'approve'))
+  if (request.commitment === null) missing.push('commitment')
+  if (request.needs_agreement && !agreementSigned) missing.push('agreement')
+  return missing
+}
+
+/**
+ * The reviewer a caller acts as. The office (security_admin) reviews as the office; a steward of the
+ * producer unit as the producer. Anyone else, or a reviewer the workflow does not call for, is 403.
+ */
+export function reviewPartyOf (principal: Principal, request: ShareRequest, asked?: 'producer' | 'office'): 'producer' | 'office' {
+  const can = {
+    office: principal.roles.includes('security_admin'),
+    producer: principal.roles.includes('steward') && principal.unit === request.producer_unit
+  }
+  const party = asked ?? (can.office ? 'office' : 'producer')
+  if (!can[party]) {
+    throw new ReviewerForbiddenError(party === 'office'
+      ? 'only the data-management office (security_admin) reviews as the office'
+      : `only a steward of the producer unit ${request.producer_unit} reviews as the producer`)
+  }
+  if (!reviewersOf(request.workflow).includes(party)) {
+    throw new ReviewerForbiddenError(request.workflow === 'office'
+      ? 'basic staff and student data is reviewed by the office alone (R7.3)'
+      : 'this request needs no review: it was decided by the dataset\'s share attribute')
+  }
+  return party
+}
+
+const CHINA_OFFSET_MS = 8 * 3_600_000
+
+/**
+ * The deadline `days` working days after `from` (R7.8): Saturdays and Sundays do not count, on the
+ * campus's calendar (UTC+8). Public holidays are not modelled: the deadline errs on the short side.
+ */
+export function addWorkingDays (from: Date, days: number): Date {
+  const local = new Date(from.getTime() + CHINA_OFFSET_MS)
+  let left = days
+  while (left > 0) {
+    local.setUTCDate(local.getUTCDate() + 1)
+    const weekday = local.getUTCDay()
+    if (weekday !== 0 && weekday !== 6) left--
+  }
+  return new Date(local.getTime() - CHINA_OFFSET_MS)
+}
+
+/** Hex digests of a signed text, SHA-256 and SM3 (GB/T 32905) side by side. */
+export function digestsOf (text: string): { sha256: string, sm3: string } {
+  return {
+    sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+    sm3: createHash('sm3').update(text, 'utf8').digest('hex')
+  }
+}
+
+/** Today on the campus calendar, YYYY-MM-DD. */
+export function campusToday (now = new Date()): string {
+  return new Date(now.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10)
+}
+
+const describe = (r: ShareRequest) => [
+  `Dataset: ${r.dataset_code}, produced by unit ${r.producer_unit}`,
+  `Consumer: unit ${r.consumer_unit}${r.subject ? `, for ${r.subject} alone` : ''}`,
+  `Data elements: ${r.fields.join(', ')}`,
+  `Rows: ${Object.keys(r.row_filter).length === 0 ? 'all' : JSON.stringify(r.row_filter)}`,
+  `Purpose: ${r.purpose}`,
+  `Legal basis: ${r.legal_basis}`,
+  `Access: ${r.access_modes.join(', ')}; at most ${r.daily_row_quota} rows a day`,
+  `Period: ${r.valid_from} to ${r.valid_until}`,
+  `Third-party analysis: ${r.third_party ? `yes (${r.third_party_name ?? 'unnamed'}), masked data only` : 'no'}`
+].join('\n')
+
+/** The usage commitment (数据使用承诺书, annex 2 of the measures; R7.4, R7.6) for a request. */
+export function commitmentText (r: ShareRequest): string {
+  return [
+    'USAGE COMMITMENT (数据使用承诺书)',
+    `Share request ${r.id}`,
+    describe(r),
+    'The consumer unit undertakes:',
+    '1. to use the data only for the purpose stated above, and for nothing else;',
+    '2. not to pass the data on, publish it or open it without a new written application to the producer unit and the data-management office;',
+    '3. to give any third party that analyses the data masked data only;',
+    '4. to protect the data with measures fitting its grade, and to report any leak at once;',
+    '5. to stop using the data and delete every copy when the period ends or the grant is revoked.'
+  ].join('\n')
+}
+
+/** The tripartite agreement (三方协议, R7.3; content per 002 §24) for a request. */
+export function agreementText (r: ShareRequest): string {
+  return [
+    'TRIPARTITE DATA SHARING AGREEMENT (数据共享三方协议)',
+    `Share request ${r.id}`,
+    `Parties: consumer unit ${r.consumer_unit}, producer unit ${r.producer_unit}, the data-management office`,
+    describe(r),
+    'Rights and duties:',
+    '- the producer unit supplies the data through the platform, current and accurate, within the scope above;',
+    '- the consumer unit uses it only for the stated purpose, protects it, does not pass it on, and deletes it at the end of the period;',
+    '- the data-management office supervises the exchange, keeps its audit trail and may suspend or revoke the grant on any breach.'
+  ].join('\n')
+}
