@@ -4,7 +4,7 @@ import { compileRule, compileRules, type Rules } from '../../src/masking/engine.
 import { isBankCard, isUscc, idNumberBirthDate, isMobile } from '../../src/masking/formats.js'
 import { createMaskingKey, detokenize } from '../../src/masking/keys.js'
 import { createHmac } from 'node:crypto'
-import { keyedHash, REDACT, type CompileContext } from '../../src/masking/strategies.js'
+import { keyedDigest, keyedHash, REDACT, type CompileContext } from '../../src/masking/strategies.js'
 import { maskMiddle } from '../../src/masking/text.js'
 import { FieldError } from '../../src/platform/errors.js'
 import { idNumberCheckCharacter } from '../../src/catalog/records/id-number.js'
@@ -175,5 +175,25 @@ t.test('the fast HMAC is HMAC', async (t) => {
   const k = Buffer.alloc(32, 3)
   for (const algorithm of ['sha256', 'sm3'] as const) {
     t.same(keyedHash(algorithm, k)('欧阳娜娜'), createHmac(algorithm, k).update('欧阳娜娜').digest())
+  }
+})
+
+t.test('the one-shot HMAC equals HMAC on both sides of its scratch buffer, and with long keys', async (t) => {
+  // up to 256 UTF-8 bytes go through the scratch buffer, longer values through keyedHash: at the
+  // boundary a 3-byte character decides; a key over the 64-byte block is hashed first (RFC 2104)
+  const values = ['', 'a', '欧'.repeat(85), '欧'.repeat(86), 'x'.repeat(85), 'x'.repeat(86), 'x'.repeat(256), 'x'.repeat(257), '𠀋'.repeat(200), 'é'.repeat(5000)]
+  for (const key of [Buffer.alloc(32, 7), Buffer.alloc(64, 9), Buffer.alloc(100, 11)]) {
+    for (const algorithm of ['sha256', 'sm3'] as const) {
+      const hex = keyedDigest(algorithm, key, 'hex')
+      const raw = keyedDigest(algorithm, key, 'buffer')
+      for (const v of values) {
+        const expected = createHmac(algorithm, key).update(v, 'utf8').digest()
+        t.equal(hex(v), expected.toString('hex'), `${algorithm}, ${key.length}-byte key, ${v.length} characters`)
+        t.same(raw(v), expected)
+      }
+      // the scratch buffer is reused: a short value after a long one is not polluted by it
+      hex('y'.repeat(80))
+      t.equal(hex('y'), createHmac(algorithm, key).update('y').digest('hex'))
+    }
   }
 })
