@@ -1,4 +1,9 @@
 import type { FastifyInstance } from 'fastify'
+import { agreementRoutes } from './agreements/routes.js'
+import { grantRoutes } from './grants/routes.js'
+import { openRequestRoutes } from './open-requests/routes.js'
+import { reportOverdueReviews } from './share-requests/overdue.js'
+import { shareRequestRoutes } from './share-requests/routes.js'
 
 /**
  * The authorization service: share requests and their reviews, usage commitments, tripartite
@@ -6,4 +11,21 @@ import type { FastifyInstance } from 'fastify'
  */
 export default async function authorization (app: FastifyInstance) {
   // route plugins are registered here, one line each
+  await app.register(shareRequestRoutes)
+  await app.register(agreementRoutes)
+  await app.register(grantRoutes)
+  await app.register(openRequestRoutes)
+
+  // overdue reviews are looked for on a timer, not on a request: nobody may be calling
+  let sweeping = false
+  const timer = setInterval(() => {
+    if (sweeping) return
+    sweeping = true
+    reportOverdueReviews(app.db)
+      .then((ids) => { if (ids.length > 0) app.log.warn({ shareRequests: ids }, 'share request reviews overdue') })
+      .catch((err: Error) => { app.log.warn({ err: { message: err.message } }, 'looking for overdue reviews failed') })
+      .finally(() => { sweeping = false })
+  }, app.config.REVIEW_SWEEP_SECONDS * 1000)
+  timer.unref()
+  app.addHook('onClose', async () => { clearInterval(timer) })
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { datasetRoutes } from './datasets/routes.js'
 import { gradingRoutes } from './datasets/grading-routes.js'
+import { openReviewRoutes } from './open-reviews/routes.js'
 import { qualityRoutes } from './quality/routes.js'
 import { recordsRoutes } from './records/routes.js'
 import { systemsRoutes } from './systems/routes.js'
@@ -17,4 +18,5 @@ export default async function catalog (app: FastifyInstance) {
   await app.register(recordsRoutes)
   await app.register(qualityRoutes)
   await app.register(systemsRoutes)
+  await app.register(openReviewRoutes)
 }

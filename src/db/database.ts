@@ -269,6 +269,8 @@ type JsonColumn<T> = ColumnType<T, string, string>
 
 export interface ConsentTable {
   id: Generated<string>
+  /** order of recording, for keyset pagination */
+  seq: ColumnType<string, never, never>
   unit_code: string
   person_key: string
   dataset_code: string | null
@@ -300,6 +302,8 @@ export type ShareRequestStatus = 'pending_review' | 'approved' | 'active' | 'rej
 
 export interface ShareRequestTable {
   id: Generated<string>
+  /** order of filing, for keyset pagination */
+  seq: ColumnType<string, never, never>
   dataset_code: string
   producer_unit: string
   consumer_unit: string
@@ -377,6 +381,7 @@ export type AgreementSignature = Selectable<AgreementSignatureTable>
 export type GrantStatus = 'active' | 'suspended' | 'revoked'
 export interface GrantTable {
   id: Generated<string>
+  seq: ColumnType<string, never, never>
   share_request_id: string
   consumer_unit: string
   subject: string | null
@@ -403,6 +408,67 @@ export interface GrantTable {
 export type Grant = Selectable<GrantTable>
 export type NewGrant = Insertable<GrantTable>
 
+// catalog: open reviews (migrations/0007)
+export type OpenReviewLevel = 1 | 2 | 3
+export interface OpenReviewRoundTable {
+  id: Generated<string>
+  dataset_code: string
+  round: number
+  status: 'in_review' | 'approved' | 'rejected'
+  started_by: string
+  started_at: CreatedAt
+  closed_at: Date | null
+  approved_grade_version: number | null
+  approved_open_attribute: string | null
+}
+export type OpenReviewRound = Selectable<OpenReviewRoundTable>
+
+export interface OpenReviewTable {
+  id: Generated<string>
+  round_id: string
+  level: OpenReviewLevel
+  decision: 'approve' | 'reject'
+  reason: string | null
+  reviewer_sub: string
+  reviewer_unit: string
+  reviewed_at: CreatedAt
+}
+export type OpenReview = Selectable<OpenReviewTable>
+
+// authorization: open requests (migrations/0007)
+export type OpenRequestStatus = 'pending_review' | 'approved' | 'rejected'
+export interface OpenRequestTable {
+  id: Generated<string>
+  seq: ColumnType<string, never, never>
+  dataset_code: string
+  producer_unit: string
+  applicant_name: string
+  applicant_organisation: string
+  applicant_contact: string
+  applicant_qualification: string
+  purpose: string
+  fields: string[]
+  scope: string
+  status: OpenRequestStatus
+  receipt_sha256: string
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+export type OpenRequest = Selectable<OpenRequestTable>
+export type NewOpenRequest = Insertable<OpenRequestTable>
+
+export interface OpenRequestReviewTable {
+  open_request_id: string
+  decision: 'approve' | 'reject'
+  reason: string | null
+  conditions: string | null
+  valid_until: Day | null
+  reviewer_sub: string
+  reviewer_unit: string
+  reviewed_at: CreatedAt
+}
+export type OpenRequestReview = Selectable<OpenRequestReviewTable>
+
 export interface Database {
   units: UnitTable
   service_clients: ServiceClientTable
@@ -426,6 +492,10 @@ export interface Database {
   agreement_signatures: AgreementSignatureTable
   grants: GrantTable
   // open catalog: open reviews and open requests (migrations/0007)
+  open_review_rounds: OpenReviewRoundTable
+  open_reviews: OpenReviewTable
+  open_requests: OpenRequestTable
+  open_request_reviews: OpenRequestReviewTable
   // audit: blacklist (migrations/0008)
   // authorization: offboarding; platform: vendor agreements of service clients (migrations/0009)
 }

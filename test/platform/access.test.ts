@@ -5,19 +5,22 @@ import { ROLES } from '../../src/platform/auth/roles.js'
 import { AUDIT_ROUTES } from '../helpers/access/audit.js'
 import { DATASETS_ROUTES } from '../helpers/access/datasets.js'
 import { MASKING_ROUTES } from '../helpers/access/masking.js'
+import { OPEN_ROUTES } from '../helpers/access/open.js'
 import { PLATFORM_ROUTES } from '../helpers/access/platform.js'
 import { QUALITY_ROUTES } from '../helpers/access/quality.js'
 import { RECORDS_ROUTES } from '../helpers/access/records.js'
 import type { RouteCase } from '../helpers/access/route-case.js'
+import { SHARING_ROUTES } from '../helpers/access/sharing.js'
 import { SYSTEMS_ROUTES } from '../helpers/access/systems.js'
 import { build, createUnit } from '../helpers/build.js'
 
 export const ACCESS_TABLE: RouteCase[] = [
-  ...PLATFORM_ROUTES, ...DATASETS_ROUTES, ...RECORDS_ROUTES, ...QUALITY_ROUTES, ...SYSTEMS_ROUTES, ...AUDIT_ROUTES, ...MASKING_ROUTES
+  ...PLATFORM_ROUTES, ...DATASETS_ROUTES, ...RECORDS_ROUTES, ...QUALITY_ROUTES, ...SYSTEMS_ROUTES, ...AUDIT_ROUTES, ...MASKING_ROUTES, ...SHARING_ROUTES,
+  ...OPEN_ROUTES
 ]
 
 /** Routes that take no token by design. */
-const PUBLIC = new Set(['POST /api/v1/auth/token'])
+const PUBLIC = new Set(['POST /api/v1/auth/token', 'POST /api/v1/open-requests', 'GET /api/v1/open-requests/{id}/status'])
 
 t.test('every role gets exactly what the table grants', async (t) => {
   const h = await build(t)

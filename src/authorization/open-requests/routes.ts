@@ -1,0 +1,172 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Transaction } from 'kysely'
+import { createDatasetRepository } from '../../catalog/datasets/repository.js'
+import { openStateOf } from '../../catalog/open-reviews/repository.js'
+import type { Database, OpenRequest } from '../../db/database.js'
+import type { Principal } from '../../platform/auth/plugin.js'
+import { FieldError } from '../../platform/errors.js'
+import { recordEvent } from '../../platform/events.js'
+import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { OpenRequestNotFoundError, OpenRequestStateError } from './errors.js'
+import { receiptMatches } from './receipt.js'
+import { createOpenRequestRepository, inScope, openRequestScope } from './repository.js'
+import {
+  CreatedOpenRequestSchema, CreateOpenRequestSchema, ListOpenRequestsQuerySchema, OpenRequestPageSchema, OpenRequestParamsSchema, OpenRequestReviewSchema, OpenRequestSchema,
+  OpenRequestStatusSchema, StatusQuerySchema
+} from './schemas.js'
+import { fileOpenRequest } from './filing.js'
+import { campusDayAfter, campusToday, toCreatedView, toOpenRequestView, toStatusView } from './views.js'
+
+const tags = ['open-data']
+const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
+const DEFAULT_VALIDITY_DAYS = 365
+
+/**
+ * Requests for conditional-open data (有条件开放, R8.2, 001 §44(2)) from outside applicants, who hold
+ * no campus token: they file and follow their request with a receipt; the data-management office
+ * decides, with conditions and a validity. Serving approved applicants their data is a later issue.
+ */
+export const openRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const requests = createOpenRequestRepository(app.db)
+  const datasets = createDatasetRepository(app.db)
+
+  /** The request if the caller may see it: another unit's is 404 for a steward. */
+  async function visible (id: string, principal: Principal, trx?: Transaction<Database>): Promise<OpenRequest> {
+    const row = await requests.find(id, trx ?? app.db, { lock: trx !== undefined })
+    if (!row || !inScope(openRequestScope(principal), row)) throw new OpenRequestNotFoundError(id)
+    return row
+  }
+
+  async function event (trx: Transaction<Database>, request: FastifyRequest, action: string, row: OpenRequest, details: Record<string, unknown>) {
+    await recordEvent(trx, {
+      service: 'authorization', action, actor: request.principal!, objectType: 'open_request', objectId: row.id, dataset: row.dataset_code, requestId: String(request.id), details
+    })
+  }
+
+  app.post('/open-requests', {
+    config: {
+      access: 'public',
+      // filing writes on behalf of nobody in particular: a tighter per-address limit than the API's
+      rateLimit: { max: Math.max(1, Math.ceil(app.config.RATE_LIMIT_MAX / 20)), timeWindow: app.config.RATE_LIMIT_WINDOW_MS }
+    },
+    schema: {
+      tags,
+      summary: 'Apply for conditional-open data (no token)',
+      description: 'An outside applicant (citizen, company or other organisation) applies for a dataset that is in the open ' +
+        'catalog as conditional open, stating who it is, its qualification, purpose, fields and scope of use (R8.2). The answer ' +
+        'holds a `receipt`, shown this once, to follow the request with (`GET /api/v1/open-requests/{id}/status?receipt=…`). ' +
+        'A dataset that is not conditional-open in the open catalog, or an unknown field, is a 400 naming it.',
+      operationId: 'createOpenRequest',
+      body: CreateOpenRequestSchema,
+      response: { 201: CreatedOpenRequestSchema, ...problems(400, 413, 415, 429, 503) }
+    }
+  }, async (request, reply) => {
+    const { row, receipt } = await fileOpenRequest(app.db, request.body, String(request.id))
+    return reply.code(201).send(toCreatedView(row, receipt))
+  })
+
+  app.get('/open-requests/:id/status', {
+    config: { access: 'public' },
+    schema: {
+      tags,
+      summary: 'Follow an open request (no token)',
+      description: 'Where the request stands, for the applicant holding its receipt: status, the office\'s reason, conditions and ' +
+        'validity. An unknown id and a wrong receipt are the same 404.',
+      operationId: 'getOpenRequestStatus',
+      params: OpenRequestParamsSchema,
+      querystring: StatusQuerySchema,
+      response: { 200: OpenRequestStatusSchema, ...problems(400, 404, 429, 503) }
+    }
+  }, async (request) => {
+    const row = await requests.find(request.params.id)
+    if (!row || !receiptMatches(request.query.receipt, row.receipt_sha256)) throw new OpenRequestNotFoundError(request.params.id)
+    const [review] = await requests.reviewsOf([row.id])
+    return toStatusView(row, review)
+  })
+
+  app.get('/open-requests', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'List open requests',
+      description: 'Open requests, newest first, cursor-paginated; filters `status` and `dataset`. The office and auditors see ' +
+        'every request; a steward those on its unit\'s datasets.',
+      operationId: 'listOpenRequests',
+      querystring: ListOpenRequestsQuerySchema,
+      response: { 200: OpenRequestPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+    }
+  }, async (request) => {
+    const { limit, cursor, status, dataset } = request.query
+    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
+    if (beforeSeq !== undefined && !/^[0-9]{1,19}$/.test(beforeSeq)) throw new FieldError('cursor', 'is not a cursor this list issued')
+    const rows = await requests.list(openRequestScope(request.principal!), {
+      limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}), ...(status ? { status } : {}), ...(dataset ? { dataset } : {})
+    })
+    const { page, nextCursor } = paginate(rows, limit, (r) => [r.seq])
+    const reviews = await requests.reviewsOf(page.map((r) => r.id))
+    const today = campusToday()
+    return { data: page.map((r) => toOpenRequestView(r, reviews.find((v) => v.open_request_id === r.id), today)), nextCursor }
+  })
+
+  app.get('/open-requests/:id', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'Get an open request',
+      description: 'The request with its applicant and the office\'s decision. A steward sees those on its unit\'s datasets only (404 otherwise).',
+      operationId: 'getOpenRequest',
+      params: OpenRequestParamsSchema,
+      response: { 200: OpenRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const row = await visible(request.params.id, request.principal!)
+    const [review] = await requests.reviewsOf([row.id])
+    return toOpenRequestView(row, review)
+  })
+
+  app.post('/open-requests/:id/reviews', {
+    config: { access: { roles: ['security_admin'] } },
+    schema: {
+      tags,
+      summary: 'Decide an open request',
+      description: 'The office approves, with the `conditions` the applicant must keep and `validUntil` (default one year), or ' +
+        'rejects with a `reason`. A request is decided once (409 after). Approving needs the dataset to be conditional-open in ' +
+        'the open catalog still (409 otherwise).',
+      operationId: 'reviewOpenRequest',
+      params: OpenRequestParamsSchema,
+      body: OpenRequestReviewSchema,
+      response: { 201: OpenRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
+    }
+  }, async (request, reply) => {
+    const { decision, reason, conditions, validUntil } = request.body
+    if (decision === 'reject') {
+      if (reason === undefined) throw new FieldError('reason', 'a rejection states its reason, which the applicant is told')
+      if (conditions !== undefined) throw new FieldError('conditions', 'only an approval carries conditions')
+      if (validUntil !== undefined) throw new FieldError('validUntil', 'only an approval has a validity')
+    }
+    if (validUntil !== undefined && validUntil < campusToday()) throw new FieldError('validUntil', 'must be today or later')
+    const { row, review } = await app.db.transaction().execute(async (trx) => {
+      const before = await visible(request.params.id, request.principal!, trx)
+      if (before.status !== 'pending_review') throw new OpenRequestStateError(`open request ${before.id} is already ${before.status}`)
+      if (decision === 'approve') {
+        const dataset = await datasets.find(before.dataset_code, trx)
+        const state = dataset && await openStateOf(trx, dataset)
+        if (!dataset || !state?.open || dataset.open_attribute !== 'conditional') {
+          throw new OpenRequestStateError(`dataset ${before.dataset_code} is no longer conditional-open in the open catalog` +
+            `${state?.reason ? ` (${state.reason})` : ''}; the request can only be rejected`)
+        }
+      }
+      const until = decision === 'approve' ? validUntil ?? campusDayAfter(DEFAULT_VALIDITY_DAYS) : null
+      const decided = await requests.decide(before.id, {
+        decision, reason: reason ?? null, conditions: conditions ?? null, validUntil: until, reviewer: request.principal!
+      }, trx)
+      await event(trx, request, `open_request.${decision}`, decided.request, {
+        ...(reason !== undefined ? { reason } : {}), ...(until !== null ? { validUntil: until, conditions: conditions !== undefined } : {})
+      })
+      return { row: decided.request, review: decided.review }
+    })
+    return reply.code(201).send(toOpenRequestView(row, review))
+  })
+}

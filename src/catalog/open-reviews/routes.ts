@@ -1,0 +1,126 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Dataset } from '../../db/database.js'
+import type { Principal } from '../../platform/auth/plugin.js'
+import { FieldError } from '../../platform/errors.js'
+import { recordEvent } from '../../platform/events.js'
+import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { canSee } from '../datasets/access.js'
+import { createDatasetRepository } from '../datasets/repository.js'
+import { DatasetParamsSchema } from '../datasets/schemas.js'
+import { DatasetNotFoundError } from '../errors.js'
+import { OpenReviewForbiddenError } from './errors.js'
+import { awaitedLevel, checkDistinctReviewer, checkOpenable, checkReviewer, chooseLevel, LEVELS, levelsOf } from './levels.js'
+import { createOpenReviewRepository, openStateOf } from './repository.js'
+import { ListRoundsQuerySchema, OpenReviewBodySchema, ReviewOutcomeSchema, RoundPageSchema } from './schemas.js'
+import { toReviewView, toRoundView, toStateView } from './views.js'
+
+const tags = ['open-data']
+const reviewers = { roles: ['steward', 'security_admin', 'leadership'] } as const
+const readers = { roles: ['steward', 'security_admin', 'leadership', 'auditor'] } as const
+
+/** The office, the auditors and the leading group read every dataset's rounds; a steward its own unit's. */
+function canRead (principal: Principal, dataset: Dataset): boolean {
+  return principal.roles.some((r) => r === 'security_admin' || r === 'auditor' || r === 'leadership') ||
+    (principal.roles.includes('steward') && principal.unit === dataset.producer_unit)
+}
+
+/**
+ * The three-level confidentiality review (R8.3, 001 §46, §58) that puts a dataset into the open
+ * catalog: the producer unit's steward, then the office, then the leading group, in one round.
+ */
+export const openReviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const datasets = createDatasetRepository(app.db)
+  const reviews = createOpenReviewRepository(app.db)
+
+  app.post('/datasets/:code/open-reviews', {
+    config: { access: reviewers },
+    schema: {
+      tags,
+      summary: 'Review a dataset for the open catalog',
+      description: 'Records the caller\'s review at its level: 1 a steward of the producer unit, 2 the office (`security_admin`), ' +
+        '3 the leading group (`leadership`). Levels review in order within a round (409 naming the level still missing), each ' +
+        'once (409), each by a different person (403). A level-1 approval with no round under review starts a new round; a ' +
+        'rejection (which needs a `reason`) closes the round; the level-3 approval puts the dataset into the open catalog. Only a ' +
+        'published dataset whose open attribute is unconditional or conditional can be reviewed (409 otherwise).',
+      operationId: 'reviewOpenDataset',
+      params: DatasetParamsSchema,
+      body: OpenReviewBodySchema,
+      response: { 201: ReviewOutcomeSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
+    }
+  }, async (request, reply) => {
+    const principal = request.principal!
+    const { decision } = request.body
+    const reason = request.body.reason ?? null
+    if (decision === 'reject' && reason === null) throw new FieldError('reason', 'a rejection states its reason')
+    const code = request.params.code
+    const outcome = await app.db.transaction().execute(async (trx) => {
+      // the dataset's row lock serialises the reviews of one dataset
+      const dataset = await datasets.findForUpdate(code, trx)
+      if (!dataset || !canSee(principal, dataset)) throw new DatasetNotFoundError(code)
+      const held = levelsOf(principal, dataset)
+      checkReviewer(held, dataset)
+      checkOpenable(dataset)
+      const current = await reviews.current(code, trx)
+      const before = current ? await reviews.reviewsOf([current.id], trx) : null
+      const level = chooseLevel(held, awaitedLevel(before), current?.round ?? null)
+      checkDistinctReviewer(principal, before ?? [])
+      let round = current ?? await reviews.startRound(code, principal.sub, trx)
+      const review = await reviews.addReview({ roundId: round.id, level, decision, reason, reviewer: principal }, trx)
+      const event = async (action: string, objectType: string, objectId: string, details: Record<string, unknown>) => {
+        await recordEvent(trx, { service: 'catalog', action, actor: principal, objectType, objectId, dataset: code, requestId: String(request.id), details })
+      }
+      await event(`open_review.${decision}`, 'open_review_round', round.id, {
+        round: round.round, level, role: LEVELS[level].role, ...(reason !== null ? { reason } : {})
+      })
+      if (decision === 'reject') {
+        round = await reviews.close(round.id, { status: 'rejected' }, trx)
+      } else if (level === 3) {
+        round = await reviews.close(round.id, { status: 'approved', dataset }, trx)
+        await event('dataset.open', 'dataset', code, {
+          round: round.round, openAttribute: dataset.open_attribute, gradeVersion: dataset.grade_version
+        })
+      }
+      const all = [...before ?? [], review]
+      return { review, round: toRoundView(round, all), state: await openStateOf(trx, dataset) }
+    })
+    return reply.code(201).send({
+      dataset: code, review: toReviewView(outcome.review), round: outcome.round, openCatalog: toStateView(outcome.state)
+    })
+  })
+
+  app.get('/datasets/:code/open-reviews', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'List a dataset\'s open-catalog review rounds',
+      description: 'The review rounds of the dataset, newest first, each with its reviews and the level it waits for, and ' +
+        'whether the dataset is in the open catalog now (and if not, why). A steward reads its own unit\'s datasets only (403 ' +
+        'otherwise); the office, auditors and the leading group every dataset\'s.',
+      operationId: 'listOpenReviews',
+      params: DatasetParamsSchema,
+      querystring: ListRoundsQuerySchema,
+      response: { 200: RoundPageSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const principal = request.principal!
+    const { code } = request.params
+    const { limit, cursor } = request.query
+    const dataset = await datasets.find(code)
+    if (!dataset || !canSee(principal, dataset)) throw new DatasetNotFoundError(code)
+    if (!canRead(principal, dataset)) {
+      throw new OpenReviewForbiddenError(`only a steward of the producer unit ${dataset.producer_unit}, the office, auditors and the leading group read these reviews`)
+    }
+    const before = cursor === undefined ? undefined : Number(decodeCursor(cursor, 1)[0])
+    if (before !== undefined && !Number.isInteger(before)) throw new FieldError('cursor', 'is not a cursor this list issued')
+    const rows = await reviews.rounds(code, { limit: limit + 1, ...(before !== undefined ? { before } : {}) })
+    const { page, nextCursor } = paginate(rows, limit, (r) => [r.round])
+    const all = await reviews.reviewsOf(page.map((r) => r.id))
+    return {
+      dataset: code,
+      openCatalog: toStateView(await openStateOf(app.db, dataset)),
+      data: page.map((r) => toRoundView(r, all)),
+      nextCursor
+    }
+  })
+}
