@@ -117,6 +117,10 @@ t.test('unconditional data is approved by rule and still needs the commitment', 
   t.equal((await review(h, filed.id, 'office')).statusCode, 409, 'nothing to review')
   const active = (await commit(h, filed.id)).json()
   t.equal(active.status, 'active')
+
+  // an export leaves the platform: the office consents first (R7.9)
+  const exporting = await file(h, { dataset: 'courses', fields: ['college'], rowFilter: {}, accessModes: ['api', 'export'] })
+  t.match(exporting, { status: 'pending_review', workflow: 'office', awaiting: ['office', 'commitment'] })
 })
 
 t.test('not-shareable data is refused at once, with the reason stated', async (t) => {

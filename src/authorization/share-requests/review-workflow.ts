@@ -9,13 +9,14 @@ import { ReviewerForbiddenError } from '../errors.js'
  * - `unconditional` (无条件共享): approved by rule, still needs the usage commitment;
  * - `conditional` (有条件共享) basic staff or student data: the office alone;
  * - `conditional` otherwise: the producer unit's steward and the office, then a tripartite agreement.
- * A request covering so many persons that the authority's approval is needed (R9.4) is never
- * approved by rule: the office must record that approval.
+ * Two things are never approved by rule: a request covering so many persons that the authority's
+ * approval is needed (R9.4), which the office must record, and an export, since nothing leaves the
+ * platform without the office's consent (R7.9).
  */
-export function workflowOf (dataset: Dataset, { needsExternalApproval }: { needsExternalApproval: boolean }): { workflow: ShareWorkflow, needsAgreement: boolean } {
+export function workflowOf (dataset: Dataset, { needsExternalApproval, exports }: { needsExternalApproval: boolean, exports: boolean }): { workflow: ShareWorkflow, needsAgreement: boolean } {
   switch (dataset.share_attribute) {
     case 'none': return { workflow: 'none', needsAgreement: false }
-    case 'unconditional': return { workflow: needsExternalApproval ? 'office' : 'rule', needsAgreement: false }
+    case 'unconditional': return { workflow: needsExternalApproval || exports ? 'office' : 'rule', needsAgreement: false }
     default: return dataset.personnel_basic
       ? { workflow: 'office', needsAgreement: false }
       : { workflow: 'producer_office', needsAgreement: true }

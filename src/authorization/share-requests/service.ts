@@ -90,7 +90,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
         await checkConsents(input.consents ?? [], dataset, trx)
         const personCount = dataset.holds_pi ? await requests.personCount(dataset.code, rowFilter, dataset.fields, trx) : null
         const needsExternalApproval = personCount !== null && personCount >= settings.PI_EXTERNAL_APPROVAL_PERSONS
-        const { workflow, needsAgreement } = workflowOf(dataset, { needsExternalApproval })
+        const { workflow, needsAgreement } = workflowOf(dataset, { needsExternalApproval, exports: input.accessModes.includes('export') })
         const refused = workflow === 'none'
           ? `dataset ${dataset.code} is not shareable (不予共享): its producer shares it only where a law requires, which is decided outside this workflow (R2.4)`
           : null
