@@ -182,7 +182,16 @@ t.test('children\'s data needs a guardian consent on record and is flagged on th
   await review(h, filed.id, 'office')
   const active = (await commit(h, filed.id)).json()
   const grant = (await call(h, 'consumer', MATH, 'GET', `/api/v1/grants/${active.grant}`)).json()
-  t.match(grant, { childrenData: true, consents: [consent.id] })
+  t.match(grant, { childrenData: true, consents: [consent.id], status: 'active' })
+
+  // a consent withdrawn while the request is under review: the grant is born suspended
+  const later = await file(h, { dataset: 'pupils', consents: [consent.id] })
+  await h.database.db.updateTable('consents').set({ status: 'withdrawn', withdrawn_at: new Date() }).where('id', '=', consent.id).execute()
+  await review(h, later.id, 'office')
+  const suspended = (await commit(h, later.id)).json()
+  t.match((await call(h, 'consumer', MATH, 'GET', `/api/v1/grants/${suspended.grant}`)).json(), {
+    status: 'suspended', statusReason: `consent ${consent.id} is withdrawn or expired`
+  })
 })
 
 t.test('reviews: roles, units, twice, reasons, expiry and what only the office records', async (t) => {

@@ -3,6 +3,8 @@ import type { Database, Grant, ShareRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { recordEvent } from '../../platform/events.js'
 import { createAgreementRepository } from '../agreements/repository.js'
+import { createConsentRepository } from '../consents/repository.js'
+import { isInForce } from '../consents/view.js'
 import { createGrantRepository } from '../grants/repository.js'
 import { createShareRequestRepository } from './repository.js'
 import { awaitingOf } from './review-workflow.js'
@@ -22,6 +24,10 @@ export async function activateIfReady (trx: Trx, request: ShareRequest, actor: P
   if (awaitingOf(request, reviews, agreement?.status === 'signed').length > 0) return { request, grant: null }
 
   const dataset = await trx.selectFrom('datasets').select(['children_pi']).where('code', '=', request.dataset_code).executeTakeFirstOrThrow()
+  // a consent the request rests on may have been withdrawn or have lapsed since filing: the grant is
+  // then born suspended, as a withdrawal would have left it
+  const consents = await createConsentRepository(trx).findMany(request.consent_ids, trx)
+  const lapsed = request.consent_ids.filter((id) => !consents.some((c) => c.id === id && isInForce(c)))
   const grant = await createGrantRepository(trx).insert({
     share_request_id: request.id,
     consumer_unit: request.consumer_unit,
@@ -40,10 +46,10 @@ export async function activateIfReady (trx: Trx, request: ShareRequest, actor: P
     third_party: request.third_party,
     children_pi: dataset.children_pi,
     consent_ids: request.consent_ids,
-    status: 'active',
-    status_reason: null,
-    status_changed_by: null,
-    status_changed_at: null
+    status: lapsed.length > 0 ? 'suspended' : 'active',
+    status_reason: lapsed.length > 0 ? `consent ${lapsed.join(', ')} is withdrawn or expired` : null,
+    status_changed_by: lapsed.length > 0 ? 'system:consents' : null,
+    status_changed_at: lapsed.length > 0 ? new Date() : null
   }, trx)
   const activated = await requests.update(request.id, { status: 'active' }, trx)
   await recordEvent(trx, {
@@ -63,7 +69,8 @@ export async function activateIfReady (trx: Trx, request: ShareRequest, actor: P
       validFrom: grant.valid_from,
       validUntil: grant.valid_until,
       masked: grant.masked,
-      childrenData: grant.children_pi
+      childrenData: grant.children_pi,
+      status: grant.status
     }
   })
   return { request: activated, grant }

@@ -7,6 +7,8 @@ import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
 import { createAgreementRepository } from '../agreements/repository.js'
+import { createConsentRepository } from '../consents/repository.js'
+import { isInForce } from '../consents/view.js'
 import {
   AlreadyReviewedError, NotConsumerError, RequestExpiredError, ShareRequestNotFoundError, ShareRequestStateError
 } from '../errors.js'
@@ -48,12 +50,11 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
   }
 
   async function checkConsents (ids: readonly string[], dataset: Dataset, trx: Trx) {
-    const rows = ids.length === 0 ? [] : await trx.selectFrom('consents').selectAll().where('id', 'in', ids).execute()
-    const now = Date.now()
+    const rows = await createConsentRepository(db).findMany(ids, trx)
     ids.forEach((id, i) => {
       const c = rows.find((row) => row.id === id)
       if (!c) throw new FieldError(`consents.${i}`, 'no such consent')
-      if (c.status !== 'active' || (c.expires_at !== null && c.expires_at.getTime() <= now)) throw new FieldError(`consents.${i}`, 'the consent is withdrawn or expired')
+      if (!isInForce(c)) throw new FieldError(`consents.${i}`, 'the consent is withdrawn or expired')
       if (c.dataset_code !== null && c.dataset_code !== dataset.code) throw new FieldError(`consents.${i}`, `the consent is for dataset ${c.dataset_code}`)
     })
     if (dataset.children_pi && !rows.some((c) => c.kind === 'guardian')) {
