@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { agreementRoutes } from './agreements/routes.js'
+import { consentRoutes } from './consents/routes.js'
 import { grantRoutes } from './grants/routes.js'
 import { openRequestRoutes } from './open-requests/routes.js'
+import { principalRoutes } from './principals/routes.js'
 import { reportOverdueReviews } from './share-requests/overdue.js'
 import { shareRequestRoutes } from './share-requests/routes.js'
 
@@ -15,6 +17,8 @@ export default async function authorization (app: FastifyInstance) {
   await app.register(agreementRoutes)
   await app.register(grantRoutes)
   await app.register(openRequestRoutes)
+  await app.register(principalRoutes)
+  await app.register(consentRoutes)
 
   // overdue reviews are looked for on a timer, not on a request: nobody may be calling
   let sweeping = false

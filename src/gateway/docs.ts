@@ -43,6 +43,8 @@ async function docs (app: FastifyInstance, { mode, enabled }: { mode: RunMode, e
           { name: 'share-requests', description: 'Share requests (共享申请) and their reviews, usage commitments (R7.1–R7.8)' },
           { name: 'agreements', description: 'Tripartite agreements (三方协议) between consumer, producer and the office (R7.3)' },
           { name: 'grants', description: 'Grants (授权): what a consumer may read, how, for what and until when' },
+          { name: 'principals', description: 'Offboarding: a departing person\'s rights revoked at once, and the confidentiality period after (R1.4)' },
+          { name: 'consents', description: 'Personal-information consents (general, separate, guardian) and their withdrawal (R9.1–R9.3)' },
           { name: 'open-data', description: 'The open catalog: three-level confidentiality review and open requests from outside applicants (R8)' },
           { name: 'masking', description: 'Masking engine and policies, PI detection, re-identification risk (R6.2, R6.4, R7.6, R9.5)' },
           { name: 'operations', description: 'Health, readiness and metrics' }

@@ -3,10 +3,12 @@
 import t from 'tap'
 import { ROLES } from '../../src/platform/auth/roles.js'
 import { AUDIT_ROUTES } from '../helpers/access/audit.js'
+import { CONSENTS_ROUTES } from '../helpers/access/consents.js'
 import { DATASETS_ROUTES } from '../helpers/access/datasets.js'
 import { MASKING_ROUTES } from '../helpers/access/masking.js'
 import { OPEN_ROUTES } from '../helpers/access/open.js'
 import { PLATFORM_ROUTES } from '../helpers/access/platform.js'
+import { PRINCIPALS_ROUTES } from '../helpers/access/principals.js'
 import { QUALITY_ROUTES } from '../helpers/access/quality.js'
 import { RECORDS_ROUTES } from '../helpers/access/records.js'
 import type { RouteCase } from '../helpers/access/route-case.js'
@@ -16,7 +18,7 @@ import { build, createUnit } from '../helpers/build.js'
 
 export const ACCESS_TABLE: RouteCase[] = [
   ...PLATFORM_ROUTES, ...DATASETS_ROUTES, ...RECORDS_ROUTES, ...QUALITY_ROUTES, ...SYSTEMS_ROUTES, ...AUDIT_ROUTES, ...MASKING_ROUTES, ...SHARING_ROUTES,
-  ...OPEN_ROUTES
+  ...OPEN_ROUTES, ...CONSENTS_ROUTES, ...PRINCIPALS_ROUTES
 ]
 
 /** Routes that take no token by design. */

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { verifySecret } from '../../src/platform/crypto.js'
+import { eventsOf } from '../../src/platform/events.js'
 import { build, createUnit, type TestApp } from '../helpers/build.js'
 
 const problemType = 'application/problem+json; charset=utf-8'
@@ -16,6 +17,9 @@ interface Created {
   createdBy: string
   createdAt: string
   lastUsedAt: string | null
+  kind: 'internal' | 'vendor'
+  vendor: null | { name: string, agreement: { reference: string, signer: string, signedAt: string, expiresAt: string, expired: boolean } }
+  holder: string | null
 }
 
 /** A route that answers who the caller is, to see what a token turns into. */
@@ -68,7 +72,10 @@ t.test('system_admin registers a client: the secret is shown once and stored onl
     roles: ['steward', 'consumer'],
     status: 'active',
     createdBy: 'admin-li',
-    lastUsedAt: null
+    lastUsedAt: null,
+    kind: 'internal',
+    vendor: null,
+    holder: null
   })
   t.ok(Math.abs(Date.parse(created.createdAt) - Date.now()) < 60_000, 'createdAt is now')
   t.match(created.clientSecret, /^[A-Za-z0-9_-]{43,}$/, 'a 256-bit secret')
@@ -109,7 +116,8 @@ t.test('only system_admin manages clients; every other role is 403 and changes n
       { method: 'POST', url: '/api/v1/clients', payload: { name: 'other', unit: 'SA', roles: ['consumer'] } },
       { method: 'GET', url: '/api/v1/clients' },
       { method: 'GET', url: `/api/v1/clients/${client.clientId}` },
-      { method: 'POST', url: `/api/v1/clients/${client.clientId}/disable` }
+      { method: 'POST', url: `/api/v1/clients/${client.clientId}/disable` },
+      { method: 'PUT', url: `/api/v1/clients/${client.clientId}/agreement`, payload: { reference: 'C', signer: 'S', signedAt: '2026-01-01T00:00:00Z', expiresAt: '2099-01-01T00:00:00Z' } }
     ] as const
     for (const request of requests) {
       const res = await h.as(role, request)
@@ -338,4 +346,177 @@ t.test('a malformed token request is a 400 naming the field', async (t) => {
   t.equal(xml.statusCode, 415)
   const rows = await storedClients(h)
   t.equal(rows[0]!.last_used_at, null, 'no request got as far as issuing a token')
+})
+
+const inMs = (ms: number) => new Date(Date.now() + ms).toISOString()
+const DAY = 86_400_000
+const agreement = (over: object = {}) => ({ reference: 'CONF-2026-017', signer: 'Wang Fang', signedAt: inMs(-30 * DAY), expiresAt: inMs(365 * DAY), ...over })
+const vendorBody = (over: object = {}, agreementOver: object = {}) => ({
+  name: 'card maintenance',
+  unit: 'SA',
+  roles: ['consumer'],
+  kind: 'vendor',
+  holder: 'zhang.wei',
+  vendor: { name: 'Example Technology Co.', agreement: agreement(agreementOver) },
+  ...over
+})
+const clientCredentials = (c: { clientId: string, clientSecret: string }) =>
+  ({ form: { grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret } })
+
+t.test('a vendor client is registered only with a running confidentiality agreement; views show kind, vendor and holder', async (t) => {
+  const h = await build(t)
+  await createUnit(h, 'SA')
+  const body = vendorBody()
+  const created = await createClient(h, body)
+  t.match(created, {
+    kind: 'vendor',
+    holder: 'zhang.wei',
+    status: 'active',
+    vendor: {
+      name: 'Example Technology Co.',
+      agreement: {
+        reference: 'CONF-2026-017',
+        signer: 'Wang Fang',
+        signedAt: body.vendor.agreement.signedAt,
+        expiresAt: body.vendor.agreement.expiresAt,
+        expired: false,
+        recordedBy: 'admin-li'
+      }
+    }
+  })
+  const { clientSecret, ...view } = created
+  t.same((await h.as('system_admin', { method: 'GET', url: `/api/v1/clients/${created.clientId}` })).json(), view)
+  t.same((await h.as('system_admin', { method: 'GET', url: '/api/v1/clients' })).json().data, [view])
+
+  const inferred = await createClient(h, { ...vendorBody(), kind: undefined })
+  t.equal(inferred.kind, 'vendor', 'a client with a vendor is a vendor client')
+  const internal = await createClient(h, { name: 'internal', unit: 'SA', roles: ['consumer'], holder: 'li.na' })
+  t.match(internal, { kind: 'internal', vendor: null, holder: 'li.na' })
+
+  const [event] = await eventsOf(h.database.db, 'service_client', created.clientId)
+  t.match(event, { service: 'platform', action: 'client.create', actor_sub: 'admin-li', details: { vendor: 'Example Technology Co.', agreement: { reference: 'CONF-2026-017' } } })
+  t.notOk(JSON.stringify(event).includes(clientSecret), 'the event holds no secret')
+  const stored = await storedClients(h)
+
+  const cases: [string, object, string][] = [
+    ['vendor kind without vendor', { ...vendorBody(), vendor: undefined }, 'vendor'],
+    ['internal kind with a vendor', vendorBody({ kind: 'internal' }), 'vendor'],
+    ['an expired agreement', vendorBody({}, { expiresAt: inMs(-DAY) }), 'vendor.agreement.expiresAt'],
+    ['an agreement ending now', vendorBody({}, { expiresAt: inMs(-1000) }), 'vendor.agreement.expiresAt'],
+    ['an agreement not signed yet', vendorBody({}, { signedAt: inMs(DAY) }), 'vendor.agreement.signedAt'],
+    ['expiry before signature', vendorBody({}, { signedAt: inMs(-DAY), expiresAt: inMs(-2 * DAY) }), 'vendor.agreement.expiresAt'],
+    ['no agreement', vendorBody({ vendor: { name: 'X' } }), 'vendor.agreement'],
+    ['no provider name', vendorBody({ vendor: { agreement: agreement() } }), 'vendor.name'],
+    ['no reference', vendorBody({}, { reference: undefined }), 'vendor.agreement.reference'],
+    ['empty signer', vendorBody({}, { signer: '' }), 'vendor.agreement.signer'],
+    ['expiry not a date-time', vendorBody({}, { expiresAt: 'next year' }), 'vendor.agreement.expiresAt'],
+    ['unknown agreement field', vendorBody({}, { secret: 'x' }), 'vendor.agreement.secret'],
+    ['unknown kind', vendorBody({ kind: 'outsourced' }), 'kind'],
+    ['a service client as holder', vendorBody({ holder: 'client:dgc_0000000000000000' }), 'holder'],
+    ['a holder with a space', vendorBody({ holder: 'zhang wei' }), 'holder']
+  ]
+  for (const [label, payload, field] of cases) {
+    const res = await h.as('system_admin', { method: 'POST', url: '/api/v1/clients', payload })
+    t.equal(res.statusCode, 400, `${label}: ${res.body}`)
+    t.equal(res.headers['content-type'], problemType, label)
+    t.ok(res.json().errors?.some((e: { field: string }) => e.field === field), `${label} names ${field}: ${res.body}`)
+  }
+  t.same(await storedClients(h), stored, 'nothing was written')
+})
+
+t.test('a vendor token never outlives the agreement', async (t) => {
+  const h = await build(t, { extend: whoami })
+  await createUnit(h, 'SA')
+  const ttl = h.config.CLIENT_TOKEN_TTL_S
+  const expiresAt = inMs(10 * 60_000) // ten minutes, well within one token lifetime
+  t.ok(ttl > 600, 'the configured lifetime is longer than what is left of the agreement')
+  const soon = await createClient(h, vendorBody({}, { expiresAt }))
+  const res = await tokenRequest(h, clientCredentials(soon))
+  t.equal(res.statusCode, 200, res.body)
+  const { payload } = claimsOf(res.json().access_token)
+  t.ok(payload.exp <= Math.floor(Date.parse(expiresAt) / 1000), `exp ${payload.exp} is not after the agreement's expiry`)
+  t.ok(payload.exp >= Math.floor(Date.parse(expiresAt) / 1000) - 60, 'and close to it')
+  t.equal(res.json().expires_in, payload.exp - payload.iat, 'expires_in says the capped lifetime')
+  t.ok(res.json().expires_in <= 600)
+  const me = await h.app.inject({ method: 'GET', url: '/api/v1/test-whoami', headers: { authorization: `Bearer ${res.json().access_token}` } })
+  t.match(me.json(), { sub: `client:${soon.clientId}`, client: soon.clientId }, 'the token works')
+
+  const later = await createClient(h, vendorBody())
+  const full = await tokenRequest(h, clientCredentials(later))
+  t.equal(full.json().expires_in, ttl, 'an agreement running longer than a token does not shorten it')
+  const internal = await createClient(h)
+  t.equal((await tokenRequest(h, clientCredentials(internal))).json().expires_in, ttl)
+})
+
+t.test('an expired agreement stops the tokens; a recorded renewal takes effect for new ones', async (t) => {
+  const h = await build(t)
+  await createUnit(h, 'SA')
+  const vendor = await createClient(h, vendorBody())
+  const other = await createClient(h, vendorBody({ name: 'other vendor' }))
+  const internal = await createClient(h)
+  t.equal((await tokenRequest(h, clientCredentials(vendor))).statusCode, 200)
+
+  // the agreement ran out yesterday
+  const signedAt = new Date(Date.now() - 400 * DAY)
+  await h.database.db.updateTable('service_clients').where('client_id', '=', vendor.clientId)
+    .set({ agreement_signed_at: signedAt, agreement_expires_at: new Date(Date.now() - DAY) }).execute()
+  const refused = await tokenRequest(h, clientCredentials(vendor))
+  t.equal(refused.statusCode, 401, refused.body)
+  t.equal(refused.headers['content-type'], problemType)
+  t.match(refused.json(), { code: 'AUTH_VENDOR_AGREEMENT_EXPIRED', detail: /confidentiality agreement/ })
+  t.notOk(refused.body.includes('access_token'))
+  const wrong = await tokenRequest(h, clientCredentials({ clientId: vendor.clientId, clientSecret: other.clientSecret }))
+  t.equal(wrong.json().code, 'AUTH_CLIENT_INVALID', 'without its secret, nobody learns the agreement expired')
+  const viewed = await h.as('system_admin', { method: 'GET', url: `/api/v1/clients/${vendor.clientId}` })
+  t.match(viewed.json(), { status: 'active', vendor: { agreement: { expired: true } } })
+  t.equal((await tokenRequest(h, clientCredentials(other))).statusCode, 200, 'another vendor is unaffected')
+
+  const renew = async (clientId: string, payload: object, sub = 'admin-wu') =>
+    await h.as('system_admin', { method: 'PUT', url: `/api/v1/clients/${clientId}/agreement`, payload }, { sub })
+  const bad: [string, object, string][] = [
+    ['expired', agreement({ expiresAt: inMs(-60_000) }), 'expiresAt'],
+    ['not signed yet', agreement({ signedAt: inMs(DAY) }), 'signedAt'],
+    ['missing signer', { ...agreement(), signer: undefined }, 'signer'],
+    ['unknown field', { ...agreement(), name: 'renamed' }, 'name']
+  ]
+  for (const [label, payload, field] of bad) {
+    const res = await renew(vendor.clientId, payload)
+    t.equal(res.statusCode, 400, `${label}: ${res.body}`)
+    t.ok(res.json().errors?.some((e: { field: string }) => e.field === field), `${label} names ${field}: ${res.body}`)
+  }
+  const notVendor = await renew(internal.clientId, agreement())
+  t.equal(notVendor.statusCode, 409)
+  t.equal(notVendor.json().code, 'CLIENT_NOT_VENDOR')
+  t.equal((await renew('dgc_0000000000000000', agreement())).statusCode, 404)
+  t.equal((await tokenRequest(h, clientCredentials(vendor))).statusCode, 401, 'refused renewals changed nothing')
+
+  const renewed = agreement({ reference: 'CONF-2027-031', expiresAt: inMs(2 * 60_000) })
+  const res = await renew(vendor.clientId, renewed)
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json(), {
+    clientId: vendor.clientId,
+    vendor: { agreement: { reference: 'CONF-2027-031', signedAt: renewed.signedAt, expiresAt: renewed.expiresAt, expired: false, recordedBy: 'admin-wu' } }
+  })
+  t.notOk(res.body.includes(vendor.clientSecret))
+  const token = await tokenRequest(h, clientCredentials(vendor))
+  t.equal(token.statusCode, 200, 'the renewal lets the client in again')
+  t.ok(claimsOf(token.json().access_token).payload.exp <= Math.floor(Date.parse(renewed.expiresAt) / 1000), 'under the renewed agreement\'s expiry')
+
+  const events = (await eventsOf(h.database.db, 'service_client', vendor.clientId)).filter((e) => e.action === 'client.agreement')
+  t.equal(events.length, 1, 'one renewal recorded')
+  t.match(events[0], {
+    service: 'platform',
+    actor_sub: 'admin-wu',
+    details: {
+      before: { reference: 'CONF-2026-017', signedAt: signedAt.toISOString() },
+      after: { reference: 'CONF-2027-031', expiresAt: renewed.expiresAt }
+    }
+  })
+
+  // a disabled vendor client stays disabled whatever its agreement
+  t.equal((await h.as('system_admin', { method: 'POST', url: `/api/v1/clients/${vendor.clientId}/disable` })).statusCode, 200)
+  t.equal((await renew(vendor.clientId, agreement({ reference: 'CONF-2027-032' }))).statusCode, 200)
+  t.equal((await tokenRequest(h, clientCredentials(vendor))).json().code, 'AUTH_CLIENT_INVALID')
+  t.same((await eventsOf(h.database.db, 'service_client', vendor.clientId)).map((e) => e.action),
+    ['client.create', 'client.agreement', 'client.disable', 'client.agreement'])
 })

@@ -2,16 +2,21 @@ import { randomBytes } from 'node:crypto'
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import type { Transaction } from 'kysely'
+import type { Database, ServiceClient } from '../../db/database.js'
 import { DUMMY_HASH, hashSecret, newSecret, verifySecret } from '../crypto.js'
 import { AuthClientInvalidError, FieldError, NotFoundError } from '../errors.js'
+import { recordEvent } from '../events.js'
 import { decodeCursor, paginate } from '../pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
 import type { TokenIssuer } from '../auth/token.js'
-import { createClientRepository, toClientView } from './repository.js'
+import { AuthVendorAgreementExpiredError, ClientNotVendorError } from './errors.js'
+import { agreementOf, createClientRepository, toClientView } from './repository.js'
 import {
   ClientPageSchema, ClientParamsSchema, CreateClientSchema, CreatedClientSchema, ListClientsQuerySchema,
-  ServiceClientSchema, TokenRequestSchema, TokenResponseSchema
+  RenewAgreementSchema, ServiceClientSchema, TokenRequestSchema, TokenResponseSchema
 } from './schemas.js'
+import { checkAgreement, kindOf, tokenLifetime } from './vendor-agreement.js'
 
 const admins = { roles: ['system_admin'] } as const
 
@@ -26,25 +31,51 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
   // RFC 6749 clients send application/x-www-form-urlencoded; JSON is accepted too
   await app.register(formbody, { bodyLimit: 4096 })
 
+  async function event (trx: Transaction<Database>, request: FastifyRequest, action: string, row: ServiceClient, details: Record<string, unknown>) {
+    await recordEvent(trx, {
+      service: 'platform',
+      action: `client.${action}`,
+      actor: request.principal!,
+      objectType: 'service_client',
+      objectId: row.client_id,
+      requestId: String(request.id),
+      details: { unit: row.unit_code, name: row.name, kind: row.kind, ...details }
+    })
+  }
+
   app.post('/clients', {
     config: { access: admins },
     schema: {
       tags: ['clients'],
       summary: 'Register a service client',
-      description: 'Creates a business-system account of a unit and returns its secret once. Machine accounts may hold only `steward` and `consumer`.',
+      description: 'Creates a business-system account of a unit and returns its secret once. Machine accounts may hold only `steward` and `consumer`. ' +
+        '`holder` names the person responsible for the client: their offboarding disables it. A client run by an outside technical service ' +
+        'provider (`kind: vendor`) is registered only with the confidentiality agreement the provider signed (R1.1): signed already and not ' +
+        'expired; its tokens never outlive the agreement, and once it expires the client gets no token until a renewal is recorded.',
       operationId: 'createClient',
       body: CreateClientSchema,
       response: { 201: CreatedClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
     }
   }, async (request, reply) => {
+    const { kind, vendor } = kindOf(request.body)
     const secret = newSecret()
-    const row = await clients.create({
-      clientId: `dgc_${randomBytes(12).toString('base64url')}`,
-      name: request.body.name,
-      unit: request.body.unit,
-      roles: request.body.roles,
-      secretHash: await hashSecret(secret),
-      createdBy: request.principal!.sub
+    const secretHash = await hashSecret(secret)
+    const row = await app.db.transaction().execute(async (trx) => {
+      const created = await clients.create({
+        clientId: `dgc_${randomBytes(12).toString('base64url')}`,
+        name: request.body.name,
+        unit: request.body.unit,
+        roles: request.body.roles,
+        secretHash,
+        holder: request.body.holder ?? null,
+        kind,
+        vendor,
+        createdBy: request.principal!.sub
+      }, trx)
+      await event(trx, request, 'create', created, {
+        roles: created.roles, holder: created.holder_sub, ...(vendor ? { vendor: vendor.name, agreement: agreementOf(created) } : {})
+      })
+      return created
     })
     // the one response that holds the secret: no cache or proxy may keep it
     reply.header('cache-control', 'no-store')
@@ -88,14 +119,46 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
     schema: {
       tags: ['clients'],
       summary: 'Disable a service client',
-      description: 'The client can obtain no new token. Tokens already issued live until they expire (at most CLIENT_TOKEN_TTL_S).',
+      description: 'The client can obtain no new token. Tokens already issued live until they expire (at most CLIENT_TOKEN_TTL_S). ' +
+        'Disabling a disabled client changes nothing.',
       operationId: 'disableClient',
       params: ClientParamsSchema,
       response: { 200: ServiceClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
     }
   }, async (request) => {
-    const row = await clients.disable(request.params.clientId)
+    const row = await app.db.transaction().execute(async (trx) => {
+      const disabled = await clients.disable(request.params.clientId, trx)
+      if (!disabled) return await clients.find(request.params.clientId, trx)
+      await event(trx, request, 'disable', disabled, { before: { status: 'active' }, after: { status: 'disabled' } })
+      return disabled
+    })
     if (!row) throw new NotFoundError(`no client ${request.params.clientId}`)
+    return toClientView(row)
+  })
+
+  app.put('/clients/:clientId/agreement', {
+    config: { access: admins },
+    schema: {
+      tags: ['clients'],
+      summary: 'Record a vendor client\'s renewed confidentiality agreement',
+      description: 'Replaces the confidentiality agreement on record of a vendor client (R1.1) with the renewed one: signed already and ' +
+        'not expired. It governs the tokens issued from now on (their lifetime is capped at its expiry); tokens already issued keep ' +
+        'theirs. A disabled client stays disabled. An internal client has no agreement (409).',
+      operationId: 'renewClientAgreement',
+      params: ClientParamsSchema,
+      body: RenewAgreementSchema,
+      response: { 200: ServiceClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
+    }
+  }, async (request) => {
+    checkAgreement(request.body, '')
+    const row = await app.db.transaction().execute(async (trx) => {
+      const before = await clients.find(request.params.clientId, trx, { lock: true })
+      if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
+      if (before.kind !== 'vendor') throw new ClientNotVendorError(before.client_id)
+      const after = await clients.renewAgreement(before.client_id, request.body, request.principal!.sub, trx)
+      await event(trx, request, 'agreement', after, { vendor: after.vendor_name, before: agreementOf(before), after: agreementOf(after) })
+      return after
+    })
     return toClientView(row)
   })
 
@@ -104,7 +167,10 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
     schema: {
       tags: ['auth'],
       summary: 'Obtain a token (client credentials)',
-      description: 'OAuth 2 client-credentials grant (RFC 6749 §4.4) for registered service clients. Credentials in the body or in HTTP Basic.',
+      description: 'OAuth 2 client-credentials grant (RFC 6749 §4.4) for registered service clients. Credentials in the body or in HTTP Basic. ' +
+        'Unknown clients, wrong secrets and disabled clients get the same 401 `AUTH_CLIENT_INVALID`. A vendor client whose confidentiality ' +
+        'agreement has expired gets 401 `AUTH_VENDOR_AGREEMENT_EXPIRED` (only with its right secret); a vendor client\'s token expires ' +
+        'no later than its agreement (`expires_in` says when).',
       operationId: 'issueToken',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: TokenRequestSchema,
@@ -115,15 +181,18 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
     const row = await clients.find(id)
     const matches = await verifySecret(secret, row?.secret_hash ?? DUMMY_HASH)
     if (!row || !matches || row.disabled_at) throw new AuthClientInvalidError()
+    // a vendor works only under its confidentiality agreement, and no token outlives it (R1.1)
+    const ttl = tokenLifetime(row, tokenTtlSeconds)
+    if (ttl === null) throw new AuthVendorAgreementExpiredError()
     await clients.touch(row.client_id)
     const token = issuer.sign({
       sub: `client:${row.client_id}`,
       unit: row.unit_code,
       roles: row.roles as ('steward' | 'consumer')[],
       client: row.client_id
-    }, tokenTtlSeconds)
+    }, ttl)
     reply.header('cache-control', 'no-store')
-    return { access_token: token, token_type: 'Bearer' as const, expires_in: tokenTtlSeconds }
+    return { access_token: token, token_type: 'Bearer' as const, expires_in: ttl }
   })
 }
 

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { FieldError } from '../../platform/errors.js'
+import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { OffboardingNotFoundError } from './errors.js'
+import { createOffboarding } from './offboard.js'
+import { createPrincipalRepository, toOffboardingView } from './repository.js'
+import {
+  ListOffboardedQuerySchema, OffboardingPageSchema, OffboardingQuerySchema, OffboardingSchema, OffboardSchema, PrincipalParamsSchema
+} from './schemas.js'
+
+const tags = ['principals']
+const offboarders = { roles: ['system_admin', 'security_admin'] } as const
+const readers = { roles: ['system_admin', 'security_admin', 'auditor'] } as const
+
+/** People leaving (离岗, R1.4): everything they hold is revoked at once, and their confidentiality period is on record. */
+export const principalRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const principals = createPrincipalRepository(app.db)
+  const offboard = createOffboarding(app.db)
+
+  app.post('/principals/:sub/offboard', {
+    config: { access: offboarders },
+    schema: {
+      tags,
+      summary: 'Offboard a departing person',
+      description: 'Revokes at once everything the person holds, in one transaction (R1.4): every active or suspended grant to them ' +
+        '(`subject` = sub) is revoked, every share request they filed that is pending review or approved is withdrawn (its unsigned ' +
+        'tripartite agreement void), and every service client they hold (`holder`) is disabled. The departure is recorded with its ' +
+        'one-year confidentiality period (脱岗管理期, 001 §53) and, for key people, the exit audit (离任审计, 004 §7). Offboarding the ' +
+        'same person from the same unit twice is 409 and changes nothing.',
+      operationId: 'offboardPrincipal',
+      params: PrincipalParamsSchema,
+      body: OffboardSchema,
+      response: { 200: OffboardingSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
+    }
+  }, async (request) => toOffboardingView(await offboard(request.params.sub, request.body, request.principal!, String(request.id))))
+
+  app.get('/principals/:sub/offboarding', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'Get a person\'s offboarding',
+      description: 'The recorded departure of the person: what was revoked, whether an exit audit is due, and the end of the ' +
+        'confidentiality period. With `unit`, the departure from that unit; otherwise the latest. 404 when none is recorded.',
+      operationId: 'getOffboarding',
+      params: PrincipalParamsSchema,
+      querystring: OffboardingQuerySchema,
+      response: { 200: OffboardingSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const row = await principals.find(request.params.sub, request.query.unit)
+    if (!row) throw new OffboardingNotFoundError(request.query.unit ? `${request.params.sub} from unit ${request.query.unit}` : request.params.sub)
+    return toOffboardingView(row)
+  })
+
+  app.get('/principals/offboarded', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'List offboarded people',
+      description: 'Departures, newest first, cursor-paginated; `inConfidentiality=true` keeps the people still in their one-year ' +
+        'confidentiality period, `unit` those who left one unit.',
+      operationId: 'listOffboarded',
+      querystring: ListOffboardedQuerySchema,
+      response: { 200: OffboardingPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+    }
+  }, async (request) => {
+    const { limit, cursor, ...filter } = request.query
+    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
+    if (beforeSeq !== undefined && !/^\d{1,19}$/.test(beforeSeq)) throw new FieldError('cursor', 'is not a cursor this list issued')
+    const rows = await principals.list({ ...filter, limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) })
+    const { page, nextCursor } = paginate(rows, limit, (o) => [o.seq])
+    const now = Date.now()
+    return { data: page.map((o) => toOffboardingView(o, now)), nextCursor }
+  })
+}
