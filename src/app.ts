@@ -4,12 +4,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { liveBlacklist } from './audit/blacklist/repository.js'
 import auditLog from './audit/log-plugin.js'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/create-db.js'
 import dbPlugin from './db/plugin.js'
 import gateway from './gateway/plugin.js'
 import docs from './gateway/docs.js'
+import blocklist from './platform/auth/blocklist-plugin.js'
 import auth from './platform/auth/plugin.js'
 import type { SigningKey, VerificationKey } from './platform/auth/keys.js'
 import { createTokenIssuer } from './platform/auth/token.js'
@@ -74,7 +76,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ...(options.database.poolStats ? { poolStats: options.database.poolStats } : {})
   })
   await app.register(helmet, { global: true })
-  await app.register(auth, { config, key: keys.verification })
+  // the blacklist of every run mode: an in-memory snapshot of the audit service's table, checked by auth
+  await app.register(blocklist, { load: liveBlacklist })
+  await app.register(auth, { config, key: keys.verification, blocklist: app.blocklist.check })
   await app.register(rateLimit, {
     global: true,
     max: config.RATE_LIMIT_MAX,

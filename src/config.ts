@@ -47,7 +47,14 @@ export const EnvSchema = Type.Object({
   AUDIT_HASH: Type.Enum(['sha256', 'sm3'], { default: 'sha256', description: 'hash of the audit chain for new events' }),
   AUDIT_CHECKPOINT_EVENTS: Type.Integer({ minimum: 1, maximum: 1000000, default: 1000, description: 'audit: sign a checkpoint of the chain head after this many events' }),
   AUDIT_CHECKPOINT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'audit: and at least this often while events arrive' }),
-  AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 180, maximum: 36500, default: 180, description: 'audit: days events are kept (never fewer than 180)' })
+  AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 180, maximum: 36500, default: 180, description: 'audit: days events are kept (never fewer than 180)' }),
+  AUDIT_ALERT_DENIALS_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100000, default: 20, description: 'alerts: refusals of one caller within the window that raise a `denials` alert' }),
+  AUDIT_ALERT_DENIALS_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 300, description: 'alerts: window of the `denials` rule, in seconds' }),
+  AUDIT_ALERT_BURST_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100000000, default: 600, description: 'alerts: reads and exports of one caller within the window that raise a `burst` alert' }),
+  AUDIT_ALERT_BURST_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'alerts: window of the `burst` rule, in seconds' }),
+  AUDIT_ALERT_VOLUME_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000000000, default: 100000, description: 'alerts: rows read or exported by one caller within the window that raise a `volume` alert' }),
+  AUDIT_ALERT_VOLUME_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 3600, description: 'alerts: window of the `volume` rule, in seconds' }),
+  BLACKLIST_AUTO_MINUTES: Type.Integer({ minimum: 0, maximum: 43200, default: 30, description: 'blacklist: minutes a caller is blocked automatically when a `denials` alert is raised for it; 0 disables' })
 })
 
 export type Env = Static<typeof EnvSchema>

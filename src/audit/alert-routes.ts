@@ -40,8 +40,9 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'List alerts',
       description: 'High-risk behaviour recognised in the log, each traced to a caller and the seq range of its events: ' +
-        'many refusals from one caller (20 in 5 minutes), bursts of reads and exports (600 a minute), bulk extraction ' +
-        '(100,000 rows an hour). Rules run every few seconds.',
+        'many refusals from one caller (by default 20 in 5 minutes; the caller is also blacklisted for BLACKLIST_AUTO_MINUTES), ' +
+        'bursts of reads and exports (600 a minute), bulk extraction (100,000 rows an hour), and each share request review past its ' +
+        'deadline (overdue_review). Thresholds and windows are configuration (AUDIT_ALERT_*). Rules run every few seconds.',
       operationId: 'listAuditAlerts',
       querystring: ListAlertsQuerySchema,
       response: { 200: AlertPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }

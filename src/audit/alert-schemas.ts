@@ -3,7 +3,10 @@ import { PaginationQuerySchema, pageOf } from '../platform/schemas.js'
 
 export const AlertSchema = Type.Object({
   id: Type.Integer(),
-  rule: Type.Enum(['denials', 'burst', 'volume'], { description: 'denials: refusals from one caller; burst: reads and exports; volume: rows taken out' }),
+  rule: Type.Enum(['denials', 'burst', 'volume', 'overdue_review'], {
+    description: 'denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; ' +
+      'overdue_review: a share request\'s review passed its deadline (actor: the unit that must review)'
+  }),
   actor: Type.Object({
     sub: Type.String(),
     unit: Type.Union([Type.String(), Type.Null()]),

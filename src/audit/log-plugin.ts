@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { loadSigningKey, loadVerificationKey, type VerificationKey } from '../platform/auth/keys.js'
 import { onDomainEvent } from '../platform/events.js'
-import { createAlertRepository, type AlertRepository } from './alerts.js'
+import { alertSettingsOf, createAlertRepository, type AlertRepository } from './alerts.js'
 import { createDenialLimiter } from './denials.js'
 import type { AppendResult, AuditEventInput } from './events.js'
 import { createAuditRepository, type AuditRepository } from './repository.js'
@@ -59,7 +59,8 @@ async function auditLog (app: FastifyInstance) {
   const signingKey = loadSigningKey(config, { generate: false })
   const verificationKey = loadVerificationKey(config, signingKey)
   const repository = createAuditRepository(app.db)
-  const alerts = createAlertRepository(app.db)
+  // thresholds from config; a denials alert blacklists its caller, and this process enforces it at once
+  const alerts = createAlertRepository(app.db, { ...alertSettingsOf(config), onBlocked: () => { app.blocklist.refresh().catch(() => {}) } })
   const writer = createAuditWriter({
     db: app.db,
     hash: config.AUDIT_HASH,
@@ -90,10 +91,13 @@ async function auditLog (app: FastifyInstance) {
   }
   app.decorate('audit', log)
   logs.set(app.db, log)
+  // this month's and next month's partitions before the first append (and hourly below): events
+  // never wait for a month to exist, and DEFAULT stays empty
+  await repository.ensurePartitions()
 
   // Background work touches the database only when there is work: the relay when this process
   // recorded a domain event (and every SWEEP_MS for other processes' events), the interval
-  // checkpoint and the alert rules when this process appended, the purge hourly.
+  // checkpoint and the alert rules when this process appended, partitions and the purge hourly.
   let ticking: Promise<unknown> | null = null
   let relayDue = false
   let appendedSinceCheckpoint = false
@@ -124,6 +128,7 @@ async function auditLog (app: FastifyInstance) {
       }
       if (now - lastPurge >= PURGE_EVERY_MS) {
         lastPurge = now
+        await repository.ensurePartitions()
         await log.purge()
       }
     })().catch((err: unknown) => { app.log.error({ err }, 'audit: background work failed') })

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { alertRoutes } from './alert-routes.js'
+import { blacklistRoutes } from './blacklist/routes.js'
 import { auditRoutes } from './routes.js'
 
 /**
@@ -10,6 +11,7 @@ import { auditRoutes } from './routes.js'
 async function audit (app: FastifyInstance) {
   await app.register(auditRoutes)
   await app.register(alertRoutes)
+  await app.register(blacklistRoutes)
 }
 
 export default fp(audit, { name: 'audit', dependencies: ['audit-log'], fastify: '5.x' })

@@ -19,6 +19,9 @@ export type NewUnit = Insertable<UnitTable>
 export type UnitUpdate = Updateable<UnitTable>
 
 // platform: service clients of the client-credentials grant
+/** `vendor`: an outside technical service provider, under a confidentiality agreement (R1.1) */
+export type ClientKind = 'internal' | 'vendor'
+type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 export interface ServiceClientTable {
   id: Generated<string>
   client_id: string
@@ -30,6 +33,16 @@ export interface ServiceClientTable {
   created_by: string
   created_at: CreatedAt
   last_used_at: Date | null
+  // the person responsible for the client, and a vendor's confidentiality agreement (migrations/0009)
+  holder_sub: string | null
+  kind: Generated<ClientKind>
+  vendor_name: string | null
+  agreement_reference: string | null
+  agreement_signer: string | null
+  agreement_signed_at: NullableTime
+  agreement_expires_at: NullableTime
+  agreement_recorded_by: string | null
+  agreement_recorded_at: NullableTime
 }
 export type ServiceClient = Selectable<ServiceClientTable>
 export type NewServiceClient = Insertable<ServiceClientTable>
@@ -469,6 +482,43 @@ export interface OpenRequestReviewTable {
 }
 export type OpenRequestReview = Selectable<OpenRequestReviewTable>
 
+// authorization: offboarding (migrations/0009)
+export interface OffboardingTable {
+  id: Generated<string>
+  /** order of recording, for keyset pagination */
+  seq: ColumnType<string, never, never>
+  sub: string
+  unit_code: string
+  reason: string
+  exit_audit: boolean
+  offboarded_by: string
+  offboarded_at: CreatedAt
+  confidentiality_until: ColumnType<Date, Date | string, never>
+  revoked_grants: ColumnType<string[], string[] | undefined, string[]>
+  withdrawn_requests: ColumnType<string[], string[] | undefined, string[]>
+  disabled_clients: ColumnType<string[], string[] | undefined, string[]>
+}
+export type Offboarding = Selectable<OffboardingTable>
+
+// audit service: the blacklist (migrations/0008)
+export type BlacklistKind = 'principal' | 'client' | 'ip'
+export interface AuditBlacklistTable {
+  id: Generated<string>
+  seq: ColumnType<string, never, never>
+  kind: BlacklistKind
+  value: string
+  unit: string | null
+  reason: string
+  expires_at: Date | null
+  alert_id: number | null
+  created_by: string
+  created_at: CreatedAt
+  lifted_at: Date | null
+  lifted_by: string | null
+  lift_reason: string | null
+}
+export type BlacklistEntry = Selectable<AuditBlacklistTable>
+
 export interface Database {
   units: UnitTable
   service_clients: ServiceClientTable
@@ -497,5 +547,7 @@ export interface Database {
   open_requests: OpenRequestTable
   open_request_reviews: OpenRequestReviewTable
   // audit: blacklist (migrations/0008)
+  audit_blacklist: AuditBlacklistTable
   // authorization: offboarding; platform: vendor agreements of service clients (migrations/0009)
+  offboardings: OffboardingTable
 }

@@ -25,9 +25,13 @@ export interface TestApp {
   as (roles: Role[] | Role, request: InjectOptions, claims?: { unit?: string, sub?: string }): Promise<LightMyRequestResponse>
 }
 
-/** Environment of a test app: quiet, generous limits unless a test asks otherwise. */
+/**
+ * Environment of a test app: quiet, generous limits unless a test asks otherwise. No automatic
+ * blacklisting: tests refuse the same caller many times on purpose (test/audit/blacklist.test.ts
+ * turns it on).
+ */
 export function testConfig (dataDir: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ DATAGATE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env })
+  return loadConfig({ DATAGATE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', BLACKLIST_AUTO_MINUTES: '0', ...env })
 }
 
 /**

@@ -5,6 +5,7 @@ import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Config } from '../../config.js'
 import { AuthForbiddenError, AuthTokenInvalidError, AuthTokenMissingError } from '../errors.js'
+import { AuthBlockedError, type Blocklist } from './blocklist.js'
 import { createJwksResolver, JwksKeyError } from './jwks.js'
 import type { VerificationKey } from './keys.js'
 import { ROLES, roleConflict, type Role } from './roles.js'
@@ -56,9 +57,11 @@ type Verify = (token: string) => Record<string, unknown>
 export interface AuthOptions {
   config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_CLOCK_SKEW_S' | 'JWKS_URL' | 'JWKS_ISSUER'>
   key: VerificationKey
+  /** the blacklist, checked on every request (R11.2); health probes and metrics are exempt */
+  blocklist?: Blocklist
 }
 
-async function auth (app: FastifyInstance, { config, key }: AuthOptions) {
+async function auth (app: FastifyInstance, { config, key, blocklist }: AuthOptions) {
   const decode = createDecoder({ complete: true })
   const common = {
     allowedAud: [config.JWT_AUDIENCE],
@@ -145,8 +148,13 @@ async function auth (app: FastifyInstance, { config, key }: AuthOptions) {
 
   app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access
+    // a blocked address is refused before anything else, public routes included (probes excepted,
+    // so that a blocked balancer or monitor does not take the service out of rotation)
+    if (blocklist && !/^\/(health\/|metrics\b)/.test(request.url) && blocklist.address(request.ip)) throw new AuthBlockedError('this address')
     if (access === undefined || access === 'public') return
     request.principal = await authenticate(request, reply)
+    // the principal stays set, so that the audited refusal names who was refused
+    if (blocklist?.principal(request.principal)) throw new AuthBlockedError('this caller')
     if (access !== 'authenticated' && !access.roles.some((r) => request.principal!.roles.includes(r))) {
       throw new AuthForbiddenError(`requires one of the roles ${access.roles.join(', ')}`)
     }

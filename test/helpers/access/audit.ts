@@ -12,5 +12,27 @@ export const AUDIT_ROUTES: RouteCase[] = [
     path: '/api/v1/audit/reports/access',
     url: '/api/v1/audit/reports/access?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z',
     allowed: ['auditor']
+  },
+  // the blacklist: kept by the office (security operations), read by it and by auditors
+  {
+    method: 'POST',
+    path: '/api/v1/audit/blacklist',
+    url: '/api/v1/audit/blacklist',
+    payload: (n) => ({ kind: 'principal', value: `access-probe-${n}`, reason: 'access table', expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+    allowed: ['security_admin']
+  },
+  { method: 'GET', path: '/api/v1/audit/blacklist', url: '/api/v1/audit/blacklist', allowed: ['security_admin', 'auditor'] },
+  {
+    method: 'GET',
+    path: '/api/v1/audit/blacklist/{id}',
+    url: '/api/v1/audit/blacklist/3a7c1e52-9d0b-4f6e-8a21-5b4c3d2e1f00',
+    allowed: ['security_admin', 'auditor']
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/audit/blacklist/{id}/lift',
+    url: '/api/v1/audit/blacklist/3a7c1e52-9d0b-4f6e-8a21-5b4c3d2e1f00/lift',
+    payload: () => ({ reason: 'access table' }),
+    allowed: ['security_admin']
   }
 ]
