@@ -11,3 +11,5 @@ export const AgreementStateError = createError<[string]>('AUTHZ_AGREEMENT_STATE'
 export const PartyForbiddenError = createError<[string]>('AUTHZ_PARTY_FORBIDDEN', '%s', 403)
 export const GrantNotFoundError = createError<[string]>('AUTHZ_GRANT_NOT_FOUND', 'no grant with id %s', 404)
 export const GrantStateError = createError<[string]>('AUTHZ_GRANT_STATE', '%s', 409)
+export const NoGrantError = createError<[string]>('AUTHZ_NO_GRANT', '%s', 403)
+export const GrantNotUsableError = createError<[string]>('AUTHZ_GRANT_NOT_USABLE', '%s', 403)

@@ -87,6 +87,11 @@ t.test('offboarding ends exactly what the person holds, in one go, and starts a 
   t.same(body.disabledClients, [clients.aliceInternal.clientId, clients.aliceVendor.clientId].sort(), 'the clients she holds')
   t.ok(Math.abs(Date.parse(body.offboardedAt) - before) < 60_000, 'offboarded now')
   t.equal(body.confidentialityUntil, oneYearOn(body.offboardedAt), 'the confidentiality period ends one year on')
+  const blocked = await h.database.db.selectFrom('audit_blacklist').select(['kind', 'value', 'unit', 'expires_at']).orderBy('kind').orderBy('value').execute()
+  t.same(blocked, [
+    ...[clients.aliceInternal.clientId, clients.aliceVendor.clientId].sort().map((value) => ({ kind: 'client', value, unit: null, expires_at: null })),
+    { kind: 'principal', value: 'alice', unit: 'CS', expires_at: null }
+  ], 'her tokens and her clients\' tokens are blacklisted')
 
   for (const g of [alice.active.grant, alice.suspended.grant]) {
     const row = await grantRow(h, g.id)

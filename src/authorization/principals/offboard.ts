@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
+import { addBlacklistEntry } from '../../audit/blacklist/repository.js'
 import type { Database, Offboarding } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { createClientRepository } from '../../platform/clients/repository.js'
@@ -65,8 +66,13 @@ export function createOffboarding (db: Kysely<Database>) {
         withdrawnRequests: lists.requests,
         disabledClients: lists.clients
       })
-      // TODO(lead): block tokens via addBlacklistEntry
-      // (the one line: await addBlacklistEntry(trx, { kind: 'principal', value: sub, unit, reason, expiresAt: null, createdBy: actor.sub }))
+      // the tokens the person and the clients it held already have stop working too: blacklist
+      // entries (the subject in its unit, each client), in this transaction, seen by every process
+      // within a second
+      await addBlacklistEntry(trx, { kind: 'principal', value: sub, unit, reason: `offboarded: ${reason}`, expiresAt: null, actor, requestId })
+      for (const c of held) {
+        await addBlacklistEntry(trx, { kind: 'client', value: c.client_id, reason: `held by ${sub}, offboarded`, expiresAt: null, actor, requestId })
+      }
       return done
     })
   }

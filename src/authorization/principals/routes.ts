@@ -33,7 +33,11 @@ export const principalRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: OffboardSchema,
       response: { 200: OffboardingSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
     }
-  }, async (request) => toOffboardingView(await offboard(request.params.sub, request.body, request.principal!, String(request.id))))
+  }, async (request) => {
+    const done = await offboard(request.params.sub, request.body, request.principal!, String(request.id))
+    await app.blocklist.refresh() // this process refuses the person's tokens at once; others within a second
+    return toOffboardingView(done)
+  })
 
   app.get('/principals/:sub/offboarding', {
     config: { access: readers },
