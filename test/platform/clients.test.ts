@@ -520,3 +520,17 @@ t.test('an expired agreement stops the tokens; a recorded renewal takes effect f
   t.same((await eventsOf(h.database.db, 'service_client', vendor.clientId)).map((e) => e.action),
     ['client.create', 'client.agreement', 'client.disable', 'client.agreement'])
 })
+
+t.test('a blacklisted client gets no new token', async (t) => {
+  const h = await build(t)
+  await createUnit(h, 'SA')
+  const { clientId: id, clientSecret: secret } = await createClient(h)
+  const form = { grant_type: 'client_credentials', client_id: id, client_secret: secret }
+  t.equal((await tokenRequest(h, { form })).statusCode, 200)
+  const block = await h.as('security_admin', { method: 'POST', url: '/api/v1/audit/blacklist', payload: { kind: 'client', value: id, reason: 'leaked secret' } }, { sub: 'office-liu' })
+  t.equal(block.statusCode, 201, block.body)
+  const refused = await tokenRequest(h, { form })
+  t.equal(refused.statusCode, 403)
+  t.equal(refused.json().code, 'AUTH_BLOCKED')
+  t.notMatch(refused.body, /leaked secret/, 'the reason stays with the office')
+})

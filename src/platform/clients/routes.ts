@@ -9,6 +9,7 @@ import { AuthClientInvalidError, FieldError, NotFoundError } from '../errors.js'
 import { recordEvent } from '../events.js'
 import { decodeCursor, paginate } from '../pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
+import { AuthBlockedError } from '../auth/blocklist.js'
 import type { TokenIssuer } from '../auth/token.js'
 import { AuthVendorAgreementExpiredError, ClientNotVendorError } from './errors.js'
 import { agreementOf, createClientRepository, toClientView } from './repository.js'
@@ -170,11 +171,11 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       description: 'OAuth 2 client-credentials grant (RFC 6749 §4.4) for registered service clients. Credentials in the body or in HTTP Basic. ' +
         'Unknown clients, wrong secrets and disabled clients get the same 401 `AUTH_CLIENT_INVALID`. A vendor client whose confidentiality ' +
         'agreement has expired gets 401 `AUTH_VENDOR_AGREEMENT_EXPIRED` (only with its right secret); a vendor client\'s token expires ' +
-        'no later than its agreement (`expires_in` says when).',
+        'no later than its agreement (`expires_in` says when). A blacklisted client gets 403 `AUTH_BLOCKED`.',
       operationId: 'issueToken',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: TokenRequestSchema,
-      response: { 200: TokenResponseSchema, ...problems(400, 401, 413, 415, 429, 503) }
+      response: { 200: TokenResponseSchema, ...problems(400, 401, 403, 413, 415, 429, 503) }
     }
   }, async (request, reply) => {
     const { id, secret } = credentials(request, request.body)
@@ -184,6 +185,8 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
     // a vendor works only under its confidentiality agreement, and no token outlives it (R1.1)
     const ttl = tokenLifetime(row, tokenTtlSeconds)
     if (ttl === null) throw new AuthVendorAgreementExpiredError()
+    // a blacklisted client gets no new token (its old ones are refused on use)
+    if (app.blocklist.check.principal({ sub: `client:${row.client_id}`, unit: row.unit_code, client: row.client_id })) throw new AuthBlockedError('this caller')
     await clients.touch(row.client_id)
     const token = issuer.sign({
       sub: `client:${row.client_id}`,
