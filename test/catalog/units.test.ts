@@ -1,4 +1,5 @@
 import t from 'tap'
+import { eventsOf } from '../../src/platform/events.js'
 import { build, createUnit } from '../helpers/build.js'
 
 const unit = { code: 'CS', name: 'School of Computer Science', officer: { name: 'Li Wei', contact: 'liwei@example.edu.cn' } }
@@ -123,4 +124,20 @@ t.test('the list is cursor-paginated and searchable', async (t) => {
     const res = await h.as('consumer', { method: 'GET', url: `/api/v1/units?${query}` })
     t.equal(res.statusCode, 400, query)
   }
+})
+
+t.test('creating and editing a unit are domain events, without the officer\'s personal data', async (t) => {
+  const h = await build(t)
+  await createUnit(h, 'CS')
+  const res = await h.as('system_admin', {
+    method: 'PATCH', url: '/api/v1/units/CS', payload: { name: 'Computer Science', officer: { name: 'Zhang San', contact: '13800138000' } }
+  }, { sub: 'admin-li' })
+  t.equal(res.statusCode, 200)
+  const events = await eventsOf(h.database.db, 'unit', 'CS')
+  t.same(events.map((e) => e.action), ['unit.create', 'unit.update'])
+  t.match(events[1], { actor_sub: 'admin-li', details: { changed: ['name', 'officer'], after: { name: 'Computer Science' } } })
+  t.notMatch(JSON.stringify(events), /Zhang San|13800138000|cs@example/, 'no officer name or contact in the events')
+  const missing = await h.as('system_admin', { method: 'PATCH', url: '/api/v1/units/NOPE', payload: { name: 'x' } })
+  t.equal(missing.statusCode, 404)
+  t.equal((await eventsOf(h.database.db, 'unit', 'NOPE')).length, 0)
 })

@@ -1,4 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Transaction } from 'kysely'
+import type { Database } from '../../db/database.js'
+import { recordEvent } from '../../platform/events.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { UnitExistsError, UnitNotFoundError } from '../errors.js'
@@ -13,6 +17,8 @@ const writers = { roles: ['system_admin'] } as const
 /** Units: `system_admin` registers and edits them; every authenticated role reads them. */
 export const unitRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const units = createUnitRepository(app.db)
+  const event = async (trx: Transaction<Database>, request: FastifyRequest, action: string, code: string, details: Record<string, unknown>) =>
+    await recordEvent(trx, { service: 'catalog', action, actor: request.principal!, objectType: 'unit', objectId: code, requestId: String(request.id), details })
 
   app.post('/units', {
     config: { access: writers },
@@ -25,8 +31,12 @@ export const unitRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: UnitSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
     }
   }, async (request, reply) => {
-    const row = await units.create(request.body)
-    if (!row) throw new UnitExistsError(request.body.code)
+    const row = await app.db.transaction().execute(async (trx) => {
+      const created = await units.create(request.body, trx)
+      if (!created) throw new UnitExistsError(request.body.code)
+      await event(trx, request, 'unit.create', created.code, { name: created.name, description: created.description })
+      return created
+    })
     return reply.code(201).send(toUnitView(row))
   })
 
@@ -75,8 +85,18 @@ export const unitRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: UnitSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
     }
   }, async (request) => {
-    const row = await units.update(request.params.code, request.body)
-    if (!row) throw new UnitNotFoundError(request.params.code)
+    const row = await app.db.transaction().execute(async (trx) => {
+      const before = await units.find(request.params.code, trx)
+      const after = before ? await units.update(request.params.code, request.body, trx) : null
+      if (!before || !after) throw new UnitNotFoundError(request.params.code)
+      // the officer's name and contact are personal data: the event says that they changed, not to what
+      await event(trx, request, 'unit.update', after.code, {
+        changed: Object.keys(request.body),
+        before: { name: before.name, description: before.description },
+        after: { name: after.name, description: after.description }
+      })
+      return after
+    })
     return toUnitView(row)
   })
 }
