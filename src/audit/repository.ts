@@ -30,6 +30,15 @@ export interface EventFilter {
   limit: number
 }
 
+/** A monthly partition of audit_events; `from`/`to` null for DEFAULT, the seqs null when empty. */
+export interface AuditPartition {
+  name: string
+  from: string | null
+  to: string | null
+  firstSeq: string | null
+  lastSeq: string | null
+}
+
 export interface CheckpointRow {
   seq: string
   headHash: string
@@ -153,8 +162,9 @@ export function createAuditRepository (db: Kysely<Database>) {
       }
     },
 
-    async insertCheckpoint (trx: Transaction<Database>, c: CheckpointRow) {
-      await trx.insertInto('audit_checkpoints').values({
+    /** `ifAbsent`: a checkpoint already at that seq (one the purge signed before) is kept. */
+    async insertCheckpoint (trx: Transaction<Database>, c: CheckpointRow, { ifAbsent = false } = {}) {
+      let q = trx.insertInto('audit_checkpoints').values({
         seq: c.seq,
         head_hash: c.headHash,
         hash_alg: c.hashAlg,
@@ -163,7 +173,9 @@ export function createAuditRepository (db: Kysely<Database>) {
         key_id: c.keyId,
         algorithm: c.algorithm,
         signature: c.signature
-      }).execute()
+      })
+      if (ifAbsent) q = q.onConflict((oc) => oc.column('seq').doNothing())
+      await q.execute()
     },
 
     /** Events in chain order after `afterSeq` up to `toSeq`, for verification. */
@@ -224,19 +236,35 @@ export function createAuditRepository (db: Kysely<Database>) {
         .orderBy('actor_unit').orderBy('dataset_code').orderBy('actor_sub').orderBy('action').limit(r.limit).execute()
     },
 
-    /** The last seq that may go: events recorded before the cutoff, a gapless prefix of the chain. */
-    async purgeableThrough (cutoff: string): Promise<string | null> {
-      const row = await sql<{ through: string | null }>`
-        select (coalesce((select min(seq) from audit_events where recorded_at >= ${cutoff}::timestamptz),
-                         (select max(seq) + 1 from audit_events)) - 1)::text as through`.execute(db)
-      return row.rows[0]?.through ?? null
+    /** The monthly partitions of the log, oldest first, DEFAULT last, with the seqs each holds. */
+    async partitions (q: Db = db): Promise<AuditPartition[]> {
+      const result = await sql<AuditPartition>`
+        select partition_name as name, ${time('lower_bound')} as "from", ${time('upper_bound')} as "to",
+               first_seq::text as "firstSeq", last_seq::text as "lastSeq"
+          from audit_partitions() order by lower_bound nulls last`.execute(q)
+      return result.rows
     },
 
-    /** Deletes a prefix of the chain; the trigger lets it through only under the purge setting. */
-    async purge (trx: Transaction<Database>, throughSeq: string): Promise<number> {
-      await sql`set local datagate.audit_purge = 'on'`.execute(trx)
-      const result = await trx.deleteFrom('audit_events').where('seq', '<=', throughSeq).executeTakeFirst()
-      return Number(result.numDeletedRows)
+    /**
+     * Partitions for this month and the next `monthsAhead` (migrations/0005 `audit_ensure_partitions`),
+     * and for the months of any events the DEFAULT partition caught, which it moves there. Idempotent,
+     * and serialised across processes by an advisory lock. Returns the partitions created.
+     */
+    async ensurePartitions (monthsAhead = 1): Promise<string[]> {
+      const result = await sql<{ name: string }>`select audit_ensure_partitions(${monthsAhead}::int) as name`.execute(db)
+      return result.rows.map((r) => r.name)
+    },
+
+    /**
+     * Detaches and drops whole monthly partitions (`audit_drop_partitions`): the database refuses
+     * any that ended less than 180 days ago, holds an event after `throughSeq`, or would leave an
+     * event at or before it, and wants a checkpoint at `throughSeq`. Returns what it dropped.
+     */
+    async dropPartitions (trx: Transaction<Database>, names: string[], throughSeq: string | null) {
+      const result = await sql<{ name: string, firstSeq: string | null, lastSeq: string | null }>`
+        select partition_name as name, first_seq::text as "firstSeq", last_seq::text as "lastSeq"
+          from audit_drop_partitions(${names}::text[], ${throughSeq}::bigint)`.execute(trx)
+      return result.rows
     }
   }
 }
