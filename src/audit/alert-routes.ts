@@ -26,7 +26,8 @@ function toAlertView (a: AlertRow): AlertView {
     ackedBy: a.ackedBy,
     ackedAt: a.ackedAt,
     note: a.note,
-    createdAt: a.createdAt
+    createdAt: a.createdAt,
+    details: a.details
   }
 }
 
@@ -41,8 +42,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List alerts',
       description: 'High-risk behaviour recognised in the log, each traced to a caller and the seq range of its events: ' +
         'many refusals from one caller (by default 20 in 5 minutes; the caller is also blacklisted for BLACKLIST_AUTO_MINUTES), ' +
-        'bursts of reads and exports (600 a minute), bulk extraction (100,000 rows an hour), and each share request review past its ' +
-        'deadline (overdue_review). Thresholds and windows are configuration (AUDIT_ALERT_*). Rules run every few seconds.',
+        'bursts of reads and exports (600 a minute), bulk extraction (100,000 rows an hour), each share request review past its ' +
+        'deadline (overdue_review), reads of important or children\'s data outside working hours (off_hours: before 08:00, from 20:00 ' +
+        'and at weekends, campus time), exports of sensitive or children\'s personal information (sensitive_export: 1,000 rows an hour), ' +
+        'reads far above the caller\'s own rate (unusual_rate: 10 times its average per 5 minutes over the previous 7 days, and at least 100), ' +
+        'and rows read under a grant beyond its daily row quota (quota). Thresholds and windows are configuration (AUDIT_ALERT_*). ' +
+        'Rules run every few seconds.',
       operationId: 'listAuditAlerts',
       querystring: ListAlertsQuerySchema,
       response: { 200: AlertPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }

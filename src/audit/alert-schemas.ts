@@ -3,9 +3,13 @@ import { PaginationQuerySchema, pageOf } from '../platform/schemas.js'
 
 export const AlertSchema = Type.Object({
   id: Type.Integer(),
-  rule: Type.Enum(['denials', 'burst', 'volume', 'overdue_review'], {
+  rule: Type.Enum(['denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota'], {
     description: 'denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; ' +
-      'overdue_review: a share request\'s review passed its deadline (actor: the unit that must review)'
+      'overdue_review: a share request\'s review passed its deadline (actor: the unit that must review); ' +
+      'off_hours: important or children\'s data read or exported outside working hours (campus time); ' +
+      'sensitive_export: rows of sensitive or children\'s personal information exported; ' +
+      'unusual_rate: reads and exports far above the caller\'s own average; ' +
+      'quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit)'
   }),
   actor: Type.Object({
     sub: Type.String(),
@@ -14,14 +18,18 @@ export const AlertSchema = Type.Object({
   }),
   windowStart: Type.String({ format: 'date-time', description: 'first event counted' }),
   windowEnd: Type.String({ format: 'date-time', description: 'last event counted' }),
-  count: Type.Integer({ description: 'events (denials, burst) or rows (volume) in the window' }),
+  count: Type.Integer({ description: 'events (denials, burst, off_hours, unusual_rate) or rows (volume, sensitive_export, quota) in the window' }),
   firstSeq: Type.Integer({ description: 'the events behind it: seq range in the log' }),
   lastSeq: Type.Integer(),
   status: Type.Enum(['open', 'acknowledged']),
   ackedBy: Type.Union([Type.String(), Type.Null()]),
   ackedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   note: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String({ format: 'date-time' })
+  createdAt: Type.String({ format: 'date-time' }),
+  details: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'what the rule found beyond its count: off_hours, sensitive_export: datasets; unusual_rate: baselineEvents, baselinePerWindow, ' +
+      'multiple, windowSeconds, baselineSeconds; quota: grantId, dataset, day, dailyRowQuota, callers; the others: empty'
+  })
 }, {
   description: 'High-risk behaviour recognised in the log and traced to a caller (R11.1)',
   examples: [{
@@ -37,7 +45,23 @@ export const AlertSchema = Type.Object({
     ackedBy: null,
     ackedAt: null,
     note: null,
-    createdAt: '2026-11-24T08:02:41.000000Z'
+    createdAt: '2026-11-24T08:02:41.000000Z',
+    details: {}
+  }, {
+    id: 9,
+    rule: 'quota',
+    actor: { sub: 'dgc_ab12', unit: 'MATH', ip: null },
+    windowStart: '2026-11-24T01:00:03.000000Z',
+    windowEnd: '2026-11-24T09:41:10.000000Z',
+    count: 12500,
+    firstSeq: 30211,
+    lastSeq: 31877,
+    status: 'open',
+    ackedBy: null,
+    ackedAt: null,
+    note: null,
+    createdAt: '2026-11-24T09:41:12.000000Z',
+    details: { grantId: '5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f', dataset: 'student_basic', day: '2026-11-24', dailyRowQuota: 10000, callers: ['dgc_ab12'] }
   }]
 })
 export type AlertView = Static<typeof AlertSchema>

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
 import { parseAddressRange } from '../platform/auth/blocklist.js'
@@ -7,27 +7,47 @@ import { addBlacklistEntry, createBlacklistRepository } from './blacklist/reposi
 
 /**
  * Alert rules over the log (R11.1: abuse, violation and over-privileged use recognised and traced
- * to a person). A rule counts recent events of some actions or operations. Per caller: events
- * grouped by caller; a group over its threshold raises one alert per caller and window, which grows
- * while the window lasts. Per event: every matching event raises its own alert, once.
+ * to a person). A rule matches recent events by action or operation, optionally only successful
+ * ones, only on datasets of some kind, only outside working hours, and counts them:
+ * - per caller: events grouped by caller; a group over its threshold raises one alert per caller
+ *   and window, which grows while the window lasts;
+ * - per event: every matching event raises its own alert, once;
+ * - rate: per caller, against the caller's own average per window over a baseline before it;
+ * - grant and day: rows read under one grant on one campus day, against the grant's daily quota.
  */
 export interface AlertRuleSpec {
   windowSeconds: number
+  /** caller: events or rows in the window; rate: the fewest events in the window that may alert; grant_day: percent of the quota */
   threshold: number
   actions: readonly string[]
   operations: readonly string[]
   measure: 'events' | 'rows'
-  per: 'caller' | 'event'
+  per: 'caller' | 'event' | 'rate' | 'grant_day'
   /** a new alert blacklists its caller for BLACKLIST_AUTO_MINUTES (R11.2) */
   autoBlock: boolean
+  /** only events whose outcome is `success` */
+  successOnly?: boolean
+  /** only events on datasets graded important or holding children's PI, or holding sensitive or children's PI (the catalog's flags now) */
+  datasets?: 'important_or_children' | 'sensitive_or_children'
+  /** only events that occurred outside working hours on the campus calendar (UTC+8): before start, from end, Saturdays and Sundays */
+  offHours?: { startHour: number, endHour: number }
+  /** rate: the period before the window the caller's average is taken over */
+  baselineSeconds?: number
+  /** rate: how many times its average per window a caller must exceed */
+  multiple?: number
 }
 
-export const ALERT_RULE_NAMES = ['denials', 'burst', 'volume', 'overdue_review'] as const
+export const ALERT_RULE_NAMES = [
+  'denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota'
+] as const
 export type AlertRule = typeof ALERT_RULE_NAMES[number]
 
 export type AlertConfig = Pick<Config,
   'AUDIT_ALERT_DENIALS_THRESHOLD' | 'AUDIT_ALERT_DENIALS_WINDOW_S' | 'AUDIT_ALERT_BURST_THRESHOLD' | 'AUDIT_ALERT_BURST_WINDOW_S' |
-  'AUDIT_ALERT_VOLUME_THRESHOLD' | 'AUDIT_ALERT_VOLUME_WINDOW_S' | 'BLACKLIST_AUTO_MINUTES'>
+  'AUDIT_ALERT_VOLUME_THRESHOLD' | 'AUDIT_ALERT_VOLUME_WINDOW_S' | 'AUDIT_ALERT_WORK_START_HOUR' | 'AUDIT_ALERT_WORK_END_HOUR' |
+  'AUDIT_ALERT_OFF_HOURS_THRESHOLD' | 'AUDIT_ALERT_OFF_HOURS_WINDOW_S' | 'AUDIT_ALERT_SENSITIVE_EXPORT_THRESHOLD' |
+  'AUDIT_ALERT_SENSITIVE_EXPORT_WINDOW_S' | 'AUDIT_ALERT_UNUSUAL_RATE_WINDOW_S' | 'AUDIT_ALERT_UNUSUAL_RATE_MULTIPLE' |
+  'AUDIT_ALERT_UNUSUAL_RATE_BASELINE_S' | 'AUDIT_ALERT_UNUSUAL_RATE_MIN_EVENTS' | 'AUDIT_ALERT_QUOTA_PERCENT' | 'BLACKLIST_AUTO_MINUTES'>
 
 export interface AlertSettings {
   rules: Record<AlertRule, AlertRuleSpec>
@@ -40,27 +60,70 @@ export interface AlertSettings {
 /** The rules as configured (thresholds and windows from AUDIT_ALERT_*). */
 export function alertSettingsOf (config: AlertConfig): AlertSettings {
   const caller = { operations: [], measure: 'events', per: 'caller', autoBlock: false } as const
+  const reads = ['query', 'export'] as const
   return {
     autoBlockMinutes: config.BLACKLIST_AUTO_MINUTES,
     rules: {
       /** refusals from one caller: probing, a stolen token, a misconfigured system */
       denials: { ...caller, windowSeconds: config.AUDIT_ALERT_DENIALS_WINDOW_S, threshold: config.AUDIT_ALERT_DENIALS_THRESHOLD, actions: ['denied'], autoBlock: true },
       /** reads or exports from one caller far beyond routine use */
-      burst: { ...caller, windowSeconds: config.AUDIT_ALERT_BURST_WINDOW_S, threshold: config.AUDIT_ALERT_BURST_THRESHOLD, actions: ['query', 'export'] },
+      burst: { ...caller, windowSeconds: config.AUDIT_ALERT_BURST_WINDOW_S, threshold: config.AUDIT_ALERT_BURST_THRESHOLD, actions: reads },
       /** rows taken out by one caller: bulk extraction */
-      volume: { ...caller, windowSeconds: config.AUDIT_ALERT_VOLUME_WINDOW_S, threshold: config.AUDIT_ALERT_VOLUME_THRESHOLD, actions: ['query', 'export'], measure: 'rows' },
+      volume: { ...caller, windowSeconds: config.AUDIT_ALERT_VOLUME_WINDOW_S, threshold: config.AUDIT_ALERT_VOLUME_THRESHOLD, actions: reads, measure: 'rows' },
       /**
        * a share request's review passed its deadline (R7.8), reported by the authorization service;
        * the event's unit is the one that must review. The window only bounds how far back a late
        * evaluation looks: each event raises one alert, ever.
        */
-      overdue_review: { windowSeconds: 86_400, threshold: 1, actions: [], operations: ['share_request.review_overdue'], measure: 'events', per: 'event', autoBlock: false }
+      overdue_review: { windowSeconds: 86_400, threshold: 1, actions: [], operations: ['share_request.review_overdue'], measure: 'events', per: 'event', autoBlock: false },
+      /** important or children's data (R9.3) read or exported outside working hours */
+      off_hours: {
+        ...caller,
+        windowSeconds: config.AUDIT_ALERT_OFF_HOURS_WINDOW_S,
+        threshold: config.AUDIT_ALERT_OFF_HOURS_THRESHOLD,
+        actions: reads,
+        successOnly: true,
+        datasets: 'important_or_children',
+        offHours: { startHour: config.AUDIT_ALERT_WORK_START_HOUR, endHour: config.AUDIT_ALERT_WORK_END_HOUR }
+      },
+      /** rows of sensitive or children's personal information exported by one caller: bulk export of PI */
+      sensitive_export: {
+        ...caller,
+        windowSeconds: config.AUDIT_ALERT_SENSITIVE_EXPORT_WINDOW_S,
+        threshold: config.AUDIT_ALERT_SENSITIVE_EXPORT_THRESHOLD,
+        actions: ['export'],
+        measure: 'rows',
+        successOnly: true,
+        datasets: 'sensitive_or_children'
+      },
+      /** reads and exports of one caller far above its own usual rate (a stolen token, a scraper) */
+      unusual_rate: {
+        ...caller,
+        per: 'rate',
+        windowSeconds: config.AUDIT_ALERT_UNUSUAL_RATE_WINDOW_S,
+        threshold: config.AUDIT_ALERT_UNUSUAL_RATE_MIN_EVENTS,
+        actions: reads, // as in the partial index audit_events_reads_idx (migrations/0010): keep them in step
+        baselineSeconds: config.AUDIT_ALERT_UNUSUAL_RATE_BASELINE_S,
+        multiple: config.AUDIT_ALERT_UNUSUAL_RATE_MULTIPLE
+      },
+      /**
+       * rows read under one grant (the data path records `grant_id` and `rows` on its reads and
+       * exports) on one campus day beyond its daily row quota; the window is unused: the rule sums
+       * whole days of the grants that read since its last evaluation
+       */
+      quota: { ...caller, per: 'grant_day', windowSeconds: 86_400, threshold: config.AUDIT_ALERT_QUOTA_PERCENT, actions: reads, measure: 'rows', successOnly: true }
     }
   }
 }
 
 /** The actor of automatic blacklist entries. */
 const ALERTS_ACTOR: Principal = { sub: 'system:alerts', unit: 'office', roles: [] }
+
+/** A caller: subject and unit; without a token, its address (columns of audit_events, unqualified). */
+const ACTOR_KEY = sql.raw("actor_sub || '|' || coalesce(actor_unit, '') || '|' || case when actor_sub = 'anonymous' then coalesce(actor_ip, '') else '' end")
+
+/** A time as the campus calendar reads it (UTC+8, no daylight saving), as a timestamp without zone. */
+const campus = (time: RawBuilder<unknown>) => sql`(((${time}) at time zone 'UTC') + interval '8 hours')`
 
 interface Raised { id: number, actorSub: string, actorUnit: string | null, actorIp: string | null, count: string, inserted: boolean }
 
@@ -80,44 +143,123 @@ export interface AlertRow {
   ackedAt: string | null
   note: string | null
   createdAt: string
+  details: Record<string, unknown>
 }
 
 const time = (column: string) => sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+
+/** what an alert raised again grows: its count, its last event, and what it found */
+const GROW = sql`on conflict (rule, actor_key, bucket) do update
+        set count = greatest(audit_alerts.count, excluded.count), last_seq = greatest(audit_alerts.last_seq, excluded.last_seq),
+            window_end = greatest(audit_alerts.window_end, excluded.window_end), details = excluded.details`
 
 export function createAlertRepository (db: Kysely<Database>, settings: AlertSettings) {
   const columns = [
     'id', 'rule', 'actor_sub as actorSub', 'actor_unit as actorUnit', 'actor_ip as actorIp',
     time('window_start').as('windowStart'), time('window_end').as('windowEnd'), sql<number>`count::int`.as('count'),
     sql<string>`first_seq::text`.as('firstSeq'), sql<string>`last_seq::text`.as('lastSeq'), 'status', 'acked_by as ackedBy',
-    sql<string | null>`case when acked_at is null then null else ${time('acked_at')} end`.as('ackedAt'), 'note', time('created_at').as('createdAt')
+    sql<string | null>`case when acked_at is null then null else ${time('acked_at')} end`.as('ackedAt'), 'note', time('created_at').as('createdAt'),
+    'details'
   ] as const
   const blacklist = createBlacklistRepository(db)
   const matching = (r: AlertRuleSpec) => sql`(action = any(${[...r.actions]}::text[]) or operation = any(${[...r.operations]}::text[]))`
 
+  /** The events a rule looks at, of `audit_events e`. */
+  function filter (r: AlertRuleSpec) {
+    const parts = [matching(r)]
+    if (r.successOnly) parts.push(sql`e.outcome = 'success'`)
+    if (r.datasets !== undefined) {
+      const held = r.datasets === 'important_or_children' ? sql`(d.grade = 'important' or d.children_pi)` : sql`(d.sensitive_pi or d.children_pi)`
+      parts.push(sql`exists (select 1 from datasets d where d.code = e.dataset_code and ${held})`)
+    }
+    if (r.offHours !== undefined) {
+      const local = campus(sql`e.occurred_at`)
+      parts.push(sql`(extract(isodow from ${local}) >= 6 or extract(hour from ${local}) < ${r.offHours.startHour}
+                      or extract(hour from ${local}) >= ${r.offHours.endHour})`)
+    }
+    return sql.join(parts, sql` and `)
+  }
+
+  /**
+   * Of groups `g` (actor_key, bucket, last_seq): those whose events an alert of the previous window
+   * does not already cover. Windows slide, so without this the events that raised an alert would
+   * raise another as soon as the next window starts.
+   */
+  const uncovered = (rule: AlertRule) => sql`not exists (
+        select 1 from audit_alerts a
+        where a.rule = ${rule} and a.actor_key = g.actor_key and a.bucket = g.bucket - 1 and a.last_seq >= g.last_seq)`
+
   /** One alert per caller, rule and window; returns the alerts raised or grown. */
   async function perCaller (q: Kysely<Database>, rule: AlertRule, r: AlertRuleSpec): Promise<Raised[]> {
     const measure = r.measure === 'rows' ? sql`coalesce(sum(row_count), 0)` : sql`count(*)`
+    const details = r.datasets !== undefined ? sql`jsonb_build_object('datasets', to_jsonb(array_agg(distinct dataset_code)))` : sql`'{}'::jsonb`
     // one window per caller and rule: the bucket of the window's start, so an ongoing burst
     // grows one alert instead of raising one per evaluation
     const result = await sql<Raised>`
-      insert into audit_alerts (rule, actor_key, bucket, actor_sub, actor_unit, actor_ip, window_start, window_end, count, first_seq, last_seq)
-      select ${rule}, actor_key, floor(extract(epoch from now()) / ${r.windowSeconds})::bigint,
-             max(actor_sub), max(actor_unit), max(actor_ip), min(occurred_at), max(occurred_at), ${measure}, min(seq), max(seq)
+      insert into audit_alerts (rule, actor_key, bucket, actor_sub, actor_unit, actor_ip, window_start, window_end, count, first_seq, last_seq, details)
+      select ${rule}, actor_key, bucket, actor_sub, actor_unit, actor_ip, window_start, window_end, n, first_seq, last_seq, details
       from (
-        -- a caller: subject and unit; without a token, its address
-        select *, actor_sub || '|' || coalesce(actor_unit, '') || '|' ||
-                  case when actor_sub = 'anonymous' then coalesce(actor_ip, '') else '' end as actor_key
-        from audit_events
-        where recorded_at >= now() - make_interval(secs => ${r.windowSeconds}) and ${matching(r)}
-      ) recent
-      group by actor_key
-      having ${measure} >= ${r.threshold}
-      on conflict (rule, actor_key, bucket) do update
-        set count = greatest(audit_alerts.count, excluded.count), last_seq = greatest(audit_alerts.last_seq, excluded.last_seq),
-            window_end = greatest(audit_alerts.window_end, excluded.window_end)
+        select actor_key, floor(extract(epoch from now()) / ${r.windowSeconds})::bigint as bucket,
+               max(actor_sub) as actor_sub, max(actor_unit) as actor_unit, max(actor_ip) as actor_ip,
+               min(occurred_at) as window_start, max(occurred_at) as window_end, ${measure} as n, min(seq) as first_seq, max(seq) as last_seq,
+               ${details} as details
+        from (
+          select e.*, ${ACTOR_KEY} as actor_key
+          from audit_events e
+          where e.recorded_at >= now() - make_interval(secs => ${r.windowSeconds}) and ${filter(r)}
+        ) recent
+        group by actor_key
+        having ${measure} >= ${r.threshold}
+      ) g
+      where ${uncovered(rule)}
+      ${GROW}
       returning id, actor_sub as "actorSub", actor_unit as "actorUnit", actor_ip as "actorIp", count::text as count,
                 (xmax = 0) as inserted -- raised now, not grown`.execute(q)
     return result.rows
+  }
+
+  /**
+   * One alert per caller and window when the caller's reads in the window reach the minimum and
+   * exceed `multiple` times its average per window over the baseline before it. One statement: the
+   * callers of the window first (none when nothing was read: the baseline is never touched), then
+   * each one's baseline through audit_events_reads_idx, counted no further than the count that
+   * would make the window ordinary.
+   */
+  async function unusualRate (rule: AlertRule, r: AlertRuleSpec): Promise<number> {
+    const window = r.windowSeconds
+    const baseline = r.baselineSeconds!
+    const multiple = r.multiple!
+    // literal, so that the planner matches the partial index's predicate
+    const reads = sql`action in (${sql.join(r.actions.map((a) => sql.lit(a)))})`
+    const result = await sql`
+      insert into audit_alerts (rule, actor_key, bucket, actor_sub, actor_unit, actor_ip, window_start, window_end, count, first_seq, last_seq, details)
+      select ${rule}, g.actor_key, g.bucket, g.actor_sub, g.actor_unit, g.actor_ip, g.window_start, g.window_end, g.n, g.first_seq, g.last_seq,
+             jsonb_build_object('baselineEvents', b.events, 'baselinePerWindow', round(b.events * ${window}::numeric / ${baseline}, 2),
+                                'multiple', ${multiple}::numeric, 'windowSeconds', ${window}::int, 'baselineSeconds', ${baseline}::int)
+      from (
+        select actor_key, floor(extract(epoch from now()) / ${window})::bigint as bucket,
+               max(actor_sub) as actor_sub, max(actor_unit) as actor_unit, max(actor_ip) as actor_ip,
+               min(occurred_at) as window_start, max(occurred_at) as window_end, count(*) as n, min(seq) as first_seq, max(seq) as last_seq
+        from (
+          select e.*, ${ACTOR_KEY} as actor_key
+          from audit_events e
+          where e.recorded_at >= now() - make_interval(secs => ${window}) and ${reads}
+        ) recent
+        group by actor_key
+        having count(*) >= ${r.threshold}
+      ) g
+      cross join lateral (
+        select count(*) as events from (
+          select 1 from audit_events e
+          where e.actor_sub = g.actor_sub and coalesce(e.actor_unit, '') = coalesce(g.actor_unit, '')
+            and (g.actor_sub <> 'anonymous' or coalesce(e.actor_ip, '') = coalesce(g.actor_ip, '')) and ${reads}
+            and e.recorded_at >= now() - make_interval(secs => ${window + baseline}) and e.recorded_at < now() - make_interval(secs => ${window})
+          limit floor(g.n * ${baseline}::numeric / (${multiple}::numeric * ${window}))::bigint + 1
+        ) capped
+      ) b
+      where g.n * ${baseline}::numeric > ${multiple}::numeric * ${window} * b.events and ${uncovered(rule)}
+      ${GROW}`.execute(db)
+    return Number(result.numAffectedRows ?? 0)
   }
 
   // per-event rules read only the events sealed since their last evaluation in this process (the
@@ -125,9 +267,12 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
   // first evaluation looks back over the rule's window
   const seen = new Map<AlertRule, string>()
 
+  const chainHead = async () =>
+    (await db.selectFrom('audit_chain_head').select(sql<string>`seq::text`.as('seq')).executeTakeFirstOrThrow()).seq
+
   /** One alert per matching event, once (other processes evaluating the same events raise nothing more). */
   async function perEvent (rule: AlertRule, r: AlertRuleSpec): Promise<number> {
-    const { seq: head } = await db.selectFrom('audit_chain_head').select(sql<string>`seq::text`.as('seq')).executeTakeFirstOrThrow()
+    const head = await chainHead()
     const after = seen.get(rule)
     const since = after === undefined ? sql`recorded_at >= now() - make_interval(secs => ${r.windowSeconds})` : sql`seq > ${after}::bigint`
     const result = await sql`
@@ -136,6 +281,42 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
       from audit_events
       where ${since} and seq <= ${head}::bigint and ${matching(r)}
       on conflict (rule, actor_key, bucket) do nothing`.execute(db)
+    seen.set(rule, head)
+    return Number(result.numAffectedRows ?? 0)
+  }
+
+  /**
+   * One alert per grant and campus day whose rows exceed `threshold` percent of the grant's daily
+   * row quota. Only grants with events sealed since the last evaluation are summed again (their
+   * day's events through audit_events_grant_idx); the first evaluation looks at every grant read
+   * today. An hour after midnight the day before is still summed, for its late events.
+   */
+  async function quota (rule: AlertRule, r: AlertRuleSpec): Promise<number> {
+    const head = await chainHead()
+    const after = seen.get(rule)
+    const dayStart = sql`((${campus(sql`now() - interval '1 hour'`)}::date - interval '8 hours') at time zone 'UTC')`
+    const since = after === undefined ? sql`recorded_at >= ${dayStart}` : sql`seq > ${after}::bigint`
+    const day = sql`${campus(sql`e.occurred_at`)}::date`
+    const result = await sql`
+      insert into audit_alerts (rule, actor_key, bucket, actor_sub, actor_unit, actor_ip, window_start, window_end, count, first_seq, last_seq, details)
+      select ${rule}, 'grant:' || u.grant_id, u.day - date '2000-01-01',
+             case when u.callers = 1 then u.actor_sub else 'grant:' || u.grant_id end,
+             case when u.callers = 1 then u.actor_unit else g.consumer_unit end, null,
+             u.window_start, u.window_end, u.total_rows, u.first_seq, u.last_seq,
+             jsonb_build_object('grantId', g.id, 'dataset', g.dataset_code, 'day', to_char(u.day, 'YYYY-MM-DD'),
+                                'dailyRowQuota', g.daily_row_quota, 'callers', to_jsonb(u.subs))
+      from (
+        select e.grant_id, ${day} as day, count(distinct e.actor_sub) as callers, max(e.actor_sub) as actor_sub, max(e.actor_unit) as actor_unit,
+               (array_agg(distinct e.actor_sub))[1:20] as subs, coalesce(sum(e.row_count), 0) as total_rows,
+               min(e.seq) as first_seq, max(e.seq) as last_seq, min(e.occurred_at) as window_start, max(e.occurred_at) as window_end
+        from audit_events e
+        where e.grant_id in (select grant_id from audit_events where ${since} and seq <= ${head}::bigint and grant_id is not null and ${matching(r)})
+          and e.recorded_at >= ${dayStart} and e.seq <= ${head}::bigint and ${filter(r)}
+        group by e.grant_id, ${day}
+      ) u
+      join grants g on g.id = case when u.grant_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then u.grant_id::uuid end
+      where u.total_rows * 100 > g.daily_row_quota::numeric * ${r.threshold}
+      ${GROW}`.execute(db)
     seen.set(rule, head)
     return Number(result.numAffectedRows ?? 0)
   }
@@ -174,6 +355,10 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
         const r = settings.rules[rule]
         if (r.per === 'event') {
           touched += await perEvent(rule, r)
+        } else if (r.per === 'rate') {
+          touched += await unusualRate(rule, r)
+        } else if (r.per === 'grant_day') {
+          touched += await quota(rule, r)
         } else if (r.autoBlock && settings.autoBlockMinutes > 0) {
           // an alert and the block it causes commit together
           const { raised, blocked } = await db.transaction().execute(async (trx) => {

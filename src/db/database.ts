@@ -251,6 +251,8 @@ export interface AuditAlertTable {
   acked_at: Date | null
   note: string | null
   created_at: CreatedAt
+  /** what the rule found beyond its count: the grant and its quota, the datasets, the baseline (migrations/0010) */
+  details: ColumnType<Record<string, unknown>, string | undefined, string>
 }
 
 // masking service: policies of datasets per scenario profile, versioned (migrations/0004)
