@@ -77,7 +77,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   await app.register(helmet, { global: true })
   // the blacklist of every run mode: an in-memory snapshot of the audit service's table, checked by auth
-  await app.register(blocklist, { load: liveBlacklist })
+  await app.register(blocklist, { load: liveBlacklist, refreshMs: config.BLACKLIST_REFRESH_MS })
   await app.register(auth, { config, key: keys.verification, blocklist: app.blocklist.check })
   await app.register(rateLimit, {
     global: true,

@@ -65,6 +65,7 @@ export const EnvSchema = Type.Object({
   AUDIT_ALERT_UNUSUAL_RATE_BASELINE_S: Type.Integer({ minimum: 3600, maximum: 7776000, default: 604800, description: 'alerts: the baseline of the `unusual_rate` rule: this many seconds before the window' }),
   AUDIT_ALERT_UNUSUAL_RATE_MIN_EVENTS: Type.Integer({ minimum: 1, maximum: 100000000, default: 100, description: 'alerts: reads and exports in the window below which no `unusual_rate` alert is raised, whatever the baseline' }),
   AUDIT_ALERT_QUOTA_PERCENT: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'alerts: a `quota` alert is raised when the rows read under one grant on one campus day exceed this percentage of its daily row quota' }),
+  BLACKLIST_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 3600000, default: 500, description: 'blacklist: how often each process reloads it; at most 1000 keeps the rule that a block takes effect everywhere within a second' }),
   BLACKLIST_AUTO_MINUTES: Type.Integer({ minimum: 0, maximum: 43200, default: 30, description: 'blacklist: minutes a caller is blocked automatically when a `denials` alert is raised for it; 0 disables' })
 })
 

@@ -83,7 +83,8 @@ interface FaultApp {
 async function faultApp (t: Test, env: Record<string, string> = {}): Promise<FaultApp> {
   const testDb = await freshDatabase()
   t.teardown(() => testDb.destroy())
-  const config = testConfig(testDb.dataDir, { DATABASE_URL: testDb.url!, ...env })
+  // the blacklist's reload every half second would take pool connections the counts below do not expect
+  const config = testConfig(testDb.dataDir, { DATABASE_URL: testDb.url!, BLACKLIST_REFRESH_MS: '3600000', ...env })
   const logged: string[] = []
   const log = { warn: (_o: unknown, msg?: string) => { logged.push(msg ?? '') }, error: (_o: unknown, msg?: string) => { logged.push(msg ?? '') } }
   const database = await createDatabase(config, log as never)
