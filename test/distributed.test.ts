@@ -39,7 +39,7 @@ t.test('four services and a gateway, as separate processes', { skip: needsPostgr
 
   const key = loadSigningKey(loadConfig({ DATAGATE_DATA_DIR: testDb.dataDir }), { generate: false })!
   const issuer = createTokenIssuer(key, { issuer: 'datagate', audience: 'datagate', maxTtlSeconds: 3600 })
-  const bearer = (role: 'system_admin' | 'consumer') => ({ authorization: `Bearer ${issuer.sign({ sub: 'dist-tester', unit: 'OFFICE', roles: [role] }, 600)}` })
+  const bearer = (role: 'system_admin' | 'consumer' | 'security_admin', sub = 'dist-tester') => ({ authorization: `Bearer ${issuer.sign({ sub, unit: 'OFFICE', roles: [role] }, 600)}` })
 
   for (const service of SERVICES) {
     const ready = await fetch(`${services[service].url}/health/ready`)
@@ -84,6 +84,30 @@ t.test('four services and a gateway, as separate processes', { skip: needsPostgr
   const masking = await fetch(`${gateway.url}/api/v1/masking/anything`, { headers: { ...bearer('consumer'), 'x-request-id': 'dist-masking-3' } })
   t.equal(masking.status, 404, 'the masking prefix reaches the masking service')
   t.match(await masking.json(), { code: 'ROUTE_NOT_FOUND', requestId: 'dist-masking-3' })
+
+  const grants = await fetch(`${gateway.url}/api/v1/grants`, { headers: bearer('consumer') })
+  t.equal(grants.status, 200, 'the authorization prefix reaches the authorization service')
+  t.same(await grants.json(), { data: [], nextCursor: null })
+
+  // a blacklist entry made through the audit service holds in the authorization service within a second
+  const blocked = bearer('consumer', 'dist-blocked')
+  t.equal((await fetch(`${services.authorization.url}/api/v1/grants`, { headers: blocked })).status, 200, 'not blocked yet')
+  const block = await fetch(`${gateway.url}/api/v1/audit/blacklist`, {
+    method: 'POST',
+    headers: { ...bearer('security_admin'), 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'principal', value: 'dist-blocked', reason: 'distributed test' })
+  })
+  t.equal(block.status, 201, 'blocked through the gateway')
+  const blockedAt = Date.now()
+  let refused: Response | undefined
+  while (Date.now() - blockedAt < 5000) {
+    refused = await fetch(`${services.authorization.url}/api/v1/grants`, { headers: blocked })
+    if (refused.status === 403) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.equal(refused?.status, 403, 'another process refuses the blocked subject')
+  t.match(await refused?.json(), { code: 'AUTH_BLOCKED' })
+  t.ok(Date.now() - blockedAt < 3000, `within the reload interval, with slack for a loaded machine (${Date.now() - blockedAt} ms)`)
 
   const openapi = await fetch(`${gateway.url}/openapi.json`)
   t.equal(openapi.status, 200)
