@@ -57,6 +57,17 @@ export function isEmail (value: string): boolean {
   return value.length <= 254 && EMAIL.test(value)
 }
 
+/** [A-Za-z0-9._%+-], the characters of the local part of an e-mail address */
+const isLocalCode = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) ||
+  c === 45 || c === 46 || c === 95 || c === 37 || c === 43
+
+/** Whether the `at` characters before the first "@" (at `at`) are the local part of an e-mail address: 1 to 64 of [A-Za-z0-9._%+-]. */
+export function isEmailLocalPart (value: string, at: number): boolean {
+  if (at < 1 || at > 64) return false
+  for (let i = 0; i < at; i++) if (!isLocalCode(value.charCodeAt(i))) return false
+  return true
+}
+
 /** Unified social credit code (GB 32100-2015): 18 characters of a 31-letter alphabet, check by MOD 31. */
 const USCC_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY'
 const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
@@ -93,14 +104,51 @@ export const SURNAMES = [...(
   '付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘' +
   '祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝'
 )]
-const SURNAME_SET: ReadonlySet<string> = new Set(SURNAMES)
+
+/** [\u3400-\u9fff]: CJK ideographs (extension A and the unified block), as UTF-16 units */
+const CJK = 0x3400
+const CJK_COUNT = 0xa000 - CJK
+const isCjk = (c: number) => c >= CJK && c < 0xa000
+/** Single-character surnames by CJK offset (1 = a surname); compound ones by the offsets of their two characters. */
+const SURNAME_FLAGS = new Uint8Array(CJK_COUNT)
+for (const s of SURNAMES) if (s.length === 1 && isCjk(s.charCodeAt(0))) SURNAME_FLAGS[s.charCodeAt(0) - CJK] = 1
+const pairCode = (a: number, b: number) => (a - CJK) * CJK_COUNT + (b - CJK) // < 2^30: a small integer
+const COMPOUND_INDEX = new Map<number, number>()
+for (const s of COMPOUND_SURNAMES) {
+  if (s.length === 2 && isCjk(s.charCodeAt(0)) && isCjk(s.charCodeAt(1))) COMPOUND_INDEX.set(pairCode(s.charCodeAt(0), s.charCodeAt(1)), COMPOUND_INDEX.size)
+}
+
+/**
+ * The surname of a Chinese name as a number, -1 when the value does not look like one: below
+ * `CJK_COUNT` a one-character surname (its offset from U+3400), from `CJK_COUNT` on a compound one.
+ * The test of `/^[\u3400-\u9fff]{2,4}(?:[·•][\u3400-\u9fff]{1,8})?$/` and the lookups, without
+ * allocating: the per-row name mask needs no more than this and the value's length.
+ */
+export function chineseSurnameCode (value: string): number {
+  const n = value.length
+  let head = 0
+  while (head < 5 && isCjk(value.charCodeAt(head))) head++ // NaN past the end
+  if (head < 2 || head > 4) return -1
+  if (head < n) { // ·given names (a transliterated or minority name): 1 to 8 more characters
+    const dot = value.charCodeAt(head)
+    if ((dot !== 0xb7 && dot !== 0x2022) || n - head - 1 < 1 || n - head - 1 > 8) return -1
+    for (let i = head + 1; i < n; i++) if (!isCjk(value.charCodeAt(i))) return -1
+  }
+  const first = value.charCodeAt(0)
+  if (n >= 3) {
+    const compound = COMPOUND_INDEX.get(pairCode(first, value.charCodeAt(1)))
+    if (compound !== undefined) return CJK_COUNT + compound
+  }
+  return SURNAME_FLAGS[first - CJK] === 1 ? first - CJK : -1
+}
+
+/** The number of characters of the surname `chineseSurnameCode` gave. */
+export const surnameLength = (code: number): number => code >= CJK_COUNT ? 2 : 1
 
 /** The surname of a Chinese name (one or two characters), or null when the value does not look like one. */
 export function chineseSurname (value: string): string | null {
-  if (!/^[\u3400-\u9fff]{2,4}(?:[·•][\u3400-\u9fff]{1,8})?$/.test(value)) return null
-  const two = value.slice(0, 2)
-  if (COMPOUND_SURNAMES.has(two) && value.length >= 3) return two
-  return SURNAME_SET.has(value[0]!) ? value[0]! : null
+  const code = chineseSurnameCode(value)
+  return code < 0 ? null : value.slice(0, surnameLength(code))
 }
 
 /** The 56 ethnic groups of GB/T 3304-1991, in code order (01 汉族 … 56 基诺族). */
@@ -124,14 +172,55 @@ export const isReligion = (value: string): boolean => RELIGIONS.has(value.toLowe
  * A Chinese address split into province, city and district (省/市/区县). Municipalities (北京市…) are
  * their own province and city. Null when no administrative division is recognised.
  */
-const ADDRESS = /^((?:[\u3400-\u9fff]{2,7}?(?:省|自治区|特别行政区))|北京市|天津市|上海市|重庆市)?([\u3400-\u9fff]{1,9}?(?:自治州|地区|盟|市))?([\u3400-\u9fff]{1,9}?(?:区|县|旗|市))?/
+export const ADDRESS = /^((?:[\u3400-\u9fff]{2,7}?(?:省|自治区|特别行政区))|北京市|天津市|上海市|重庆市)?([\u3400-\u9fff]{1,9}?(?:自治州|地区|盟|市))?([\u3400-\u9fff]{1,9}?(?:区|县|旗|市))?/
+/** The three groups of `ADDRESS`, each matched where the one before it ended (sticky: no match array). */
+const PROVINCE = /(?:[\u3400-\u9fff]{2,7}?(?:省|自治区|特别行政区))|北京市|天津市|上海市|重庆市/y
+const CITY = /[\u3400-\u9fff]{1,9}?(?:自治州|地区|盟|市)/y
+const DISTRICT = /[\u3400-\u9fff]{1,9}?(?:区|县|旗|市)/y
+const MUNICIPALITIES = ['北京市', '天津市', '上海市', '重庆市']
+
 export interface AddressParts { province: string, city: string, district: string, rest: string }
 export function parseAddress (value: string): AddressParts | null {
-  const m = ADDRESS.exec(value)
-  if (!m || (!m[1] && !m[2])) return null
-  const province = m[1] ?? ''
-  const city = m[2] ?? (/^(北京|天津|上海|重庆)市$/.test(province) ? province : '')
-  return { province, city, district: m[3] ?? '', rest: value.slice(m[0].length) }
+  const ends = addressEnds(value)
+  if (ends < 0) return null
+  const p = provinceEnd(ends); const c = cityEnd(ends); const d = districtEnd(ends)
+  const province = value.slice(0, p)
+  const city = c > p ? value.slice(p, c) : (p === 3 && MUNICIPALITIES.includes(province) ? province : '')
+  return { province, city, district: value.slice(c, d), rest: value.slice(d) }
+}
+
+/** Where `group` matching at `from` ends; `from` when it does not match there. */
+function groupEnd (group: RegExp, s: string, from: number): number {
+  group.lastIndex = from
+  return group.test(s) ? group.lastIndex : from
+}
+
+/**
+ * Where the province, city and district of an address end as `ADDRESS` matches them, packed in one
+ * number (read with provinceEnd, cityEnd, districtEnd; a part that is absent ends where the one
+ * before it does, 0 at the start), or -1 when neither a province nor a city is recognised. Each
+ * group of the regex is tried where the one before it ended, as in the whole: every group is
+ * optional and nothing follows them, so the first way each can match is the match. Without the
+ * match array and slices; each end is below 64 (at most 12 + 12 + 10). Without `district`, the
+ * district is not looked for (it then ends where the city does).
+ */
+export function addressEnds (s: string, district = true): number {
+  const p = groupEnd(PROVINCE, s, 0)
+  const c = groupEnd(CITY, s, p)
+  if (c === 0) return -1
+  const d = district ? groupEnd(DISTRICT, s, c) : c
+  return p | (c << 6) | (d << 12)
+}
+export const provinceEnd = (ends: number): number => ends & 63
+export const cityEnd = (ends: number): number => (ends >> 6) & 63
+export const districtEnd = (ends: number): number => ends >> 12
+
+/** Whether the city of an address is its province written again (北京市北京市…): the levels leave it out. */
+export function cityRepeatsProvince (s: string, ends: number): boolean {
+  const p = provinceEnd(ends)
+  if (p === 0 || cityEnd(ends) - p !== p) return false
+  for (let i = 0; i < p; i++) if (s.charCodeAt(i) !== s.charCodeAt(p + i)) return false
+  return true
 }
 
 /** The number written by ASCII digits from `start` to `end`, -1 if any is not a digit. */
@@ -156,6 +245,19 @@ export function parseDate (value: string): { year: number, month: number, day: n
   if (!m) return null
   const year = Number(m[1]); const month = Number(m[2]); const day = Number(m[3])
   return isCalendarDate(year, month, day) ? { year, month, day } : null
+}
+
+/** parseDate(value)?.year, -1 for no date: the ISO date read without allocating. */
+export function dateYear (value: string): number {
+  const day = isoDay(value)
+  return day >= 0 ? Math.floor(day / 10000) : (parseDate(value)?.year ?? -1)
+}
+
+/** A calendar date written YYYY-MM-DD as the number YYYYMMDD, without allocating; -1 for any other text. */
+export function isoDay (value: string): number {
+  if (value.length !== 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return -1
+  const year = digits(value, 0, 4); const month = digits(value, 5, 7); const day = digits(value, 8, 10)
+  return year >= 0 && month >= 0 && day >= 0 && isCalendarDate(year, month, day) ? year * 10000 + month * 100 + day : -1
 }
 
 /** Age in whole years on `today`. */

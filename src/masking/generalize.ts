@@ -1,4 +1,4 @@
-import { ageOn, idNumberBirthDate, parseAddress, parseDate } from './formats.js'
+import { ageOn, cityEnd, cityRepeatsProvince, districtEnd, idNumberBirthDate, parseAddress, parseDate, provinceEnd } from './formats.js'
 import { textOf } from './text.js'
 
 /** Levels a value can be generalised to. */
@@ -55,6 +55,24 @@ export function generalize (value: unknown, to: GeneralizeLevel, width: number, 
       return (parts.province + city + parts.district) || null
     }
   }
+}
+
+/** String(year), one copy per year (four digits: fast elements, made when first asked for). */
+const YEARS: (string | undefined)[] = new Array(10000)
+export const yearText = (year: number): string => year < 10000 ? (YEARS[year] ??= String(year)) : String(year)
+
+/**
+ * The address level of `generalize` as the length of the address's prefix it is, given the
+ * address's `addressEnds` (not -1; with the district for `district`); -1 when it is no prefix (a
+ * city repeating its province, then a district: 北京市北京市海淀区 → 北京市海淀区).
+ */
+export function addressLevelEnd (text: string, ends: number, to: 'province' | 'city' | 'district'): number {
+  const p = provinceEnd(ends)
+  if (to === 'province') return p > 0 ? p : cityEnd(ends)
+  const repeats = cityRepeatsProvince(text, ends)
+  if (to === 'city') return repeats ? p : cityEnd(ends)
+  if (!repeats) return districtEnd(ends)
+  return districtEnd(ends) === cityEnd(ends) ? p : -1
 }
 
 /** The level a value kind is generalised to when the rule names none. */

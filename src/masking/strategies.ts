@@ -1,12 +1,12 @@
 import * as nodeCrypto from 'node:crypto'
 import { createHash, createHmac } from 'node:crypto'
 import { Type, type TSchema } from 'typebox'
-import { defaultLevel, generalize, GENERALIZE_LEVELS, levelFor, numberOf, type GeneralizeLevel } from './generalize.js'
+import { addressLevelEnd, defaultLevel, generalize, GENERALIZE_LEVELS, levelFor, numberOf, yearText, type GeneralizeLevel } from './generalize.js'
 import { base32, tokenize, type HashAlgorithm, type MaskingKey, type TokenAlgorithm } from './keys.js'
 import { maskFormat } from './pi-formats.js'
-import { isMobile, normaliseMobile, parseDate } from './formats.js'
+import { addressEnds, dateYear, isMobile, isoDay, normaliseMobile } from './formats.js'
 import { surrogate } from './surrogate.js'
-import { canonicalText, interner, maskMiddle, takeFirst, takeLast, textOf } from './text.js'
+import { canonicalText, interner, maskMiddle, pieceMemo, takeFirst, takeLast, textOf } from './text.js'
 
 /** What a compiled rule returns to drop the field from the row. */
 export const REDACT: unique symbol = Symbol('redact')
@@ -233,8 +233,36 @@ export const STRATEGIES: Record<string, StrategyDefinition> = {
       }
       if (fixed === 'year') {
         masker.onString = (s) => {
-          const d = parseDate(s)
-          return d ? String(d.year) : null
+          const year = dateYear(s)
+          return year < 0 ? null : yearText(year)
+        }
+      } else if (fixed === 'province' || fixed === 'city' || fixed === 'district') {
+        // a prefix of the address, found without slicing it, one copy per place
+        const place = pieceMemo((prefix) => prefix)
+        masker.onString = (s) => {
+          const ends = addressEnds(s, fixed === 'district')
+          if (ends < 0) return null
+          const end = addressLevelEnd(s, ends, fixed)
+          return end < 0 ? generalize(s, fixed, width, ctx.today) : place.get(s, 0, end)
+        }
+      } else if (fixed === 'age_band') {
+        // every row born on one day is in one band: a date's band is worked out once
+        const intern = interner()
+        const band = (s: string) => {
+          const out = generalize(s, fixed, width, ctx.today)
+          return out === null ? null : intern(out)
+        }
+        const byDay = new Map<number, string | null>()
+        masker.onString = (s) => {
+          const day = isoDay(s)
+          if (day < 0) return band(s)
+          let out = byDay.get(day)
+          if (out === undefined) {
+            out = band(s)
+            if (byDay.size >= 4096) byDay.clear()
+            byDay.set(day, out)
+          }
+          return out
         }
       } else if (fixed !== null) {
         const intern = interner() // a bucket, a province, a city: few outputs, many rows
