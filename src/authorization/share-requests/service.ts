@@ -218,7 +218,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
         const digests = digestsOf(text)
         const commitment = { text, ...digests, signerSub: actor.sub, signerUnit: actor.unit, signedAt: new Date().toISOString() }
         const after = await requests.update(id, { commitment: JSON.stringify(commitment) }, trx)
-        await event(trx, actor, requestId, 'share_request.commit', after, { digest: digests })
+        await event(trx, actor, requestId, 'share_request.commit', after, { digest: digests, before: { commitment: null }, after: { commitment: 'signed', signer: actor.sub } })
         return (await activateIfReady(trx, after, actor, requestId)).request
       })
     },
