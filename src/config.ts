@@ -3,6 +3,8 @@ import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 
 const Url = (description: string) => Type.String({ pattern: '^https?://[^\\s]+$', description })
+/** A comma-separated list of calendar days. */
+const DAY_LIST = '^\\d{4}-\\d{2}-\\d{2}(,\\d{4}-\\d{2}-\\d{2})*$'
 const PostgresUrl = Type.String({ pattern: '^postgres(ql)?://[^\\s]+$', description: 'PostgreSQL connection URI; unset means embedded PGlite' })
 
 /**
@@ -35,6 +37,8 @@ export const EnvSchema = Type.Object({
   CLIENT_TOKEN_TTL_S: Type.Integer({ minimum: 60, maximum: 86400, default: 3600, description: 'lifetime of client-credentials tokens' }),
   ASSET_REVIEW_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 365, description: 'asset registry: days after which a business system\'s registration is overdue for confirmation' }),
   REVIEW_DEADLINE_DAYS: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'sharing: working days a share request\'s reviewers have before it is overdue (R7.8)' }),
+  CAMPUS_HOLIDAYS: Type.Optional(Type.String({ pattern: DAY_LIST, description: 'sharing: public holidays (YYYY-MM-DD, comma-separated) that review deadlines skip like weekends' })),
+  CAMPUS_WORKDAYS: Type.Optional(Type.String({ pattern: DAY_LIST, description: 'sharing: weekend days worked instead (调休, YYYY-MM-DD, comma-separated) that review deadlines count' })),
   REVIEW_SWEEP_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'sharing: how often overdue reviews are looked for and reported to the audit log' }),
   PI_EXTERNAL_APPROVAL_PERSONS: Type.Integer({ minimum: 1, default: 200000, description: 'sharing: personal information of this many persons or more needs an external-approval reference (R9.4)' }),
   JWKS_URL: Type.Optional(Url('JWKS of the campus identity provider, whose tokens are accepted beside Datagate\'s own')),

@@ -26,7 +26,9 @@ t.test('a bad value is refused naming the variable', async (t) => {
     [{ JWT_ALGORITHM: 'HS256' }, /JWT_ALGORITHM: must be one of EdDSA, ES256/],
     [{ JWKS_URL: 'https://idp.example.edu.cn/jwks.json' }, /JWKS_ISSUER: required when JWKS_URL is set/],
     [{ CATALOG_URL: 'catalog:3000' }, /CATALOG_URL/],
-    [{ RATE_LIMIT_MAX: '0' }, /RATE_LIMIT_MAX/]
+    [{ RATE_LIMIT_MAX: '0' }, /RATE_LIMIT_MAX/],
+    [{ CAMPUS_HOLIDAYS: '2026-10-01;2026-10-02' }, /CAMPUS_HOLIDAYS/],
+    [{ CAMPUS_WORKDAYS: '10 October' }, /CAMPUS_WORKDAYS/]
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), message, JSON.stringify(env))

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { eventsOf } from '../../src/platform/events.js'
-import { addWorkingDays } from '../../src/authorization/share-requests/review-workflow.js'
+import { addWorkingDays, campusCalendar } from '../../src/authorization/share-requests/review-workflow.js'
 import { reportOverdueReviews } from '../../src/authorization/share-requests/overdue.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { insertDataset } from '../helpers/catalog.js'
@@ -363,4 +363,19 @@ t.test('a restricted important dataset shows its fields to units with a request 
   await file(h, { dataset: 'exams' })
   t.equal((await fieldsFor(MATH)).fieldsHidden, false, 'a pending request gives a stake')
   t.equal((await fieldsFor(LAW)).fieldsHidden, true, 'others still do not see them')
+})
+
+t.test('review deadlines follow the campus calendar: holidays skipped, make-up workdays counted', async (t) => {
+  // National Day 2026: 1–7 October off, Saturday 10 October worked instead
+  const calendar = campusCalendar({ CAMPUS_HOLIDAYS: '2026-10-01,2026-10-02,2026-10-05,2026-10-06,2026-10-07', CAMPUS_WORKDAYS: '2026-10-10' })
+  const filed = new Date('2026-09-30T02:00:00Z') // Wednesday 10:00 campus time
+  t.equal(addWorkingDays(filed, 5).toISOString(), '2026-10-07T02:00:00.000Z', 'weekends alone')
+  t.equal(addWorkingDays(filed, 5, calendar).toISOString(), '2026-10-13T02:00:00.000Z', '8, 9, 10 (worked Saturday), 12, 13 October')
+  t.equal(addWorkingDays(new Date('2026-10-09T15:30:00Z'), 1, calendar).toISOString(), '2026-10-10T15:30:00.000Z', 'filed Friday 23:30 campus time: the worked Saturday is the next working day')
+  t.equal(addWorkingDays(new Date('2026-10-09T16:30:00Z'), 1, calendar).toISOString(), '2026-10-11T16:30:00.000Z', 'filed Saturday 00:30 campus time (still Friday in UTC): Monday 00:30 campus time')
+
+  const holidays = Array.from({ length: 12 }, (_, i) => day(i + 1)).join(',')
+  const h = await setup(t, { CAMPUS_HOLIDAYS: holidays })
+  const req = await file(h)
+  t.ok(Date.parse(req.reviewDueAt) > Date.now() + 12 * 86_400_000, 'the configured holidays push the deadline past them')
 })

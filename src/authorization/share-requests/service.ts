@@ -16,12 +16,12 @@ import { checkRowFilter } from '../row-filter.js'
 import { activateIfReady } from './activation.js'
 import { createShareRequestRepository } from './repository.js'
 import {
-  addWorkingDays, agreementText, campusToday, commitmentText, digestsOf, reviewersOf, reviewPartyOf, workflowOf
+  addWorkingDays, agreementText, campusCalendar, campusToday, commitmentText, digestsOf, reviewersOf, reviewPartyOf, workflowOf
 } from './review-workflow.js'
 import type { CreateShareRequest, Review } from './schemas.js'
 
 type Trx = Transaction<Database>
-type Settings = Pick<Config, 'REVIEW_DEADLINE_DAYS' | 'PI_EXTERNAL_APPROVAL_PERSONS'>
+type Settings = Pick<Config, 'REVIEW_DEADLINE_DAYS' | 'PI_EXTERNAL_APPROVAL_PERSONS' | 'CAMPUS_HOLIDAYS' | 'CAMPUS_WORKDAYS'>
 
 /** Longest validity a request may ask for. */
 export const MAX_VALIDITY_DAYS = 3 * 366
@@ -37,6 +37,7 @@ const daysBetween = (from: string, until: string) => (Date.parse(until) - Date.p
 export function createShareRequestService (db: Kysely<Database>, settings: Settings) {
   const requests = createShareRequestRepository(db)
   const datasets = createDatasetRepository(db)
+  const calendar = campusCalendar(settings)
 
   async function event (trx: Trx, actor: Principal, requestId: string, action: string, r: ShareRequest, details: Record<string, unknown>) {
     await recordEvent(trx, { service: 'authorization', action, actor, objectType: 'share_request', objectId: r.id, dataset: r.dataset_code, requestId, details })
@@ -117,7 +118,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
           needs_agreement: needsAgreement,
           status: refused ? 'rejected' : workflow === 'rule' ? 'approved' : 'pending_review',
           decision_reason: refused,
-          review_due_at: reviewersOf(workflow).length > 0 ? addWorkingDays(new Date(), settings.REVIEW_DEADLINE_DAYS) : null,
+          review_due_at: reviewersOf(workflow).length > 0 ? addWorkingDays(new Date(), settings.REVIEW_DEADLINE_DAYS, calendar) : null,
           overdue_reported_at: null,
           unmasked_reason: null,
           collective_decision: null,
