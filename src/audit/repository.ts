@@ -199,7 +199,12 @@ export function createAuditRepository (db: Kysely<Database>) {
       if (f.dataset !== undefined) q = q.where('dataset_code', '=', f.dataset)
       if (f.action !== undefined) q = q.where('action', '=', f.action)
       if (f.outcome !== undefined) q = q.where('outcome', '=', f.outcome)
-      if (f.from !== undefined) q = q.where('occurred_at', '>=', sql<Date>`${f.from}::timestamptz`)
+      if (f.from !== undefined) {
+        // an event is recorded after it occurred, so the months recorded before `from` (less a day for
+        // clocks that differ between processes) are skipped: partition pruning on recorded_at
+        q = q.where('occurred_at', '>=', sql<Date>`${f.from}::timestamptz`)
+          .where('recorded_at', '>=', sql<Date>`${f.from}::timestamptz - interval '1 day'`)
+      }
       if (f.to !== undefined) q = q.where('occurred_at', '<', sql<Date>`${f.to}::timestamptz`)
       if (f.afterSeq !== undefined) q = q.where('seq', '>', f.afterSeq)
       return (await q.orderBy('audit_events.seq').limit(f.limit).execute()).map(parse)
