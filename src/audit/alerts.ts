@@ -30,7 +30,8 @@ export interface AlertRuleSpec {
   /** only events on datasets graded important or holding children's PI, or holding sensitive or children's PI (the catalog's flags now) */
   datasets?: 'important_or_children' | 'sensitive_or_children'
   /** only events that occurred outside working hours on the campus calendar (UTC+8): before start, from end, Saturdays and Sundays */
-  offHours?: { startHour: number, endHour: number }
+  /** working hours on the campus calendar; holidays are off all day, make-up workdays (调休) on */
+  offHours?: { startHour: number, endHour: number, holidays: readonly string[], workdays: readonly string[] }
   /** rate: the period before the window the caller's average is taken over */
   baselineSeconds?: number
   /** rate: how many times its average per window a caller must exceed */
@@ -47,7 +48,8 @@ export type AlertConfig = Pick<Config,
   'AUDIT_ALERT_VOLUME_THRESHOLD' | 'AUDIT_ALERT_VOLUME_WINDOW_S' | 'AUDIT_ALERT_WORK_START_HOUR' | 'AUDIT_ALERT_WORK_END_HOUR' |
   'AUDIT_ALERT_OFF_HOURS_THRESHOLD' | 'AUDIT_ALERT_OFF_HOURS_WINDOW_S' | 'AUDIT_ALERT_SENSITIVE_EXPORT_THRESHOLD' |
   'AUDIT_ALERT_SENSITIVE_EXPORT_WINDOW_S' | 'AUDIT_ALERT_UNUSUAL_RATE_WINDOW_S' | 'AUDIT_ALERT_UNUSUAL_RATE_MULTIPLE' |
-  'AUDIT_ALERT_UNUSUAL_RATE_BASELINE_S' | 'AUDIT_ALERT_UNUSUAL_RATE_MIN_EVENTS' | 'AUDIT_ALERT_QUOTA_PERCENT' | 'BLACKLIST_AUTO_MINUTES'>
+  'AUDIT_ALERT_UNUSUAL_RATE_BASELINE_S' | 'AUDIT_ALERT_UNUSUAL_RATE_MIN_EVENTS' | 'AUDIT_ALERT_QUOTA_PERCENT' | 'BLACKLIST_AUTO_MINUTES' |
+  'CAMPUS_HOLIDAYS' | 'CAMPUS_WORKDAYS'>
 
 export interface AlertSettings {
   rules: Record<AlertRule, AlertRuleSpec>
@@ -55,6 +57,12 @@ export interface AlertSettings {
   autoBlockMinutes: number
   /** called once automatic blocks have committed (the process reloads its blacklist at once) */
   onBlocked?: () => void
+}
+
+/** The configured holidays and make-up workdays, as lists of days. */
+function calendarDays (config: Pick<Config, 'CAMPUS_HOLIDAYS' | 'CAMPUS_WORKDAYS'>) {
+  const list = (v: string | undefined) => (v ?? '').split(',').map((d) => d.trim()).filter(Boolean)
+  return { holidays: list(config.CAMPUS_HOLIDAYS), workdays: list(config.CAMPUS_WORKDAYS) }
 }
 
 /** The rules as configured (thresholds and windows from AUDIT_ALERT_*). */
@@ -84,7 +92,7 @@ export function alertSettingsOf (config: AlertConfig): AlertSettings {
         actions: reads,
         successOnly: true,
         datasets: 'important_or_children',
-        offHours: { startHour: config.AUDIT_ALERT_WORK_START_HOUR, endHour: config.AUDIT_ALERT_WORK_END_HOUR }
+        offHours: { startHour: config.AUDIT_ALERT_WORK_START_HOUR, endHour: config.AUDIT_ALERT_WORK_END_HOUR, ...calendarDays(config) }
       },
       /** rows of sensitive or children's personal information exported by one caller: bulk export of PI */
       sensitive_export: {
@@ -174,7 +182,9 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
     }
     if (r.offHours !== undefined) {
       const local = campus(sql`e.occurred_at`)
-      parts.push(sql`(extract(isodow from ${local}) >= 6 or extract(hour from ${local}) < ${r.offHours.startHour}
+      const among = (days: readonly string[]) => days.length === 0 ? sql`false` : sql`(${local})::date in (${sql.join(days.map((d) => sql`${d}::date`))})`
+      const dayOff = sql`((extract(isodow from ${local}) >= 6 and not ${among(r.offHours.workdays)}) or ${among(r.offHours.holidays)})`
+      parts.push(sql`(${dayOff} or extract(hour from ${local}) < ${r.offHours.startHour}
                       or extract(hour from ${local}) >= ${r.offHours.endHour})`)
     }
     return sql.join(parts, sql` and `)

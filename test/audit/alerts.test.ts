@@ -329,3 +329,15 @@ t.test('the new rules\' thresholds and hours come from the configuration', async
   t.throws(() => loadConfig({ AUDIT_ALERT_UNUSUAL_RATE_MULTIPLE: '0.5' }), /AUDIT_ALERT_UNUSUAL_RATE_MULTIPLE/)
   t.equal(loadConfig({ AUDIT_ALERT_UNUSUAL_RATE_MULTIPLE: '2.5' }).AUDIT_ALERT_UNUSUAL_RATE_MULTIPLE, 2.5)
 })
+
+t.test('off_hours follows the campus calendar: a holiday is off all day, a make-up Saturday is a working day', async (t) => {
+  const h = await build(t, { env: { CAMPUS_HOLIDAYS: '2026-11-11', CAMPUS_WORKDAYS: '2026-11-14' } })
+  const log = auditLogOf(h.database.db)!
+  const read = reader(log)
+  await datasets(h)
+  await read('holiday', 'grades', { at: WED_1000 }) // Wednesday 10:00, a holiday
+  await read('makeup', 'grades', { at: SAT_1100 }) // Saturday 11:00, worked instead
+  await read('makeup', 'grades', { at: '2026-11-14T13:00:00Z' }) // but 21:00 that Saturday is still after hours
+  await log.evaluateAlerts()
+  t.same((await alertsOf(h, 'off_hours')).map((a) => [a.actor.sub, a.count]).sort(), [['holiday', 1], ['makeup', 1]])
+})
