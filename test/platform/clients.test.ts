@@ -534,3 +534,24 @@ t.test('a blacklisted client gets no new token', async (t) => {
   t.equal(refused.json().code, 'AUTH_BLOCKED')
   t.notMatch(refused.body, /leaked secret/, 'the reason stays with the office')
 })
+
+t.test('a client is handed to another holder; offboarding then follows the new one', async (t) => {
+  const h = await build(t)
+  await createUnit(h, 'SA')
+  const client = await createClient(h, { name: 'library gate', unit: 'SA', roles: ['consumer'], holder: 'zhang.wei' })
+  const url = `/api/v1/clients/${client.clientId}/holder`
+  t.equal((await h.as('security_admin', { method: 'PUT', url, payload: { holder: 'li.na' } })).statusCode, 403)
+  const bad = await h.as('system_admin', { method: 'PUT', url, payload: { holder: '' } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json().errors, [{ field: 'holder' }])
+  t.equal((await h.as('system_admin', { method: 'PUT', url: '/api/v1/clients/dgc_nope0000000000000/holder', payload: { holder: 'li.na' } })).statusCode, 404)
+  const moved = await h.as('system_admin', { method: 'PUT', url, payload: { holder: 'li.na' } }, { sub: 'admin-li' })
+  t.equal(moved.statusCode, 200)
+  t.equal(moved.json().holder, 'li.na')
+  const events = await eventsOf(h.database.db, 'service_client', client.clientId)
+  t.match(events.at(-1), { action: 'client.holder', actor_sub: 'admin-li', details: { before: { holder: 'zhang.wei' }, after: { holder: 'li.na' } } })
+
+  const offboard = async (sub: string) => await h.as('system_admin', { method: 'POST', url: `/api/v1/principals/${sub}/offboard`, payload: { unit: 'SA', reason: 'left' } })
+  t.same((await offboard('zhang.wei')).json().disabledClients, [], 'the former holder no longer takes the client with them')
+  t.same((await offboard('li.na')).json().disabledClients, [client.clientId])
+})

@@ -129,6 +129,11 @@ export function createClientRepository (db: Kysely<Database>) {
         .executeTakeFirstOrThrow()
     },
 
+    async setHolder (clientId: string, holder: string, trx: Db = db): Promise<ServiceClient> {
+      return await trx.updateTable('service_clients').set({ holder_sub: holder })
+        .where('client_id', '=', clientId).returningAll().executeTakeFirstOrThrow()
+    },
+
     async touch (clientId: string): Promise<void> {
       await db.updateTable('service_clients').set({ last_used_at: new Date() }).where('client_id', '=', clientId).execute()
     }

@@ -14,7 +14,7 @@ import type { TokenIssuer } from '../auth/token.js'
 import { AuthVendorAgreementExpiredError, ClientNotVendorError } from './errors.js'
 import { agreementOf, createClientRepository, toClientView } from './repository.js'
 import {
-  ClientPageSchema, ClientParamsSchema, CreateClientSchema, CreatedClientSchema, ListClientsQuerySchema,
+  ClientPageSchema, ClientParamsSchema, CreateClientSchema, CreatedClientSchema, HolderBodySchema, ListClientsQuerySchema,
   RenewAgreementSchema, ServiceClientSchema, TokenRequestSchema, TokenResponseSchema
 } from './schemas.js'
 import { checkAgreement, kindOf, tokenLifetime } from './vendor-agreement.js'
@@ -134,6 +134,29 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       return disabled
     })
     if (!row) throw new NotFoundError(`no client ${request.params.clientId}`)
+    return toClientView(row)
+  })
+
+  app.put('/clients/:clientId/holder', {
+    config: { access: admins },
+    schema: {
+      tags: ['clients'],
+      summary: 'Hand a service client to another holder',
+      description: 'Names the person who answers for the client from now on (when its holder changes duties or leaves: offboarding ' +
+        'disables the clients a person still holds, so hand them over first if they must keep running).',
+      operationId: 'setClientHolder',
+      params: ClientParamsSchema,
+      body: HolderBodySchema,
+      response: { 200: ServiceClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
+    }
+  }, async (request) => {
+    const row = await app.db.transaction().execute(async (trx) => {
+      const before = await clients.find(request.params.clientId, trx, { lock: true })
+      if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
+      const after = await clients.setHolder(before.client_id, request.body.holder, trx)
+      await event(trx, request, 'holder', after, { before: { holder: before.holder_sub }, after: { holder: after.holder_sub } })
+      return after
+    })
     return toClientView(row)
   })
 

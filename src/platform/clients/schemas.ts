@@ -110,6 +110,10 @@ export const CreateClientSchema = Type.Object({
 })
 export type CreateClient = Static<typeof CreateClientSchema>
 
+export const HolderBodySchema = Type.Object({
+  holder: PersonSubSchema
+}, { additionalProperties: false, description: 'the person who answers for the client from now on', examples: [{ holder: 'li.na' }] })
+
 export const RenewAgreementSchema = Type.Object({ ...AgreementSchema.properties }, {
   additionalProperties: false,
   description: 'the renewed confidentiality agreement; it replaces the one on record for new tokens',
