@@ -1,7 +1,8 @@
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
 import { parseAddressRange } from '../platform/auth/blocklist.js'
+import { campusCalendar, campusTime } from '../platform/calendar.js'
 import type { Principal } from '../platform/auth/plugin.js'
 import { addBlacklistEntry, createBlacklistRepository } from './blacklist/repository.js'
 
@@ -61,8 +62,8 @@ export interface AlertSettings {
 
 /** The configured holidays and make-up workdays, as lists of days. */
 function calendarDays (config: Pick<Config, 'CAMPUS_HOLIDAYS' | 'CAMPUS_WORKDAYS'>) {
-  const list = (v: string | undefined) => (v ?? '').split(',').map((d) => d.trim()).filter(Boolean)
-  return { holidays: list(config.CAMPUS_HOLIDAYS), workdays: list(config.CAMPUS_WORKDAYS) }
+  const { holidays, workdays } = campusCalendar(config)
+  return { holidays: [...holidays], workdays: [...workdays] }
 }
 
 /** The rules as configured (thresholds and windows from AUDIT_ALERT_*). */
@@ -130,9 +131,6 @@ const ALERTS_ACTOR: Principal = { sub: 'system:alerts', unit: 'office', roles: [
 /** A caller: subject and unit; without a token, its address (columns of audit_events, unqualified). */
 const ACTOR_KEY = sql.raw("actor_sub || '|' || coalesce(actor_unit, '') || '|' || case when actor_sub = 'anonymous' then coalesce(actor_ip, '') else '' end")
 
-/** A time as the campus calendar reads it (UTC+8, no daylight saving), as a timestamp without zone. */
-const campus = (time: RawBuilder<unknown>) => sql`(((${time}) at time zone 'UTC') + interval '8 hours')`
-
 interface Raised { id: number, actorSub: string, actorUnit: string | null, actorIp: string | null, count: string, inserted: boolean }
 
 export interface AlertRow {
@@ -181,7 +179,7 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
       parts.push(sql`exists (select 1 from datasets d where d.code = e.dataset_code and ${held})`)
     }
     if (r.offHours !== undefined) {
-      const local = campus(sql`e.occurred_at`)
+      const local = campusTime(sql`e.occurred_at`)
       const among = (days: readonly string[]) => days.length === 0 ? sql`false` : sql`(${local})::date in (${sql.join(days.map((d) => sql`${d}::date`))})`
       const dayOff = sql`((extract(isodow from ${local}) >= 6 and not ${among(r.offHours.workdays)}) or ${among(r.offHours.holidays)})`
       parts.push(sql`(${dayOff} or extract(hour from ${local}) < ${r.offHours.startHour}
@@ -304,9 +302,9 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
   async function quota (rule: AlertRule, r: AlertRuleSpec): Promise<number> {
     const head = await chainHead()
     const after = seen.get(rule)
-    const dayStart = sql`((${campus(sql`now() - interval '1 hour'`)}::date - interval '8 hours') at time zone 'UTC')`
+    const dayStart = sql`((${campusTime(sql`now() - interval '1 hour'`)}::date - interval '8 hours') at time zone 'UTC')`
     const since = after === undefined ? sql`recorded_at >= ${dayStart}` : sql`seq > ${after}::bigint`
-    const day = sql`${campus(sql`e.occurred_at`)}::date`
+    const day = sql`${campusTime(sql`e.occurred_at`)}::date`
     const result = await sql`
       insert into audit_alerts (rule, actor_key, bucket, actor_sub, actor_unit, actor_ip, window_start, window_end, count, first_seq, last_seq, details)
       select ${rule}, 'grant:' || u.grant_id, u.day - date '2000-01-01',

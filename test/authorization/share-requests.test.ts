@@ -1,6 +1,6 @@
 import t from 'tap'
 import { eventsOf } from '../../src/platform/events.js'
-import { addWorkingDays, campusCalendar } from '../../src/authorization/share-requests/review-workflow.js'
+import { addWorkingDays, campusCalendar } from '../../src/platform/calendar.js'
 import { reportOverdueReviews } from '../../src/authorization/share-requests/overdue.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { insertDataset } from '../helpers/catalog.js'

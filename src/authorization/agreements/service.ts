@@ -4,15 +4,10 @@ import type { Principal } from '../../platform/auth/plugin.js'
 import { recordEvent } from '../../platform/events.js'
 import { AgreementNotFoundError, AgreementStateError, PartyForbiddenError } from '../errors.js'
 import { activateIfReady } from '../share-requests/activation.js'
+import { canSee } from '../visibility.js'
 import { createShareRequestRepository } from '../share-requests/repository.js'
 import { AGREEMENT_PARTIES } from './schemas.js'
 import { createAgreementRepository } from './repository.js'
-
-/** The parties to an agreement, the office and auditors see it; other units get 404. */
-export function canSeeAgreement (principal: Principal, a: Agreement): boolean {
-  if (principal.roles.includes('security_admin') || principal.roles.includes('auditor')) return true
-  return principal.unit === a.consumer_unit || (principal.roles.includes('steward') && principal.unit === a.producer_unit)
-}
 
 /** Whether the caller represents the party: the consumer unit's staff, the producer's steward, the office. */
 function represents (principal: Principal, a: Agreement, party: AgreementParty): boolean {
@@ -44,7 +39,7 @@ export function createAgreementService (db: Kysely<Database>) {
   return {
     async get (id: string, actor: Principal) {
       const a = await agreements.find(id)
-      if (!a || !canSeeAgreement(actor, a)) throw new AgreementNotFoundError(id)
+      if (!a || !canSee(actor, a)) throw new AgreementNotFoundError(id)
       return agreementView(a, await agreements.signatures(id))
     },
 
@@ -53,7 +48,7 @@ export function createAgreementService (db: Kysely<Database>) {
       return await db.transaction().execute(async (trx) => {
         // lock the request first, in the order every other step of the workflow takes its locks
         const head = await agreements.find(id, trx)
-        if (!head || !canSeeAgreement(actor, head)) throw new AgreementNotFoundError(id)
+        if (!head || !canSee(actor, head)) throw new AgreementNotFoundError(id)
         const request = (await createShareRequestRepository(trx).find(head.share_request_id, trx, { lock: true }))!
         const a = (await agreements.find(id, trx, { lock: true }))!
         if (!represents(actor, a, party)) {

@@ -1,23 +1,9 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, Grant, GrantStatus, NewGrant } from '../../db/database.js'
-import type { Principal } from '../../platform/auth/plugin.js'
-import { campusToday } from '../share-requests/review-workflow.js'
+import { CAMPUS_TODAY, campusToday } from '../../platform/calendar.js'
+import type { UnitScope } from '../visibility.js'
 
 type Db = Kysely<Database> | Transaction<Database>
-
-/** Today on the campus calendar (UTC+8), in SQL: the day a grant's end date is compared with. */
-export const CAMPUS_TODAY = sql<string>`((now() at time zone 'UTC') + interval '8 hours')::date`
-
-/** Grants a caller sees: the office and auditors all; a unit its own, and a steward those on its unit's data. */
-export function grantScope (principal: Principal): { all: true } | { consumer: string, producer: string | null } {
-  if (principal.roles.includes('security_admin') || principal.roles.includes('auditor')) return { all: true }
-  return { consumer: principal.unit, producer: principal.roles.includes('steward') ? principal.unit : null }
-}
-
-export function canSeeGrant (principal: Principal, grant: Grant): boolean {
-  const scope = grantScope(principal)
-  return 'all' in scope || grant.consumer_unit === scope.consumer || grant.producer_unit === scope.producer
-}
 
 /** The status a grant has today: a live grant past its end date has expired. */
 export function effectiveStatus (grant: Pick<Grant, 'status' | 'valid_until'>, today = campusToday()): GrantStatus | 'expired' {
@@ -45,7 +31,7 @@ export function createGrantRepository (db: Kysely<Database>) {
       return await q.executeTakeFirst()
     },
 
-    async list (scope: ReturnType<typeof grantScope>, filter: GrantFilter): Promise<Grant[]> {
+    async list (scope: UnitScope, filter: GrantFilter): Promise<Grant[]> {
       let q = db.selectFrom('grants').selectAll()
       if (!('all' in scope)) {
         const { consumer, producer } = scope

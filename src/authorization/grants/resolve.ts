@@ -3,7 +3,7 @@ import type { Database, Grant } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { GrantNotFoundError, GrantNotUsableError, NoGrantError } from '../errors.js'
-import { campusToday } from '../share-requests/review-workflow.js'
+import { campusToday } from '../../platform/calendar.js'
 import { effectiveStatus } from './repository.js'
 
 export type AccessMode = 'api' | 'export'

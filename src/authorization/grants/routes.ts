@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { IdParamsSchema } from '../share-requests/schemas.js'
-import { createGrantRepository, grantScope } from './repository.js'
+import { unitScope } from '../visibility.js'
+import { createGrantRepository } from './repository.js'
 import { GrantPageSchema, GrantSchema, ListGrantsQuerySchema, RevokeBodySchema } from './schemas.js'
 import { createGrantService, toGrantView } from './service.js'
 
@@ -28,7 +29,7 @@ export const grantRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
     const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await grants.list(grantScope(request.principal!), { ...filter, limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) })
+    const rows = await grants.list(unitScope(request.principal!), { ...filter, limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) })
     const { page, nextCursor } = paginate(rows, limit, (g) => [g.seq])
     return { data: page.map(toGrantView), nextCursor }
   })

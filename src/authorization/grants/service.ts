@@ -3,7 +3,8 @@ import type { Database, Grant } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { recordEvent } from '../../platform/events.js'
 import { GrantNotFoundError, GrantStateError, PartyForbiddenError } from '../errors.js'
-import { canSeeGrant, createGrantRepository, effectiveStatus } from './repository.js'
+import { canSee } from '../visibility.js'
+import { createGrantRepository, effectiveStatus } from './repository.js'
 
 export function toGrantView (g: Grant) {
   return {
@@ -37,7 +38,7 @@ export function createGrantService (db: Kysely<Database>) {
   return {
     async get (id: string, actor: Principal): Promise<Grant> {
       const g = await grants.find(id)
-      if (!g || !canSeeGrant(actor, g)) throw new GrantNotFoundError(id)
+      if (!g || !canSee(actor, g)) throw new GrantNotFoundError(id)
       return g
     },
 
@@ -45,7 +46,7 @@ export function createGrantService (db: Kysely<Database>) {
     async revoke (id: string, reason: string, actor: Principal, requestId: string): Promise<Grant> {
       return await db.transaction().execute(async (trx) => {
         const before = await grants.find(id, trx, { lock: true })
-        if (!before || !canSeeGrant(actor, before)) throw new GrantNotFoundError(id)
+        if (!before || !canSee(actor, before)) throw new GrantNotFoundError(id)
         const office = actor.roles.includes('security_admin')
         const producer = actor.roles.includes('steward') && actor.unit === before.producer_unit
         if (!office && !producer) throw new PartyForbiddenError(`only the office or a steward of the producer unit ${before.producer_unit} revokes this grant`)

@@ -17,7 +17,8 @@ import {
   OpenRequestStatusSchema, StatusQuerySchema
 } from './schemas.js'
 import { fileOpenRequest } from './filing.js'
-import { campusDayAfter, campusToday, toCreatedView, toOpenRequestView, toStatusView } from './views.js'
+import { campusToday } from '../../platform/calendar.js'
+import { campusDayAfter, toCreatedView, toOpenRequestView, toStatusView } from './views.js'
 
 const tags = ['open-data']
 const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const

@@ -1,12 +1,6 @@
 import type { OpenRequest, OpenRequestReview } from '../../db/database.js'
+import { campusToday } from '../../platform/calendar.js'
 import type { OpenRequestView } from './schemas.js'
-
-const CHINA_OFFSET_MS = 8 * 3_600_000
-
-/** Today on the campus calendar (UTC+8), YYYY-MM-DD: the day validity is judged on. */
-export function campusToday (now = new Date()): string {
-  return new Date(now.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10)
-}
 
 /** A day `days` after today on the campus calendar. */
 export function campusDayAfter (days: number, now = new Date()): string {

@@ -2,17 +2,11 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import type {
   Database, NewShareRequest, ReviewParty, ShareRequest, ShareRequestReview, ShareRequestUpdate, StoredField
 } from '../../db/database.js'
-import type { Principal } from '../../platform/auth/plugin.js'
-import { CAMPUS_TODAY } from '../grants/repository.js'
+import { CAMPUS_TODAY } from '../../platform/calendar.js'
 import { rowFilterSql, type RowFilter } from '../row-filter.js'
+import type { UnitScope } from '../visibility.js'
 
 type Db = Kysely<Database> | Transaction<Database>
-
-/** Which share requests a caller sees: the office and auditors all; a unit what it asked or must review. */
-export function requestScope (principal: Principal): { all: true } | { consumer: string, producer: string | null } {
-  if (principal.roles.includes('security_admin') || principal.roles.includes('auditor')) return { all: true }
-  return { consumer: principal.unit, producer: principal.roles.includes('steward') ? principal.unit : null }
-}
 
 export interface RequestLinks {
   agreement: string | null
@@ -48,7 +42,7 @@ export function createShareRequestRepository (db: Kysely<Database>) {
         .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
     },
 
-    async list (scope: ReturnType<typeof requestScope>, filter: ShareRequestFilter): Promise<ShareRequest[]> {
+    async list (scope: UnitScope, filter: ShareRequestFilter): Promise<ShareRequest[]> {
       let q = db.selectFrom('share_requests').selectAll()
       if (!('all' in scope)) {
         const { consumer, producer } = scope

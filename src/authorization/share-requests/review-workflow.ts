@@ -66,50 +66,12 @@ export function reviewPartyOf (principal: Principal, request: ShareRequest, aske
   return party
 }
 
-const CHINA_OFFSET_MS = 8 * 3_600_000
-
-/** The campus calendar's exceptions to Monday–Friday: public holidays, and weekend days worked instead (调休). */
-export interface CampusCalendar {
-  holidays: ReadonlySet<string>
-  workdays: ReadonlySet<string>
-}
-
-const days = (list: string | undefined): ReadonlySet<string> => new Set((list ?? '').split(',').map((d) => d.trim()).filter(Boolean))
-
-export function campusCalendar (config: { CAMPUS_HOLIDAYS?: string | undefined, CAMPUS_WORKDAYS?: string | undefined }): CampusCalendar {
-  return { holidays: days(config.CAMPUS_HOLIDAYS), workdays: days(config.CAMPUS_WORKDAYS) }
-}
-
-const WEEKDAYS_ONLY: CampusCalendar = { holidays: new Set(), workdays: new Set() }
-
-/**
- * The deadline `days` working days after `from` (R7.8), on the campus's calendar (UTC+8): Saturdays,
- * Sundays and the configured holidays do not count, the configured make-up workdays do.
- */
-export function addWorkingDays (from: Date, days: number, calendar: CampusCalendar = WEEKDAYS_ONLY): Date {
-  const local = new Date(from.getTime() + CHINA_OFFSET_MS)
-  let left = days
-  while (left > 0) {
-    local.setUTCDate(local.getUTCDate() + 1)
-    const day = local.toISOString().slice(0, 10)
-    const weekday = local.getUTCDay()
-    const working = calendar.workdays.has(day) || (weekday !== 0 && weekday !== 6 && !calendar.holidays.has(day))
-    if (working) left--
-  }
-  return new Date(local.getTime() - CHINA_OFFSET_MS)
-}
-
 /** Hex digests of a signed text, SHA-256 and SM3 (GB/T 32905) side by side. */
 export function digestsOf (text: string): { sha256: string, sm3: string } {
   return {
     sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
     sm3: createHash('sm3').update(text, 'utf8').digest('hex')
   }
-}
-
-/** Today on the campus calendar, YYYY-MM-DD. */
-export function campusToday (now = new Date()): string {
-  return new Date(now.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10)
 }
 
 const describe = (r: ShareRequest) => [

@@ -3,12 +3,13 @@ import type { ShareRequest } from '../../db/database.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { ShareRequestNotFoundError } from '../errors.js'
-import { createShareRequestRepository, requestScope } from './repository.js'
+import { canSee, unitScope } from '../visibility.js'
+import { createShareRequestRepository } from './repository.js'
 import {
   CommitmentBodySchema, CreateShareRequestSchema, IdParamsSchema, ListShareRequestsQuerySchema, ReviewSchema,
   ShareRequestPageSchema, ShareRequestSchema, WithdrawalBodySchema
 } from './schemas.js'
-import { canSeeRequest, createShareRequestService } from './service.js'
+import { createShareRequestService } from './service.js'
 import { toShareRequestView } from './view.js'
 
 const tags = ['share-requests']
@@ -60,7 +61,7 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { limit, cursor, role, ...filter } = request.query
     const principal = request.principal!
     const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await requests.list(requestScope(principal), {
+    const rows = await requests.list(unitScope(principal), {
       ...filter,
       limit: limit + 1,
       ...(beforeSeq !== undefined ? { beforeSeq } : {}),
@@ -82,7 +83,7 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const row = await requests.find(request.params.id)
-    if (!row || !canSeeRequest(request.principal!, row)) throw new ShareRequestNotFoundError(request.params.id)
+    if (!row || !canSee(request.principal!, row)) throw new ShareRequestNotFoundError(request.params.id)
     return await view(row)
   })
 

@@ -1,9 +1,11 @@
 import type { Kysely, Transaction } from 'kysely'
 import { canSee } from '../../catalog/datasets/access.js'
+import { canSee as canSeeShare } from '../visibility.js'
 import { createDatasetRepository } from '../../catalog/datasets/repository.js'
 import type { Config } from '../../config.js'
 import type { Database, Dataset, ShareRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
+import { addWorkingDays, campusCalendar, campusToday } from '../../platform/calendar.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
 import { createAgreementRepository } from '../agreements/repository.js'
@@ -16,7 +18,7 @@ import { checkRowFilter } from '../row-filter.js'
 import { activateIfReady } from './activation.js'
 import { createShareRequestRepository } from './repository.js'
 import {
-  addWorkingDays, agreementText, campusCalendar, campusToday, commitmentText, digestsOf, reviewersOf, reviewPartyOf, workflowOf
+  agreementText, commitmentText, digestsOf, reviewersOf, reviewPartyOf, workflowOf
 } from './review-workflow.js'
 import type { CreateShareRequest, Review } from './schemas.js'
 
@@ -25,11 +27,6 @@ type Settings = Pick<Config, 'REVIEW_DEADLINE_DAYS' | 'PI_EXTERNAL_APPROVAL_PERS
 
 /** Longest validity a request may ask for. */
 export const MAX_VALIDITY_DAYS = 3 * 366
-
-export function canSeeRequest (principal: Principal, r: ShareRequest): boolean {
-  if (principal.roles.includes('security_admin') || principal.roles.includes('auditor')) return true
-  return r.consumer_unit === principal.unit || (principal.roles.includes('steward') && r.producer_unit === principal.unit)
-}
 
 const daysBetween = (from: string, until: string) => (Date.parse(until) - Date.parse(from)) / 86_400_000
 
@@ -46,7 +43,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
   /** A request the caller may see, locked for a change; others' are 404. */
   async function load (id: string, actor: Principal, trx: Trx): Promise<ShareRequest> {
     const r = await requests.find(id, trx, { lock: true })
-    if (!r || !canSeeRequest(actor, r)) throw new ShareRequestNotFoundError(id)
+    if (!r || !canSeeShare(actor, r)) throw new ShareRequestNotFoundError(id)
     return r
   }
 
