@@ -382,6 +382,20 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
       return touched
     },
 
+    /**
+     * The `quota` alert of a grant and campus day, raised at once when the data path refuses a read
+     * because the day's quota is used up (the rule itself sees only rows served, which the refusal
+     * keeps within the quota). Same key as the rule's alerts: one per grant and day, grown by repeats.
+     */
+    async raiseQuotaExceeded (input: { grantId: string, dataset: string, unit: string, sub: string, day: string, used: number, quota: number, seq: string }): Promise<void> {
+      const details = { grantId: input.grantId, dataset: input.dataset, day: input.day, dailyRowQuota: input.quota, callers: [input.sub], refused: true }
+      await sql`
+        insert into audit_alerts (rule, actor_key, bucket, actor_sub, actor_unit, actor_ip, window_start, window_end, count, first_seq, last_seq, details)
+        values ('quota', ${`grant:${input.grantId}`}, ${input.day}::date - date '2000-01-01', ${input.sub}, ${input.unit}, null,
+                now(), now(), ${input.used}, ${input.seq}::bigint, ${input.seq}::bigint, ${JSON.stringify(details)}::jsonb)
+        ${GROW}`.execute(db)
+    },
+
     async list (options: { status?: string, afterId?: number, limit: number }): Promise<AlertRow[]> {
       let q = db.selectFrom('audit_alerts').select([...columns])
       if (options.status !== undefined) q = q.where('status', '=', options.status)

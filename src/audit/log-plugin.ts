@@ -32,6 +32,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     audit: AuditLog
   }
+  interface FastifyContextConfig {
+    /** the route records every outcome itself, refusals included (the data path) */
+    auditsItself?: boolean
+  }
 }
 
 const logs = new WeakMap<object, AuditLog>()
@@ -150,7 +154,7 @@ async function auditLog (app: FastifyInstance) {
   const denials = createDenialLimiter()
   app.addHook('onSend', async (request, reply, payload) => {
     const status = reply.statusCode
-    if ((status !== 401 && status !== 403) || !request.url.startsWith('/api/v1/')) return payload
+    if ((status !== 401 && status !== 403) || !request.url.startsWith('/api/v1/') || request.routeOptions.config.auditsItself) return payload
     const actor = actorOf(request)
     const suppressed = denials.admit(request.principal ? `${actor.unit ?? ''}/${actor.sub}` : `ip:${request.ip}`)
     if (suppressed === null) return payload

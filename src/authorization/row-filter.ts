@@ -83,14 +83,28 @@ const SQL_OPS: Record<Exclude<Operator, 'in'>, RawBuilder<unknown>> = {
   ne: sql.raw('<>'), gt: sql.raw('>'), gte: sql.raw('>='), lt: sql.raw('<'), lte: sql.raw('<=')
 }
 
+/** What the filter needs of encrypted fields: which they are, and the blind index of a value. */
+export interface BlindLookup {
+  fields: ReadonlySet<string>
+  of (field: string, value: unknown): string
+}
+
 /**
  * The predicate of a (validated) filter over a `records` row, or `true` for no conditions. Values
- * travel as parameters; field names are parameters of the JSON operator, never identifiers.
+ * travel as parameters; field names are parameters of the JSON operator, never identifiers. An
+ * encrypted field is compared through its blind index (`records.blind`), by equality only: any
+ * other condition on it matches nothing (deny).
  */
-export function rowFilterSql (filter: RowFilter, fields: readonly StoredField[]): RawBuilder<boolean> {
+export function rowFilterSql (filter: RowFilter, fields: readonly StoredField[], blind?: BlindLookup | null): RawBuilder<boolean> {
   const parts = Object.entries(filter).map(([name, condition]) => {
     const field = fields.find((f) => f.name === name)
     if (!field) return sql`false` // a field removed since the grant: nothing matches (deny)
+    if (blind?.fields.has(name)) {
+      const match = (v: Scalar) => sql`blind @> ${JSON.stringify({ [name]: blind.of(name, v) })}::jsonb`
+      if (typeof condition !== 'object') return match(condition)
+      if ('in' in condition) return sql`(${sql.join(condition.in.map(match), sql` or `)})`
+      return sql`false`
+    }
     const col = column(field)
     if (typeof condition !== 'object') return sql`${col} = ${condition}`
     if ('in' in condition) return sql`${col} in (${sql.join(condition.in.map((v) => sql`${v}`))})`

@@ -22,26 +22,36 @@ export function unusableBecause (g: Grant, mode: AccessMode, today = campusToday
   return null
 }
 
+/** The grants of a unit on a dataset that resolution chooses from, newest first. */
+export async function heldGrants (db: Kysely<Database>, unit: string, dataset: string): Promise<Grant[]> {
+  return await db.selectFrom('grants').selectAll()
+    .where('dataset_code', '=', dataset).where('consumer_unit', '=', unit)
+    .orderBy('seq', 'desc').limit(500).execute()
+}
+
 /**
- * The grant under which a caller takes data of a dataset now: the one it names, or the only one it
- * holds that is usable in this mode. This is what the data path asks the authorization service on
- * every read and export; everything not granted is refused (deny unless granted).
+ * The grant under which a caller takes data of a dataset now, chosen from its unit's grants on the
+ * dataset (`unitGrants`, newest first): the one it names, or the only one it holds that is usable
+ * in this mode. Everything not granted is refused (deny unless granted); a named grant of another
+ * unit, subject or dataset is 404.
  */
-export async function resolveGrant (db: Kysely<Database>, principal: Principal, dataset: string, mode: AccessMode, grantId?: string): Promise<Grant> {
+export function chooseGrant (principal: Principal, dataset: string, mode: AccessMode, unitGrants: readonly Grant[], grantId?: string, today = campusToday()): Grant {
   if (grantId !== undefined) {
-    const g = await db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst()
+    const g = unitGrants.find((x) => x.id === grantId)
     if (!g || !holds(principal, g) || g.dataset_code !== dataset) throw new GrantNotFoundError(grantId)
-    const why = unusableBecause(g, mode)
+    const why = unusableBecause(g, mode, today)
     if (why) throw new GrantNotUsableError(why)
     return g
   }
-  const held = (await db.selectFrom('grants').selectAll()
-    .where('dataset_code', '=', dataset).where('consumer_unit', '=', principal.unit)
-    .orderBy('seq', 'desc').limit(100).execute())
-    .filter((g) => holds(principal, g))
-  const usable = held.filter((g) => unusableBecause(g, mode) === null)
+  const held = unitGrants.filter((g) => holds(principal, g) && g.dataset_code === dataset)
+  const usable = held.filter((g) => unusableBecause(g, mode, today) === null)
   if (usable.length === 1) return usable[0]!
   if (usable.length > 1) throw new FieldError('grant', `several grants apply (${usable.map((g) => g.id).join(', ')}): name one`)
-  if (held.length > 0) throw new GrantNotUsableError(unusableBecause(held[0]!, mode)!)
+  if (held.length > 0) throw new GrantNotUsableError(unusableBecause(held[0]!, mode, today)!)
   throw new NoGrantError(`no grant on dataset ${dataset} for your unit: file a share request`)
+}
+
+/** chooseGrant over the unit's grants as they are in the database now. */
+export async function resolveGrant (db: Kysely<Database>, principal: Principal, dataset: string, mode: AccessMode, grantId?: string): Promise<Grant> {
+  return chooseGrant(principal, dataset, mode, await heldGrants(db, principal.unit, dataset), grantId)
 }
