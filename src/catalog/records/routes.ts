@@ -10,6 +10,7 @@ import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { createDatasetRepository } from '../datasets/repository.js'
 import { DatasetNotFoundError, DatasetStateError, NotProducerError } from '../errors.js'
 import { BatchTooLargeError, NDJSON, parseNdjson } from './ndjson.js'
+import { encryptedFields } from '../encryption/codec.js'
 import { createRecordRepository } from './repository.js'
 import {
   INGEST_BODY_LIMIT_BYTES, IngestBodySchema, IngestResultSchema, MAX_BATCH_ROWS, RecordParamsSchema, RecordsParamsSchema
@@ -108,11 +109,20 @@ export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = as
     const principal = request.principal!
     const rows = request.body as Record<string, unknown>[]
     const format = request.headers['content-type']?.toLowerCase().startsWith(NDJSON) ? 'ndjson' : 'json'
+    // the data key of an encrypted dataset is loaded (or made) before the transaction, which the
+    // codec then finds in memory: a key is never created inside a batch's transaction
+    const before = await datasets.find(code)
+    if (before && before.producer_unit === principal.unit && encryptedFields(before).length > 0) await app.encryption.keyring.dataKey(code)
     // the dataset row is locked: batches of one dataset apply one after another (no deadlocks
     // between overlapping batches), and it cannot be retired half-way through one
     return await app.db.transaction().execute(async (trx) => {
       const dataset = writable(await datasets.findForUpdate(code, trx), code, principal)
       const outcome = validateBatch({ fields: dataset.fields, primaryKey: dataset.primary_key, personKey: dataset.person_key }, rows)
+      // sensitive fields are stored encrypted, with blind indexes for equality filters (R9.1)
+      const codec = await app.encryption.codec(dataset)
+      if (codec) {
+        for (const r of outcome.valid) ({ sealed: r.sealed, blind: r.blind } = codec.encode(r.key, r.data))
+      }
       const who = { batch: randomUUID(), unit: principal.unit, sub: principal.sub, client: principal.client ?? null }
       const counts = { received: rows.length, accepted: outcome.valid.length, rejected: outcome.rejected.length }
       await records.ingest({ ...who, ...counts, dataset: code, format, errors: outcome.errorCounts }, outcome.valid, trx)

@@ -7,7 +7,14 @@ import { idNumberProblem, isCalendarDate } from './id-number.js'
  */
 export interface FieldProblem { field: string, message: string }
 export interface Rejection { index: number, errors: FieldProblem[] }
-export interface ValidRecord { key: string, personKey: string | null, data: Record<string, unknown> }
+export interface ValidRecord {
+  key: string
+  personKey: string | null
+  data: Record<string, unknown>
+  /** its encrypted fields' values sealed together, and their blind indexes, once encoded for storage */
+  sealed?: Buffer | null
+  blind?: Record<string, string> | null
+}
 export interface RecordSpec { fields: readonly StoredField[], primaryKey: readonly string[], personKey: string | null }
 export interface BatchOutcome {
   valid: ValidRecord[]

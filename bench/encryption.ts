@@ -1,0 +1,208 @@
+// What encryption at rest costs: ingest and reads of a dataset whose 4 of 12 fields are sealed
+// (sensitive PI types: sealed at ingest with blind indexes, opened on every read) against the same
+// dataset with those fields in the clear, in the same process and run, on PostgreSQL.
+//
+//   npx tsx bench/encryption.ts
+//   BENCH_DATABASE_URL=postgres://… BENCH_CIPHER=sm4 npx tsx bench/encryption.ts
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import pg from 'pg'
+import { buildApp } from '../src/app.js'
+import { createDatasetRepository } from '../src/catalog/datasets/repository.js'
+import { loadConfig } from '../src/config.js'
+import type { StoredField } from '../src/db/database.js'
+import { createDatabase } from '../src/db/create-db.js'
+import { migrateToLatest } from '../src/db/migrator.js'
+import { loadSigningKey } from '../src/platform/auth/keys.js'
+import { createTokenIssuer } from '../src/platform/auth/token.js'
+
+const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
+const batches = Number(process.env.BENCH_BATCHES ?? 10)
+const seconds = Number(process.env.BENCH_SECONDS ?? 8)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 20)
+
+async function withAdmin (text: string) {
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  try { await client.query(text) } finally { await client.end() }
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'datagate-bench-'))
+const dbName = `datagate_bench_${randomBytes(4).toString('hex')}`
+await withAdmin(`create database ${dbName}`)
+const url = new URL(serverUrl)
+url.pathname = `/${dbName}`
+const config = loadConfig({
+  DATAGATE_DATA_DIR: dataDir,
+  LOG_LEVEL: 'silent',
+  RATE_LIMIT_MAX: '100000000',
+  DATABASE_URL: url.toString(),
+  DATABASE_POOL_MAX: '10',
+  BLACKLIST_AUTO_MINUTES: '0',
+  DATAGATE_CIPHER: process.env.BENCH_CIPHER ?? 'aes-256-gcm'
+})
+const database = await createDatabase(config, { warn () {}, error () {} })
+const db = database.db
+await migrateToLatest(db)
+
+const field = (name: string, type: StoredField['type'], extra: Partial<StoredField> = {}): StoredField => ({
+  name, type, required: false, piType: null, sensitivity: 1, description: null, format: null, enum: null, pattern: null, maxLength: null, minimum: null, maximum: null, masking: null, ...extra
+})
+const sensitive = (name: string, piType: string) => (sealed: boolean) => field(name, 'string', sealed ? { piType, sensitivity: 4 } : {})
+const shape = (sealed: boolean): StoredField[] => [
+  field('student_id', 'string', { required: true }),
+  field('name', 'string'), field('college', 'string'), field('major', 'string'), field('year', 'integer'), field('gpa', 'number'),
+  field('active', 'boolean'), field('enrolled_on', 'date'),
+  sensitive('diagnosis', 'health')(sealed), sensitive('bank_card', 'bank_card')(sealed), sensitive('religion', 'religion')(sealed), sensitive('location', 'location')(sealed)
+]
+for (const code of ['CS', 'MATH']) {
+  await db.insertInto('units').values({ code, name: `Unit ${code}`, officer_name: 'Officer', officer_contact: 'officer@example.edu.cn' }).execute()
+}
+if (process.env.BENCH_NO_GIN) await db.schema.dropIndex('records_blind_idx').execute()
+const datasets = createDatasetRepository(db)
+for (const [code, sealed] of [['plain', false], ['sealed', true]] as const) {
+  await datasets.insert({
+    code,
+    name: code,
+    description: null,
+    producer_unit: 'CS',
+    subject: code,
+    category: 'student',
+    grade: 'ordinary',
+    national_grade: 'general',
+    share_attribute: 'conditional',
+    open_attribute: 'none',
+    personnel_basic: false,
+    update_frequency: 'daily',
+    retention_days: 3650,
+    holds_pi: sealed,
+    sensitive_pi: sealed,
+    children_pi: false,
+    primary_key: ['student_id'],
+    person_key: null,
+    fields: shape(sealed),
+    sources: [],
+    metadata_restricted: false,
+    status: 'published',
+    created_by: 'bench',
+    published_at: new Date()
+  })
+}
+const key = loadSigningKey(config, { generate: true })!
+const app = await buildApp({ config, database, mode: 'all', keys: { signing: key, verification: key }, logger: false, closeDatabase: false })
+await app.listen({ port: 0, host: '127.0.0.1' })
+const issuer = createTokenIssuer(key, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: 3600 })
+const steward = `Bearer ${issuer.sign({ sub: 'bench', unit: 'CS', roles: ['steward'] }, 3600)}`
+const reader = `Bearer ${issuer.sign({ sub: 'bench-reader', unit: 'MATH', roles: ['consumer'] }, 3600)}`
+
+let next = 0
+const record = () => {
+  const i = next++
+  return {
+    student_id: String(i).padStart(10, '0'),
+    name: `学生${i}`,
+    college: 'CS',
+    major: `major ${i % 40}`,
+    year: 2020 + (i % 6),
+    gpa: (i % 50) / 10,
+    active: i % 2 === 0,
+    enrolled_on: '2024-09-01',
+    diagnosis: i % 7 === 0 ? 'asthma' : 'none',
+    bank_card: `6222${String(i).padStart(15, '0')}`,
+    religion: 'none',
+    location: `北京市海淀区学院路${i % 300}号`
+  }
+}
+const ingestMs: Record<string, number> = { plain: 0, sealed: 0 }
+let rows = 0
+for (let round = 0; round < rounds; round++) {
+  for (const code of round % 2 ? ['sealed', 'plain'] : ['plain', 'sealed']) {
+    for (let b = 0; b < batches; b++) {
+      const body = JSON.stringify(Array.from({ length: 1000 }, record))
+      const t0 = performance.now()
+      const res = await app.inject({ method: 'PUT', url: `/api/v1/datasets/${code}/records`, headers: { authorization: steward, 'content-type': 'application/json' }, payload: body })
+      if (res.statusCode !== 200) throw new Error(`${code}: ${res.statusCode} ${res.body}`)
+      if (round > 0) ingestMs[code]! += performance.now() - t0 // round 0 warms up
+    }
+  }
+  if (round > 0) rows += batches * 1000
+}
+
+for (const code of ['plain', 'sealed']) {
+  const names = shape(false).map((f) => f.name)
+  const request = await db.insertInto('share_requests').values({
+    dataset_code: code,
+    producer_unit: 'CS',
+    consumer_unit: 'MATH',
+    subject: null,
+    requested_by: 'bench',
+    requested_client: null,
+    fields: names,
+    row_filter: '{}',
+    purpose: 'benchmark',
+    legal_basis: 'statutory duties',
+    access_modes: ['api'],
+    valid_from: '2020-01-01',
+    valid_until: '2099-12-31',
+    daily_row_quota: 2_000_000_000,
+    third_party: false,
+    third_party_name: null,
+    workflow: 'office',
+    needs_agreement: false,
+    status: 'active',
+    decision_reason: null,
+    review_due_at: null,
+    overdue_reported_at: null,
+    unmasked_reason: 'benchmark',
+    collective_decision: null,
+    external_approval: null,
+    person_count: null
+  }).returningAll().executeTakeFirstOrThrow()
+  await db.insertInto('grants').values({
+    share_request_id: request.id,
+    consumer_unit: 'MATH',
+    subject: null,
+    dataset_code: code,
+    producer_unit: 'CS',
+    fields: names,
+    row_filter: '{}',
+    purpose: 'benchmark',
+    access_modes: ['api'],
+    valid_from: '2020-01-01',
+    valid_until: '2099-12-31',
+    daily_row_quota: 2_000_000_000,
+    masked: false,
+    third_party: false,
+    children_pi: false,
+    consent_ids: [],
+    status: 'active',
+    status_reason: null,
+    status_changed_by: null,
+    status_changed_at: null
+  }).execute()
+}
+const port = (app.server.address() as { port: number }).port
+async function reads (code: string) {
+  const opts = { url: `http://127.0.0.1:${port}/api/v1/data/${code}/records?limit=100`, connections, headers: { authorization: reader } }
+  await autocannon({ ...opts, duration: 2 })
+  const result = await autocannon({ ...opts, duration: seconds })
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${code}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  return result.requests.average
+}
+const plainReads = await reads('plain')
+const sealedReads = await reads('sealed')
+const plainAgain = await reads('plain')
+
+const perSec = (ms: number) => rows / (ms / 1000)
+console.log(`PostgreSQL; ${config.DATAGATE_CIPHER}; 12 fields, 4 sealed; ingest ${rows} rows per dataset in 1,000-row batches; reads of 100-row pages, ${connections} connections, ${seconds} s`)
+console.log(`ingest rows/s: clear ${perSec(ingestMs.plain!).toFixed(0)}, sealed ${perSec(ingestMs.sealed!).toFixed(0)}; ratio ${(ingestMs.plain! / ingestMs.sealed!).toFixed(2)}`)
+console.log(`read req/s: clear ${plainReads.toFixed(0)} (again ${plainAgain.toFixed(0)}), sealed ${sealedReads.toFixed(0)}; ratio ${(sealedReads / ((plainReads + plainAgain) / 2)).toFixed(2)}`)
+
+await app.close()
+await database.close()
+await withAdmin(`drop database ${dbName} with (force)`)
+rmSync(dataDir, { recursive: true, force: true })

@@ -1,0 +1,94 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+
+/**
+ * Authenticated encryption with a 32-byte key, in two suites:
+ * - `aes-256-gcm`: AES-256 in GCM mode (12-byte nonce, 16-byte tag);
+ * - `sm4`: SM4-CTR encrypt-then-MAC with HMAC-SM3 (Node's OpenSSL has SM4, but no SM4-GCM), the key
+ *   split by HMAC-SM3 into an encryption key and a MAC key; the MAC covers the suite, the nonce,
+ *   the associated data and the ciphertext.
+ *
+ * A sealed blob is `suite byte ‖ nonce ‖ ciphertext ‖ tag`, so it says how to open it: data written
+ * under one suite stays readable after the deployment chooses the other.
+ */
+export const AEAD_SUITES = ['aes-256-gcm', 'sm4'] as const
+export type AeadSuite = typeof AEAD_SUITES[number]
+
+const SUITE_BYTE: Record<AeadSuite, number> = { 'aes-256-gcm': 1, sm4: 2 }
+const GCM_NONCE = 12
+const GCM_TAG = 16
+const SM4_NONCE = 16
+const SM4_TAG = 32
+
+export class AeadError extends Error {
+  constructor (message = 'the data cannot be decrypted: wrong key, or it was changed') {
+    super(message)
+    this.name = 'AeadError'
+  }
+}
+
+const sm4Keys = new WeakMap<Buffer, { enc: Buffer, mac: Buffer }>()
+function sm4KeysOf (key: Buffer) {
+  let k = sm4Keys.get(key)
+  if (!k) {
+    k = {
+      enc: createHmac('sm3', key).update('datagate-sm4-enc').digest().subarray(0, 16),
+      mac: createHmac('sm3', key).update('datagate-sm4-mac').digest()
+    }
+    sm4Keys.set(key, k)
+  }
+  return k
+}
+
+function sm4Mac (mac: Buffer, nonce: Buffer, aad: Buffer | undefined, body: Buffer): Buffer {
+  const len = Buffer.alloc(8)
+  len.writeBigUInt64BE(BigInt(aad?.length ?? 0))
+  return createHmac('sm3', mac).update(Buffer.of(SUITE_BYTE.sm4)).update(nonce).update(len).update(aad ?? Buffer.alloc(0)).update(body).digest()
+}
+
+function checkKey (key: Buffer) {
+  if (key.length !== 32) throw new Error('an AEAD key is 32 bytes')
+}
+
+export function seal (suite: AeadSuite, key: Buffer, plaintext: Buffer, aad?: Buffer): Buffer {
+  checkKey(key)
+  if (suite === 'aes-256-gcm') {
+    const nonce = randomBytes(GCM_NONCE)
+    const cipher = createCipheriv('aes-256-gcm', key, nonce)
+    if (aad) cipher.setAAD(aad)
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
+    return Buffer.concat([Buffer.of(SUITE_BYTE[suite]), nonce, body, cipher.getAuthTag()])
+  }
+  const { enc, mac } = sm4KeysOf(key)
+  const nonce = randomBytes(SM4_NONCE)
+  const cipher = createCipheriv('sm4-ctr', enc, nonce)
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  return Buffer.concat([Buffer.of(SUITE_BYTE.sm4), nonce, body, sm4Mac(mac, nonce, aad, body)])
+}
+
+/** The plaintext, or an AeadError if the key is wrong or anything was changed. */
+export function open (key: Buffer, sealed: Buffer, aad?: Buffer): Buffer {
+  checkKey(key)
+  const suite = sealed[0]
+  if (suite === SUITE_BYTE['aes-256-gcm'] && sealed.length >= 1 + GCM_NONCE + GCM_TAG) {
+    const nonce = sealed.subarray(1, 1 + GCM_NONCE)
+    const tag = sealed.subarray(sealed.length - GCM_TAG)
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, nonce)
+      if (aad) decipher.setAAD(aad)
+      decipher.setAuthTag(tag)
+      return Buffer.concat([decipher.update(sealed.subarray(1 + GCM_NONCE, sealed.length - GCM_TAG)), decipher.final()])
+    } catch {
+      throw new AeadError()
+    }
+  }
+  if (suite === SUITE_BYTE.sm4 && sealed.length >= 1 + SM4_NONCE + SM4_TAG) {
+    const { enc, mac } = sm4KeysOf(key)
+    const nonce = sealed.subarray(1, 1 + SM4_NONCE)
+    const body = sealed.subarray(1 + SM4_NONCE, sealed.length - SM4_TAG)
+    const expected = sm4Mac(mac, nonce, aad, body)
+    if (!timingSafeEqual(expected, sealed.subarray(sealed.length - SM4_TAG))) throw new AeadError()
+    const decipher = createDecipheriv('sm4-ctr', enc, nonce)
+    return Buffer.concat([decipher.update(body), decipher.final()])
+  }
+  throw new AeadError('not a sealed value')
+}
