@@ -29,7 +29,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY openapi ./openapi
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data /exports && chown node:node /data /exports
 USER node
 VOLUME ["/data"]
 EXPOSE 3000

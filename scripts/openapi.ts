@@ -1,6 +1,6 @@
 // Writes openapi/openapi.json from the route schemas (`write`), or fails when the committed file is
 // stale (`check`). No database is touched: the app is built over Kysely's dummy driver.
-import { generateKeyPairSync } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely'
@@ -12,7 +12,8 @@ import { openapiFile } from '../src/gateway/docs.js'
 
 export async function generateOpenapi (): Promise<string> {
   const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-  const config = loadConfig({ JWT_PRIVATE_KEY: pem, LOG_LEVEL: 'silent' })
+  // keys of its own: generating the document writes nothing to a data dir
+  const config = loadConfig({ JWT_PRIVATE_KEY: pem, LOG_LEVEL: 'silent', DATAGATE_MASTER_KEY: randomBytes(32).toString('hex'), MASKING_KEY: randomBytes(32).toString('base64') })
   const db = new Kysely<any>({
     dialect: {
       createAdapter: () => new PostgresAdapter(),

@@ -10,6 +10,10 @@ import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/create-db.js'
 import dbPlugin from './db/plugin.js'
 import gateway from './gateway/plugin.js'
+import dataPath from './gateway/data/plugin.js'
+import openData from './gateway/open/plugin.js'
+import encryption from './catalog/encryption/plugin.js'
+import { loadMasterKeys } from './catalog/encryption/masters.js'
 import docs from './gateway/docs.js'
 import blocklist from './platform/auth/blocklist-plugin.js'
 import auth from './platform/auth/plugin.js'
@@ -31,6 +35,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger | false
   /** the app closes the database on close (default true) */
   closeDatabase?: boolean
+  /** serve HTTPS with this certificate (chain) and key, both PEM (server.ts reads TLS_CERT_FILE, TLS_KEY_FILE) */
+  https?: { cert: Buffer, key: Buffer }
 }
 
 /**
@@ -61,7 +67,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
-    routerOptions: { maxParamLength: 256 }
+    routerOptions: { maxParamLength: 256 },
+    // an HTTPS server answers as the HTTP one does: the instance type stays the HTTP one
+    ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' } } as unknown as object : {})
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler())
   app.decorate('config', config)
@@ -91,6 +99,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     )
   })
   await app.register(health, { service: mode })
+  // encryption at rest, where records are written or read: the master key is checked before anything is served
+  if (mode === 'all' || mode === 'gateway' || mode === 'catalog') {
+    await app.register(encryption, { masters: loadMasterKeys(config, { generate: mode === 'all' }), suite: config.DATAGATE_CIPHER })
+  }
 
   // routes: every service this process serves, under /api/v1
   const served: ServiceName[] = mode === 'all' ? [...SERVICES] : mode === 'gateway' ? [] : [mode]
@@ -101,11 +113,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       const routes = SERVICE_ROUTES[service]
       if (routes) await api.register(routes)
     }
+    // the data-access API: hosted by the front door itself, in either topology
+    if (mode === 'all' || mode === 'gateway') await api.register(dataPath)
     if ((mode === 'all' || mode === 'gateway') && keys.signing) {
       const issuer = createTokenIssuer(keys.signing, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: config.JWT_MAX_TTL_S })
       await api.register(clientRoutes, { issuer, tokenTtlSeconds: config.CLIENT_TOKEN_TTL_S })
     }
   }, { prefix: '/api/v1' })
+  // the open data API: no token, its own rate limit, every download audited
+  if (mode === 'all' || mode === 'gateway') await app.register(openData, { prefix: '/open/v1' })
   if (mode === 'gateway') await app.register(gateway, { config })
 
   return app

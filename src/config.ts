@@ -19,6 +19,8 @@ export const EnvSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL pool size' }),
   DATABASE_SSL: Type.Enum(['off', 'require', 'verify-full'], { default: 'off', description: 'TLS to PostgreSQL' }),
   DATABASE_SSL_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'CA bundle for DATABASE_SSL=verify-full' })),
+  TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'HTTPS: PEM certificate (chain) this process serves, with TLS_KEY_FILE; unset means plain HTTP' })),
+  TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'HTTPS: PEM private key of TLS_CERT_FILE' })),
   STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000, description: 'server-side statement timeout; also bounds a client wait on a frozen database' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 500, maximum: 600000, default: 15000, description: 'deadline for one request, body included' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 104857600, default: 1048576, description: 'largest accepted request body' }),
@@ -40,6 +42,7 @@ export const EnvSchema = Type.Object({
   CAMPUS_HOLIDAYS: Type.Optional(Type.String({ pattern: DAY_LIST, description: 'campus calendar: public holidays (YYYY-MM-DD, comma-separated), days off for review deadlines and off-hours alerts' })),
   CAMPUS_WORKDAYS: Type.Optional(Type.String({ pattern: DAY_LIST, description: 'campus calendar: weekend days worked instead (调休, YYYY-MM-DD, comma-separated), working days for deadlines and alerts' })),
   REVIEW_SWEEP_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'sharing: how often overdue reviews are looked for and reported to the audit log' }),
+  RETENTION_SWEEP_SECONDS: Type.Integer({ minimum: 0, maximum: 604800, default: 3600, description: 'retention: how often each catalog process looks for datasets with records past their retention period and opens one destruction proposal per dataset (one instance at a time, under an advisory lock); 0 disables' }),
   PI_EXTERNAL_APPROVAL_PERSONS: Type.Integer({ minimum: 1, default: 200000, description: 'sharing: personal information of this many persons or more needs an external-approval reference (R9.4)' }),
   JWKS_URL: Type.Optional(Url('JWKS of the campus identity provider, whose tokens are accepted beside Datagate\'s own')),
   JWKS_ISSUER: Type.Optional(Type.String({ minLength: 1, description: '`iss` of the campus identity provider (required with JWKS_URL)' })),
@@ -48,6 +51,10 @@ export const EnvSchema = Type.Object({
   MASKING_URL: Type.Optional(Url('gateway: where the masking service runs')),
   AUDIT_URL: Type.Optional(Url('gateway: where the audit service runs')),
   MASKING_KEY: Type.Optional(Type.String({ minLength: 44, description: 'base64 masking secret (32 bytes or more) keying hash, tokenize, surrogate and noise; otherwise read from or generated into the data dir' })),
+  DATAGATE_MASTER_KEY: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'master key (64 hex characters, 256 bits) wrapping the data keys of encrypted fields and keying backups; otherwise DATAGATE_MASTER_KEY_FILE, otherwise read from or generated into the data dir' })),
+  DATAGATE_MASTER_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the master key (64 hex characters)' })),
+  DATAGATE_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'during a master key rotation: the previous master key, so that data keys not yet re-wrapped still open' })),
+  DATAGATE_CIPHER: Type.Enum(['aes-256-gcm', 'sm4'], { default: 'aes-256-gcm', description: 'encryption at rest of new values and keys: AES-256-GCM, or SM4-CTR with HMAC-SM3 (national algorithms)' }),
   AUDIT_HASH: Type.Enum(['sha256', 'sm3'], { default: 'sha256', description: 'hash of the audit chain for new events' }),
   AUDIT_CHECKPOINT_EVENTS: Type.Integer({ minimum: 1, maximum: 1000000, default: 1000, description: 'audit: sign a checkpoint of the chain head after this many events' }),
   AUDIT_CHECKPOINT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'audit: and at least this often while events arrive' }),
@@ -70,7 +77,19 @@ export const EnvSchema = Type.Object({
   AUDIT_ALERT_UNUSUAL_RATE_MIN_EVENTS: Type.Integer({ minimum: 1, maximum: 100000000, default: 100, description: 'alerts: reads and exports in the window below which no `unusual_rate` alert is raised, whatever the baseline' }),
   AUDIT_ALERT_QUOTA_PERCENT: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'alerts: a `quota` alert is raised when the rows read under one grant on one campus day exceed this percentage of its daily row quota' }),
   BLACKLIST_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 3600000, default: 500, description: 'blacklist: how often each process reloads it; at most 1000 keeps the rule that a block takes effect everywhere within a second' }),
-  BLACKLIST_AUTO_MINUTES: Type.Integer({ minimum: 0, maximum: 43200, default: 30, description: 'blacklist: minutes a caller is blocked automatically when a `denials` alert is raised for it; 0 disables' })
+  BLACKLIST_AUTO_MINUTES: Type.Integer({ minimum: 0, maximum: 43200, default: 30, description: 'blacklist: minutes a caller is blocked automatically when a `denials` alert is raised for it; 0 disables' }),
+  DATA_CACHE_REFRESH_MS: Type.Integer({ minimum: 50, maximum: 1000, default: 200, description: 'data path: how often each gateway process checks whether grants, datasets or masking policies changed; at most 1000 keeps the rule that a revocation takes effect everywhere within a second' }),
+  DATA_QUOTA_SYNC_MS: Type.Integer({ minimum: 50, maximum: 5000, default: 250, description: 'data path: how often each gateway process shares the rows it served with the others (daily row quotas)' }),
+  DATA_SERVER_TIMING: Type.Boolean({ default: false, description: 'data path: answer reads with a Server-Timing header (grant, query, mask, audit durations), for benchmarks' }),
+  EXPORT_DIR: Type.Optional(Type.String({ minLength: 1, description: 'exports: where export files are written (sealed); default <DATAGATE_DATA_DIR>/exports. Gateways that scale out share one directory' })),
+  EXPORT_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 8760, default: 72, description: 'exports: hours a finished export can be downloaded; then its file is deleted and it is `expired` (it can still be traced)' }),
+  EXPORT_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 100000000, default: 5000000, description: 'exports: most rows one export may hold' }),
+  EXPORT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'exports: exports of one unit that may be queued or running at once (more is 429)' }),
+  EXPORT_DECOY_EVERY: Type.Integer({ minimum: 0, maximum: 10000000, default: 5000, description: 'exports: one synthetic decoy row per this many real rows (at least 3 in an export of 100 rows or more); 0 writes none' }),
+  OPEN_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 60, description: 'open data: requests per window and address to /open/v1 (the catalog and downloads together)' }),
+  OPEN_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000, description: 'open data: window of OPEN_RATE_LIMIT_MAX' }),
+  OPEN_DATA_LICENSE: Type.String({ pattern: '^https?://[^\\s]+$', default: 'https://creativecommons.org/licenses/by/4.0/', description: 'open data: URL of the licence the open catalog publishes datasets under (dct:license)' }),
+  PUBLIC_BASE_URL: Type.Optional(Url('open data: the public address of this deployment (https://data.example.edu.cn), for the links of the open catalog; unset: taken from each request\'s Host'))
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -118,6 +137,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (!byName.has('AUDIT_ALERT_WORK_START_HOUR') && !byName.has('AUDIT_ALERT_WORK_END_HOUR') &&
     config.AUDIT_ALERT_WORK_START_HOUR >= config.AUDIT_ALERT_WORK_END_HOUR) problems.push('AUDIT_ALERT_WORK_END_HOUR: must be after AUDIT_ALERT_WORK_START_HOUR')
   if (config.DATABASE_SSL_CA_FILE && config.DATABASE_SSL !== 'verify-full') problems.push('DATABASE_SSL_CA_FILE: only used with DATABASE_SSL=verify-full')
+  if (config.TLS_CERT_FILE && !config.TLS_KEY_FILE) problems.push('TLS_KEY_FILE: required when TLS_CERT_FILE is set (HTTPS needs both)')
+  if (config.TLS_KEY_FILE && !config.TLS_CERT_FILE) problems.push('TLS_CERT_FILE: required when TLS_KEY_FILE is set (HTTPS needs both)')
   if (problems.length > 0) throw new ConfigError(problems)
   return { ...config, dataDir: resolve(config.DATAGATE_DATA_DIR) }
 }

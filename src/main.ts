@@ -11,6 +11,13 @@ const USAGE = `usage: datagate <command>
   serve [all|gateway|catalog|authorization|masking|audit]   run the platform (default: all)
   migrate [up|down|status]                                  apply, undo the last, or list migrations
   token --sub S --unit U --roles a,b [--ttl 1h]             print a signed token for a service account
+  keys status                                               data keys of encrypted fields: age, master key, destroyed
+  keys rotate                                               re-wrap every data key under DATAGATE_MASTER_KEY (the
+                                                            previous master in DATAGATE_MASTER_KEY_PREVIOUS); rerun to finish
+  backup --out FILE                                         write an encrypted, integrity-checked backup of the database
+                                                            (under the master key: DATAGATE_MASTER_KEY or _FILE)
+  restore --in FILE [--check]                               restore a backup into an empty database; --check only
+                                                            verifies the file (key, integrity, completeness)
   help                                                      this text
 
 Configuration comes from the environment: see README.md.`
@@ -21,6 +28,9 @@ async function main (argv: string[]): Promise<number> {
     case 'serve': return await serveCommand(rest)
     case 'migrate': return await migrateCommand(rest)
     case 'token': return tokenCommand(rest)
+    case 'keys': return await keysCommand(rest)
+    case 'backup': return await backupCommand(rest)
+    case 'restore': return await restoreCommand(rest)
     case 'help': case '--help': case '-h':
       process.stdout.write(`${USAGE}\n`)
       return 0
@@ -66,6 +76,8 @@ async function migrateCommand (args: string[]): Promise<number> {
       loadSigningKey(config, { generate: true })
       const { loadMaskingKey } = await import('./masking/keys.js')
       loadMaskingKey(config, { generate: true })
+      const { loadMasterKeys } = await import('./catalog/encryption/masters.js')
+      loadMasterKeys(config, { generate: true })
     }
     return 0
   } finally {
@@ -92,6 +104,53 @@ function tokenCommand (args: string[]): number {
   const issuer = createTokenIssuer(key, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: config.JWT_MAX_TTL_S })
   process.stdout.write(`${issuer.sign({ sub: values.sub, unit: values.unit, roles }, ttl)}\n`)
   return 0
+}
+
+async function keysCommand (args: string[]): Promise<number> {
+  const action = args[0]
+  if (action !== 'status' && action !== 'rotate') throw new UsageError('keys needs an action: status or rotate')
+  const config = loadConfig()
+  const log = pino({ level: config.LOG_LEVEL })
+  const [{ createDatabase }, { pendingMigrations }, { createKeyring }, { loadMasterKeys }] = await Promise.all([
+    import('./db/create-db.js'), import('./db/migrator.js'), import('./catalog/encryption/keyring.js'), import('./catalog/encryption/masters.js')
+  ])
+  const masters = loadMasterKeys(config, { generate: false })
+  const database = await createDatabase(config, log)
+  try {
+    const pending = await pendingMigrations(database.db)
+    if (pending.length > 0) throw new Error(`the database schema is not current (pending: ${pending.join(', ')}): run "datagate migrate" first`)
+    const keyring = createKeyring(database.db, { masters, suite: config.DATAGATE_CIPHER })
+    if (action === 'rotate') {
+      const { rewrapped, remaining } = await keyring.rotate()
+      process.stdout.write(`re-wrapped ${rewrapped} data key(s) under master key ${keyring.current.fingerprint}; ${remaining} left under another master key\n`)
+      return remaining === 0 ? 0 : 1
+    }
+    await keyring.verify()
+    process.stdout.write(`master key ${keyring.current.fingerprint}${masters[1] ? ` (previous ${masters[1].fingerprint})` : ''}\n`)
+    for (const k of await keyring.status()) {
+      const state = k.destroyedAt ? `destroyed ${k.destroyedAt.toISOString()}` : `master ${k.masterFingerprint}${k.masterFingerprint === keyring.current.fingerprint ? '' : ' (to re-wrap)'}`
+      process.stdout.write(`${k.dataset}  ${k.suite}  age ${k.ageDays} d  ${state}\n`)
+    }
+    return 0
+  } finally {
+    await database.close()
+  }
+}
+
+async function backupCommand (args: string[]): Promise<number> {
+  const { out } = usage(() => parseArgs({ args, options: { out: { type: 'string' } }, strict: true }).values)
+  if (!out) throw new UsageError('backup needs --out FILE')
+  const config = loadConfig()
+  const { backupCommand } = await import('./platform/backup/cli.js')
+  return await backupCommand(config, out, (text) => process.stdout.write(text))
+}
+
+async function restoreCommand (args: string[]): Promise<number> {
+  const values = usage(() => parseArgs({ args, options: { in: { type: 'string' }, check: { type: 'boolean', default: false } }, strict: true }).values)
+  if (!values.in) throw new UsageError('restore needs --in FILE')
+  const config = loadConfig()
+  const { restoreCommand } = await import('./platform/backup/cli.js')
+  return await restoreCommand(config, values.in, { check: values.check ?? false }, (text) => process.stdout.write(text))
 }
 
 /** Runs a parser of command-line input, turning its complaint into a usage error. */

@@ -37,6 +37,8 @@ t.test('help, usage errors and tokens', async (t) => {
   t.equal(help.code, 0)
   t.match(help.stdout, /^usage: datagate <command>/)
   t.match(help.stdout, /migrate \[up\|down\|status\]/)
+  t.match(help.stdout, /backup --out FILE +write an encrypted, integrity-checked backup/)
+  t.match(help.stdout, /restore --in FILE \[--check\] +restore a backup into an empty database/)
   t.equal(noCommand.code, 0, 'no command prints help')
   t.equal(noCommand.stdout, help.stdout)
   t.equal(unknown.code, 2)

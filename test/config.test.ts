@@ -28,13 +28,21 @@ t.test('a bad value is refused naming the variable', async (t) => {
     [{ CATALOG_URL: 'catalog:3000' }, /CATALOG_URL/],
     [{ RATE_LIMIT_MAX: '0' }, /RATE_LIMIT_MAX/],
     [{ CAMPUS_HOLIDAYS: '2026-10-01;2026-10-02' }, /CAMPUS_HOLIDAYS/],
-    [{ CAMPUS_WORKDAYS: '10 October' }, /CAMPUS_WORKDAYS/]
+    [{ CAMPUS_WORKDAYS: '10 October' }, /CAMPUS_WORKDAYS/],
+    [{ TLS_CERT_FILE: '/etc/datagate/tls.crt' }, /TLS_KEY_FILE: required when TLS_CERT_FILE is set/],
+    [{ TLS_KEY_FILE: '/etc/datagate/tls.key' }, /TLS_CERT_FILE: required when TLS_KEY_FILE is set/]
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), message, JSON.stringify(env))
   }
   const err = t.throws(() => loadConfig({ PORT: 'x', BODY_LIMIT_BYTES: 'y' })) as ConfigError
   t.equal(err.problems.length, 2, 'every bad variable is listed at once')
+})
+
+t.test('HTTPS takes a certificate and its key together', async (t) => {
+  const config = loadConfig({ TLS_CERT_FILE: '/etc/datagate/tls.crt', TLS_KEY_FILE: '/etc/datagate/tls.key' })
+  t.match(config, { TLS_CERT_FILE: '/etc/datagate/tls.crt', TLS_KEY_FILE: '/etc/datagate/tls.key' })
+  t.match(loadConfig({}), { TLS_CERT_FILE: undefined, TLS_KEY_FILE: undefined }, 'plain HTTP by default')
 })
 
 t.test('secret values are never echoed in the error', async (t) => {

@@ -9,6 +9,8 @@ import { maskingKeyFile } from '../src/masking/keys.js'
 import { keyFile, loadSigningKey } from '../src/platform/auth/keys.js'
 import { createTokenIssuer } from '../src/platform/auth/token.js'
 import { SERVICES, SERVICE_URL_VARIABLES } from '../src/services.js'
+import type { TestApp } from './helpers/build.js'
+import { dataFixture } from './helpers/data.js'
 import { TEST_DATABASE_URL, freshDatabase, silent } from './helpers/database.js'
 import { freePort, runCli, startServer, type Server } from './helpers/spawn.js'
 
@@ -88,6 +90,39 @@ t.test('four services and a gateway, as separate processes', { skip: needsPostgr
   const grants = await fetch(`${gateway.url}/api/v1/grants`, { headers: bearer('consumer') })
   t.equal(grants.status, 200, 'the authorization prefix reaches the authorization service')
   t.same(await grants.json(), { data: [], nextCursor: null })
+
+  // the data path is the gateway's own: a grant read through it, and revoked through the authorization
+  // service (another process), is refused by the gateway within a second
+  const database = await createDatabase(loadConfig({ DATABASE_URL: testDb.url!, DATAGATE_DATA_DIR: testDb.dataDir }), silent)
+  t.teardown(() => database.close())
+  for (const code of ['CS', 'MATH']) {
+    await database.db.insertInto('units').values({ code, name: `Unit ${code}`, officer_name: 'Officer', officer_contact: 'o@example.edu.cn' }).execute()
+  }
+  const fixture = { database } as unknown as TestApp
+  const { grant } = await dataFixture(fixture, 12)
+  const reader = { authorization: `Bearer ${issuer.sign({ sub: 'math-reader', unit: 'MATH', roles: ['consumer'] }, 600)}` }
+  const page = await fetch(`${gateway.url}/api/v1/data/students/records?limit=5`, { headers: reader })
+  t.equal(page.status, 200, 'the gateway serves the data path itself')
+  t.ok(page.headers.get('x-audit-event'), 'with its audit event')
+  const read = await page.json() as { data: Record<string, unknown>[], grant: string }
+  t.equal(read.grant, grant.id)
+  t.equal(read.data.length, 5)
+  t.match(read.data[0]!.phone, /^138\*{4}\d{4}$/, 'masked')
+  const revoke = await fetch(`${gateway.url}/api/v1/grants/${grant.id}/revoke`, {
+    method: 'POST',
+    headers: { ...bearer('security_admin'), 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: 'distributed test' })
+  })
+  t.equal(revoke.status, 200, 'revoked by the authorization service')
+  const revokedAt = Date.now()
+  let gone: Response | undefined
+  while (Date.now() - revokedAt < 5000) {
+    gone = await fetch(`${gateway.url}/api/v1/data/students/records?limit=5`, { headers: reader })
+    if (gone.status === 403) break
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.equal(gone?.status, 403, 'the gateway refuses the revoked grant')
+  t.ok(Date.now() - revokedAt < 2000, `within the refresh interval, with slack for a loaded machine (${Date.now() - revokedAt} ms)`)
 
   // a blacklist entry made through the audit service holds in the authorization service within a second
   const blocked = bearer('consumer', 'dist-blocked')

@@ -103,6 +103,8 @@ export interface DatasetTable {
   created_at: CreatedAt
   updated_at: UpdatedAt
   published_at: Date | null
+  /** fields of an important dataset the office marked for encryption at rest (migrations/0014) */
+  encrypted_fields: ColumnType<string[], string[] | undefined, string[]>
 }
 export type Dataset = Selectable<DatasetTable>
 export type NewDataset = Insertable<DatasetTable>
@@ -132,6 +134,10 @@ export interface RecordTable {
   source_client: string | null
   created_at: CreatedAt
   updated_at: UpdatedAt
+  /** the values of the encrypted fields, sealed together under the dataset's data key (migrations/0014) */
+  sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>
+  /** blind indexes of the encrypted fields: field → keyed HMAC of the value (migrations/0014) */
+  blind: ColumnType<Record<string, string> | null, string | null | undefined, string | null>
 }
 export type StoredRecord = Selectable<RecordTable>
 
@@ -521,6 +527,131 @@ export interface AuditBlacklistTable {
 }
 export type BlacklistEntry = Selectable<AuditBlacklistTable>
 
+// gateway data path: cache versions and quota usage (migrations/0011)
+export interface DataPathVersionTable {
+  source: string
+  version: ColumnType<string, never, string>
+}
+export interface GrantUsageTable {
+  grant_id: string
+  /** campus day, YYYY-MM-DD */
+  day: string
+  rows: ColumnType<string, number | string | undefined, number | string>
+  updated_at: Generated<Date>
+}
+
+// catalog: encryption at rest (migrations/0014)
+export interface MasterKeyTable {
+  fingerprint: string
+  check_value: Buffer
+  created_at: CreatedAt
+  retired_at: ColumnType<Date | null, never, Date | null>
+}
+export interface DataKeyTable {
+  dataset_code: string
+  suite: string
+  wrapped: Buffer | null
+  master_fingerprint: string | null
+  created_at: CreatedAt
+  rewrapped_at: ColumnType<Date | null, never, Date | null>
+  destroyed_at: ColumnType<Date | null, never, Date | null>
+  destroyed_by: ColumnType<string | null, never, string | null>
+}
+
+// gateway: exports and their decoy rows (migrations/0013)
+export type ExportStatus = 'queued' | 'running' | 'done' | 'failed' | 'expired'
+type BigCount = ColumnType<string, number | string | undefined, number | string>
+export interface ExportTable {
+  id: Generated<string>
+  seq: ColumnType<string, never, never>
+  grant_id: string
+  dataset_code: string
+  consumer_unit: string
+  sub: string
+  client: string | null
+  fields: string[]
+  filters: JsonColumn<Record<string, unknown>>
+  filter_summary: JsonColumn<Record<string, string>>
+  status: ColumnType<ExportStatus, ExportStatus | undefined, ExportStatus>
+  rows_total: BigCount
+  rows_written: BigCount
+  decoys: ColumnType<number, number | undefined, number>
+  quota_day: Day
+  bytes: ColumnType<string | null, number | string | null | undefined, number | string | null>
+  sha256: string | null
+  file_name: string | null
+  file_suite: string
+  watermark_key_ref: string
+  watermark_check: string
+  heartbeat_at: ColumnType<Date, Date | string | undefined, Date | string>
+  created_at: CreatedAt
+  started_at: NullableTime
+  finished_at: NullableTime
+  expires_at: NullableTime
+  error: string | null
+}
+export type ExportRow = Selectable<ExportTable>
+export type NewExport = Insertable<ExportTable>
+export interface ExportDecoyTable {
+  export_id: string
+  ordinal: number
+  position: BigCount
+  cells: JsonColumn<Record<string, { d: string, f: number, q: number }>>
+}
+export type ExportDecoy = Selectable<ExportDecoyTable>
+
+// catalog: destructions and their certificates (migrations/0012)
+export type DestructionScope = 'all' | 'filter' | 'expired'
+export type DestructionStatus = 'pending_review' | 'approved' | 'witnessed' | 'rejected' | 'executed'
+export interface DestructionTable {
+  id: Generated<string>
+  /** order of proposal, for keyset pagination */
+  seq: ColumnType<string, never, never>
+  dataset_code: string
+  producer_unit: string
+  scope: DestructionScope
+  row_filter: ColumnType<Record<string, unknown> | null, string | null, string | null>
+  cutoff: ColumnType<Date | null, Date | string | null, Date | string | null>
+  reason: string
+  rows_in_scope: number
+  status: ColumnType<DestructionStatus, DestructionStatus | undefined, DestructionStatus>
+  decision_reason: string | null
+  proposed_by: string
+  proposed_unit: string
+  proposed_client: string | null
+  proposed_at: CreatedAt
+  witness_sub: string | null
+  witness_unit: string | null
+  witness_note: string | null
+  witnessed_at: NullableTime
+  executed_by: string | null
+  executed_unit: string | null
+  executed_at: NullableTime
+  updated_at: UpdatedAt
+}
+export type Destruction = Selectable<DestructionTable>
+export type NewDestruction = Insertable<DestructionTable>
+export interface DestructionReviewTable {
+  destruction_id: string
+  party: 'producer' | 'office'
+  decision: 'approve' | 'reject'
+  reason: string | null
+  reviewer_sub: string
+  reviewer_unit: string
+  reviewed_at: CreatedAt
+}
+export type DestructionReview = Selectable<DestructionReviewTable>
+export interface DestructionCertificateTable {
+  id: string
+  destruction_id: string
+  dataset_code: string
+  content: JsonColumn<Record<string, unknown>>
+  digest_sha256: string
+  digest_sm3: string
+  issued_at: CreatedAt
+}
+export type DestructionCertificateRow = Selectable<DestructionCertificateTable>
+
 export interface Database {
   units: UnitTable
   service_clients: ServiceClientTable
@@ -552,4 +683,17 @@ export interface Database {
   audit_blacklist: AuditBlacklistTable
   // authorization: offboarding; platform: vendor agreements of service clients (migrations/0009)
   offboardings: OffboardingTable
+  // gateway data path (migrations/0011)
+  data_path_versions: DataPathVersionTable
+  grant_usage: GrantUsageTable
+  // catalog: encryption at rest (migrations/0014)
+  master_keys: MasterKeyTable
+  data_keys: DataKeyTable
+  // gateway: exports (migrations/0013)
+  exports: ExportTable
+  export_decoys: ExportDecoyTable
+  // catalog: destructions (migrations/0012)
+  destructions: DestructionTable
+  destruction_reviews: DestructionReviewTable
+  destruction_certificates: DestructionCertificateTable
 }

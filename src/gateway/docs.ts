@@ -17,6 +17,65 @@ const info = {
     'or `datagate token`). Errors are RFC 9457 problem documents. Lists are cursor-paginated.'
 }
 
+type Json = Record<string, unknown>
+
+/** Request schemas: a property the server fills in when it is missing is not required of clients. */
+function unrequireDefaults (schema: unknown): void {
+  if (schema === null || typeof schema !== 'object') return
+  if (Array.isArray(schema)) { schema.forEach(unrequireDefaults); return }
+  const s = schema as Json
+  const properties = s.properties as Record<string, Json> | undefined
+  if (properties && Array.isArray(s.required)) {
+    s.required = (s.required as string[]).filter((name) => properties[name]?.default === undefined)
+    if ((s.required as string[]).length === 0) delete s.required
+  }
+  for (const value of Object.values(s)) unrequireDefaults(value)
+}
+
+/** The `where[field]` / `where[field][op]` filters of the data path, as OpenAPI describes such a parameter. */
+const WHERE_PARAMETER = {
+  name: 'where',
+  in: 'query',
+  style: 'deepObject',
+  explode: true,
+  required: false,
+  description: 'Filters: `where[field]=value` (equality) or `where[field][op]=value` with op one of eq, ne, gt, gte, lt, lte, in ' +
+    '(`in`: comma-separated values). Only granted fields; masked or encrypted fields take eq and in only.',
+  schema: {
+    type: 'object',
+    additionalProperties: {
+      oneOf: [
+        { type: 'string' },
+        { type: 'object', additionalProperties: { type: 'string' }, description: 'operator → value' }
+      ]
+    }
+  },
+  example: { college: 'CS', year: { gte: '2023' } }
+}
+
+/**
+ * The document as clients generate code from it: defaults are not required of them, and the
+ * filters a route declares with `x-where-filters` (its schema takes `where[…]` by pattern, which
+ * OpenAPI parameters cannot say) are one deepObject parameter.
+ */
+export function polishDocument ({ openapiObject }: { openapiObject: Json }): Json {
+  const paths = (openapiObject.paths ?? {}) as Record<string, Record<string, Json>>
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      const parameters = operation.parameters as Json[] | undefined
+      for (const p of parameters ?? []) {
+        if ((p.schema as Json | undefined)?.default !== undefined) p.required = false
+      }
+      unrequireDefaults((operation.requestBody as Json | undefined)?.content)
+      if (operation['x-where-filters']) {
+        delete operation['x-where-filters']
+        operation.parameters = [...(parameters ?? []).filter((p) => !(typeof p.name === 'string' && p.name.startsWith('where'))), WHERE_PARAMETER]
+      }
+    }
+  }
+  return openapiObject
+}
+
 /**
  * OpenAPI from the route schemas, at /openapi.json and in the Swagger UI at /docs. The distributed
  * gateway has no route schemas of its own, so it serves the committed document of the whole platform.
@@ -46,6 +105,8 @@ async function docs (app: FastifyInstance, { mode, enabled }: { mode: RunMode, e
           { name: 'principals', description: 'Offboarding: a departing person\'s rights revoked at once, and the confidentiality period after (R1.4)' },
           { name: 'consents', description: 'Personal-information consents (general, separate, guardian) and their withdrawal (R9.1–R9.3)' },
           { name: 'open-data', description: 'The open catalog: three-level confidentiality review and open requests from outside applicants (R8)' },
+          { name: 'destructions', description: 'Supervised destruction (销毁): proposal, reviews, a supervisor\'s witness, execution with crypto-shredding, certificates (R10)' },
+          { name: 'data access', description: 'The data-access API: reads and exports under grants, masked, watermarked and audited; leak tracing (R6, R7.2, R7.6, R7.7, R7.10)' },
           { name: 'masking', description: 'Masking engine and policies, PI detection, re-identification risk (R6.2, R6.4, R7.6, R9.5)' },
           { name: 'operations', description: 'Health, readiness and metrics' }
         ],
@@ -53,7 +114,8 @@ async function docs (app: FastifyInstance, { mode, enabled }: { mode: RunMode, e
           securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }
         }
       },
-      refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) }
+      refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+      transformObject: (documents) => polishDocument(documents as unknown as { openapiObject: Json }) as never
     })
   }
   // say in the document what each route requires

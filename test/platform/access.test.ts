@@ -4,7 +4,10 @@ import t from 'tap'
 import { ROLES } from '../../src/platform/auth/roles.js'
 import { AUDIT_ROUTES } from '../helpers/access/audit.js'
 import { CONSENTS_ROUTES } from '../helpers/access/consents.js'
+import { DATA_ROUTES } from '../helpers/access/data.js'
 import { DATASETS_ROUTES } from '../helpers/access/datasets.js'
+import { DESTRUCTIONS_ROUTES } from '../helpers/access/destructions.js'
+import { EXPORTS_ROUTES } from '../helpers/access/exports.js'
 import { MASKING_ROUTES } from '../helpers/access/masking.js'
 import { OPEN_ROUTES } from '../helpers/access/open.js'
 import { PLATFORM_ROUTES } from '../helpers/access/platform.js'
@@ -18,7 +21,7 @@ import { build, createUnit } from '../helpers/build.js'
 
 export const ACCESS_TABLE: RouteCase[] = [
   ...PLATFORM_ROUTES, ...DATASETS_ROUTES, ...RECORDS_ROUTES, ...QUALITY_ROUTES, ...SYSTEMS_ROUTES, ...AUDIT_ROUTES, ...MASKING_ROUTES, ...SHARING_ROUTES,
-  ...OPEN_ROUTES, ...CONSENTS_ROUTES, ...PRINCIPALS_ROUTES
+  ...OPEN_ROUTES, ...CONSENTS_ROUTES, ...PRINCIPALS_ROUTES, ...DATA_ROUTES, ...DESTRUCTIONS_ROUTES, ...EXPORTS_ROUTES
 ]
 
 /** Routes that take no token by design. */

@@ -30,5 +30,13 @@ export const DATASETS_ROUTES: RouteCase[] = [
   { method: 'POST', path: '/api/v1/datasets/{code}/publish', url: '/api/v1/datasets/none/publish', allowed: ['steward', 'security_admin'] },
   { method: 'GET', path: '/api/v1/datasets/{code}/grades', url: '/api/v1/datasets/none/grades', allowed: 'all' },
   { method: 'GET', path: '/api/v1/grading-policy', url: '/api/v1/grading-policy', allowed: 'all' },
-  { method: 'PUT', path: '/api/v1/grading-policy', url: '/api/v1/grading-policy', payload: () => ({ levels }), allowed: ['security_admin'] }
+  { method: 'PUT', path: '/api/v1/grading-policy', url: '/api/v1/grading-policy', payload: () => ({ levels }), allowed: ['security_admin'] },
+  { method: 'GET', path: '/api/v1/datasets/{code}/encryption', url: '/api/v1/datasets/none/encryption', allowed: ['security_admin', 'auditor', 'steward'] },
+  {
+    method: 'PUT',
+    path: '/api/v1/datasets/{code}/encryption',
+    url: '/api/v1/datasets/none/encryption',
+    payload: () => ({ fields: ['x'], reason: 'access test' }),
+    allowed: ['security_admin']
+  }
 ]
