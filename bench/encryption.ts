@@ -4,54 +4,23 @@
 //
 //   npx tsx bench/encryption.ts
 //   BENCH_DATABASE_URL=postgres://… BENCH_CIPHER=sm4 npx tsx bench/encryption.ts
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import autocannon from 'autocannon'
-import pg from 'pg'
 import { buildApp } from '../src/app.js'
 import { createDatasetRepository } from '../src/catalog/datasets/repository.js'
-import { loadConfig } from '../src/config.js'
 import type { StoredField } from '../src/db/database.js'
-import { createDatabase } from '../src/db/create-db.js'
-import { migrateToLatest } from '../src/db/migrator.js'
 import { loadSigningKey } from '../src/platform/auth/keys.js'
 import { createTokenIssuer } from '../src/platform/auth/token.js'
+import { benchDatabase, field } from './people.js'
 
-const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
 const batches = Number(process.env.BENCH_BATCHES ?? 10)
 const seconds = Number(process.env.BENCH_SECONDS ?? 8)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20)
 
-async function withAdmin (text: string) {
-  const client = new pg.Client({ connectionString: serverUrl })
-  await client.connect()
-  try { await client.query(text) } finally { await client.end() }
-}
-
-const dataDir = mkdtempSync(join(tmpdir(), 'datagate-bench-'))
-const dbName = `datagate_bench_${randomBytes(4).toString('hex')}`
-await withAdmin(`create database ${dbName}`)
-const url = new URL(serverUrl)
-url.pathname = `/${dbName}`
-const config = loadConfig({
-  DATAGATE_DATA_DIR: dataDir,
-  LOG_LEVEL: 'silent',
-  RATE_LIMIT_MAX: '100000000',
-  DATABASE_URL: url.toString(),
-  DATABASE_POOL_MAX: '10',
-  BLACKLIST_AUTO_MINUTES: '0',
-  DATAGATE_CIPHER: process.env.BENCH_CIPHER ?? 'aes-256-gcm'
-})
-const database = await createDatabase(config, { warn () {}, error () {} })
+const bench = await benchDatabase({ DATAGATE_CIPHER: process.env.BENCH_CIPHER ?? 'aes-256-gcm' })
+const { config, database } = bench
 const db = database.db
-await migrateToLatest(db)
 
-const field = (name: string, type: StoredField['type'], extra: Partial<StoredField> = {}): StoredField => ({
-  name, type, required: false, piType: null, sensitivity: 1, description: null, format: null, enum: null, pattern: null, maxLength: null, minimum: null, maximum: null, masking: null, ...extra
-})
 const sensitive = (name: string, piType: string) => (sealed: boolean) => field(name, 'string', sealed ? { piType, sensitivity: 4 } : {})
 const shape = (sealed: boolean): StoredField[] => [
   field('student_id', 'string', { required: true }),
@@ -203,6 +172,4 @@ console.log(`ingest rows/s: clear ${perSec(ingestMs.plain!).toFixed(0)}, sealed 
 console.log(`read req/s: clear ${plainReads.toFixed(0)} (again ${plainAgain.toFixed(0)}), sealed ${sealedReads.toFixed(0)}; ratio ${(sealedReads / ((plainReads + plainAgain) / 2)).toFixed(2)}`)
 
 await app.close()
-await database.close()
-await withAdmin(`drop database ${dbName} with (force)`)
-rmSync(dataDir, { recursive: true, force: true })
+await bench.drop()
