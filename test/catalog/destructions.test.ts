@@ -3,6 +3,7 @@
 // revoked and its data key shredded) and the permanent certificate; and the retention sweep that
 // proposes destroying expired records (R5.2).
 import { createHash } from 'node:crypto'
+import { readdirSync } from 'node:fs'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { auditLogOf } from '../../src/audit/log-plugin.js'
@@ -11,6 +12,7 @@ import { certificateIntact } from '../../src/catalog/destructions/certificate.js
 import { RETENTION_ACTOR, RETENTION_LOCK, sweepRetention } from '../../src/catalog/retention/sweep.js'
 import type { Role } from '../../src/platform/auth/roles.js'
 import { eventsOf } from '../../src/platform/events.js'
+import { exportsOf } from '../../src/gateway/exports/plugin.js'
 import { build, createUnit, type TestApp } from '../helpers/build.js'
 import { field, insertDataset, STUDENT_FIELDS } from '../helpers/catalog.js'
 import { seedStudents } from '../helpers/data.js'
@@ -192,9 +194,19 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   await insertDataset(h, { code: 'health', fields: HEALTH_FIELDS, sensitive_pi: true })
   const ingest = await h.as('steward', { method: 'PUT', url: '/api/v1/datasets/health/records', payload: Array.from({ length: 12 }, (_, i) => healthRow(i + 1)) }, CS_STEWARD)
   t.equal(ingest.json().accepted, 12, ingest.body)
-  const { grant } = await insertGrant(h, { request: { dataset_code: 'health', fields: ['student_id', 'college'] } })
+  const modes = ['api', 'export']
+  const { grant } = await insertGrant(h, { request: { dataset_code: 'health', fields: ['student_id', 'college'], access_modes: modes }, grant: { access_modes: modes } })
   const read = async () => await h.as('consumer', { method: 'GET', url: '/api/v1/data/health/records' }, { unit: 'MATH', sub: 'math-reader' })
   t.equal((await read()).statusCode, 200, 'the grant reads before')
+  // a finished export of it, whose file must not outlive the dataset
+  const exported = await h.as('consumer', { method: 'POST', url: '/api/v1/data/health/exports', payload: {} }, { unit: 'MATH', sub: 'math-reader' })
+  t.equal(exported.statusCode, 202, exported.body)
+  const exportUrl = `/api/v1/exports/${exported.json().id}`
+  const exportNow = async () => (await h.as('consumer', { method: 'GET', url: exportUrl }, { unit: 'MATH', sub: 'math-reader' })).json()
+  for (let i = 0; i < 600 && ['queued', 'running'].includes((await exportNow()).status); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal((await exportNow()).status, 'done', 'the export finished')
+  const exportDir = exportsOf(h.app.db)!.dir
+  t.equal(readdirSync(exportDir).length, 1, 'its file is on disk')
   const key = await h.database.db.selectFrom('data_keys').selectAll().where('dataset_code', '=', 'health').executeTakeFirstOrThrow()
   t.ok(key.wrapped, 'the dataset has a live data key')
 
@@ -222,6 +234,11 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   const after = await read()
   t.equal(after.statusCode, 403, 'the data path refuses the revoked grant at once')
   t.match(after.json().detail, /revoked/)
+  t.match(await exportNow(), { status: 'expired', file: null }, 'the finished export expired with the dataset')
+  const file = await h.as('consumer', { method: 'GET', url: `${exportUrl}/file` }, { unit: 'MATH', sub: 'math-reader' })
+  t.equal(file.statusCode, 410, 'its file is not given out')
+  await exportsOf(h.app.db)!.runner.sweep()
+  t.same(readdirSync(exportDir), [], 'and the gateway\'s sweep deletes it')
   const shredded = await h.database.db.selectFrom('data_keys').selectAll().where('dataset_code', '=', 'health').executeTakeFirstOrThrow()
   t.match(shredded, { wrapped: null, destroyed_by: EXECUTOR.sub })
   t.ok(shredded.destroyed_at instanceof Date, 'the data key is destroyed')
@@ -249,10 +266,12 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   await post(h, 'supervisor', `/${equal.json().id}/witness`, {}, SUPERVISOR)
   t.equal((await post(h, 'security_admin', `/${equal.json().id}/execute`, { confirm: 'health' }, EXECUTOR)).statusCode, 409, '…but not executed on a destroyed dataset')
 
-  const actions = (await auditEvents(h, '?dataset=health')).map((e) => `${e.action} ${e.operation}`)
+  const events = await auditEvents(h, '?dataset=health')
+  const actions = events.map((e) => `${e.action} ${e.operation}`)
   for (const expected of ['destruction dataset.destroy', 'destruction data_key.destroy', 'destruction destruction.execute', 'revoke grant.revoke']) {
     t.ok(actions.includes(expected), `audited: ${expected}`)
   }
+  t.match(events.find((e) => e.operation === 'dataset.destroy'), { details: { grantsRevoked: 1, exportsExpired: 1, dataKeyDestroyed: true } })
 })
 
 t.test('a whole dataset without encrypted fields: the certificate says delete, and no key was shredded', async (t) => {

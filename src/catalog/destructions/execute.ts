@@ -43,8 +43,9 @@ function currentFilter (d: Destruction, dataset: Dataset): RowFilter | null {
 /**
  * Execution of a witnessed destruction, in one transaction: the records in scope are deleted (their
  * keys digested on the way, never kept); a whole dataset is also marked destroyed, its grants
- * revoked (as the grant repository revokes, so every gateway stops serving them within a second)
- * and its data key destroyed (crypto-shredding); then the certificate is written and the event
+ * revoked (as the grant repository revokes, so every gateway stops serving them within a second),
+ * its finished exports expired (their files deleted by the gateways' sweep) and its data key
+ * destroyed (crypto-shredding); then the certificate is written and the event
  * carries its digest. Nothing of it happens unless all of it does.
  */
 export function createDestructionExecution (db: Kysely<Database>, encryption: Encryption) {
@@ -70,6 +71,7 @@ export function createDestructionExecution (db: Kysely<Database>, encryption: En
       })
       revoked.push(g.id)
     }
+    const exportsExpired = await repo.expireExportsOf(dataset.code, trx)
     const key: ShreddedKey | null = await shredDataKey(encryption, repo, dataset.code, actor.sub, trx)
     if (key) {
       await recordEvent(trx, {
@@ -91,7 +93,7 @@ export function createDestructionExecution (db: Kysely<Database>, encryption: En
       objectId: dataset.code,
       dataset: dataset.code,
       requestId,
-      details: { destruction: d.id, before: { status: dataset.status }, after: { status: 'destroyed' }, grantsRevoked: revoked.length, dataKeyDestroyed: key !== null }
+      details: { destruction: d.id, before: { status: dataset.status }, after: { status: 'destroyed' }, grantsRevoked: revoked.length, exportsExpired, dataKeyDestroyed: key !== null }
     })
     return { revoked, key }
   }

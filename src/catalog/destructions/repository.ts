@@ -131,6 +131,17 @@ export function createDestructionRepository (db: Kysely<Database>) {
         .orderBy('seq').forUpdate().execute()
     },
 
+    /**
+     * The finished exports of a destroyed dataset: expired now, so that no file of it is given out
+     * again and the gateways' file sweep deletes the files (export jobs still running stop on their
+     * next batch, their grant being revoked). Traces of them keep working from what the rows hold.
+     */
+    async expireExportsOf (dataset: string, trx: Transaction<Database>): Promise<number> {
+      const expired = await trx.updateTable('exports').set({ status: 'expired', expires_at: sql<Date>`now()` })
+        .where('dataset_code', '=', dataset).where('status', '=', 'done').returning('id').execute()
+      return expired.length
+    },
+
     /** The data key of a dataset as it stands (no key material): whether there is a live one to shred. */
     async dataKeyOf (dataset: string, trx: Db = db) {
       return await trx.selectFrom('data_keys').select(['suite', 'master_fingerprint', 'destroyed_at'])
