@@ -195,7 +195,13 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   const ingest = await h.as('steward', { method: 'PUT', url: '/api/v1/datasets/health/records', payload: Array.from({ length: 12 }, (_, i) => healthRow(i + 1)) }, CS_STEWARD)
   t.equal(ingest.json().accepted, 12, ingest.body)
   const modes = ['api', 'export']
-  const { grant } = await insertGrant(h, { request: { dataset_code: 'health', fields: ['student_id', 'college'], access_modes: modes }, grant: { access_modes: modes } })
+  const { grant, request } = await insertGrant(h, { request: { dataset_code: 'health', fields: ['student_id', 'college'], access_modes: modes }, grant: { access_modes: modes } })
+  // a request of LAW still under review, which the destruction must not leave open
+  await createUnit(h, 'LAW')
+  const { id: _id, seq: _seq, created_at: _created, updated_at: _updated, commitment: _commitment, ...terms } = request
+  const pendingRequest = await h.database.db.insertInto('share_requests')
+    .values({ ...terms, consumer_unit: 'LAW', requested_by: 'law-reader', status: 'pending_review', row_filter: JSON.stringify(terms.row_filter) })
+    .returningAll().executeTakeFirstOrThrow()
   const read = async () => await h.as('consumer', { method: 'GET', url: '/api/v1/data/health/records' }, { unit: 'MATH', sub: 'math-reader' })
   t.equal((await read()).statusCode, 200, 'the grant reads before')
   // a finished export of it, whose file must not outlive the dataset
@@ -234,6 +240,8 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   const after = await read()
   t.equal(after.statusCode, 403, 'the data path refuses the revoked grant at once')
   t.match(after.json().detail, /revoked/)
+  const withdrawn = await h.database.db.selectFrom('share_requests').selectAll().where('id', '=', pendingRequest.id).executeTakeFirstOrThrow()
+  t.match(withdrawn, { status: 'withdrawn', decision_reason: `dataset health destroyed (destruction ${id})` }, 'the open request is withdrawn')
   t.match(await exportNow(), { status: 'expired', file: null }, 'the finished export expired with the dataset')
   const file = await h.as('consumer', { method: 'GET', url: `${exportUrl}/file` }, { unit: 'MATH', sub: 'math-reader' })
   t.equal(file.statusCode, 410, 'its file is not given out')
@@ -271,7 +279,8 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   for (const expected of ['destruction dataset.destroy', 'destruction data_key.destroy', 'destruction destruction.execute', 'revoke grant.revoke']) {
     t.ok(actions.includes(expected), `audited: ${expected}`)
   }
-  t.match(events.find((e) => e.operation === 'dataset.destroy'), { details: { grantsRevoked: 1, exportsExpired: 1, dataKeyDestroyed: true } })
+  t.match(events.find((e) => e.operation === 'dataset.destroy'), { details: { grantsRevoked: 1, requestsWithdrawn: 1, exportsExpired: 1, dataKeyDestroyed: true } })
+  t.match(events.find((e) => e.operation === 'share_request.withdraw'), { objectId: pendingRequest.id, details: { cause: 'destruction', destruction: id, before: { status: 'pending_review' } } })
 })
 
 t.test('a whole dataset without encrypted fields: the certificate says delete, and no key was shredded', async (t) => {

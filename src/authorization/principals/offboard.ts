@@ -4,8 +4,8 @@ import type { Database, Offboarding } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { createClientRepository } from '../../platform/clients/repository.js'
 import { recordEvent } from '../../platform/events.js'
-import { createAgreementRepository } from '../agreements/repository.js'
 import { effectiveStatus } from '../grants/repository.js'
+import { withdrawOpenRequests } from '../share-requests/withdraw-open.js'
 import { AlreadyOffboardedError } from './errors.js'
 import { createPrincipalRepository } from './repository.js'
 import type { Offboard } from './schemas.js'
@@ -21,7 +21,6 @@ type Trx = Transaction<Database>
 export function createOffboarding (db: Kysely<Database>) {
   const principals = createPrincipalRepository(db)
   const clients = createClientRepository(db)
-  const agreements = createAgreementRepository(db)
 
   return async function offboard (sub: string, input: Offboard, actor: Principal, requestId: string): Promise<Offboarding> {
     const { unit, reason } = input
@@ -39,7 +38,7 @@ export function createOffboarding (db: Kysely<Database>) {
         throw new AlreadyOffboardedError(sub, unit, earlier?.offboarded_at.toISOString() ?? 'an earlier time')
       }
       // requests before grants: a request being activated right now is waited for, and its new grant is then seen below
-      const requests = await withdrawRequests(trx, sub, reason)
+      const requests = await withdrawOpenRequests(trx, { requestedBy: sub }, `withdrawn on the offboarding of the requester: ${reason}`)
       const grants = await revokeGrants(trx, sub, reason, actor.sub)
       const held = await clients.disableHeldBy(sub, trx)
 
@@ -75,14 +74,6 @@ export function createOffboarding (db: Kysely<Database>) {
       }
       return done
     })
-  }
-
-  async function withdrawRequests (trx: Trx, sub: string, reason: string) {
-    const open = await principals.lockOpenRequests(sub, trx)
-    await principals.withdrawRequests(open.map((r) => r.id), `withdrawn on the offboarding of the requester: ${reason}`, trx)
-    // as a withdrawal by the consumer: an agreement still waiting for signatures is void
-    for (const r of open) await agreements.voidFor(r.id, trx)
-    return open
   }
 
   async function revokeGrants (trx: Trx, sub: string, reason: string, by: string) {

@@ -80,9 +80,11 @@ export function createPrincipalRepository (db: Kysely<Database>) {
     },
 
     /** The person's share requests still open, locked. */
-    async lockOpenRequests (sub: string, trx: Transaction<Database>): Promise<ShareRequest[]> {
+    /** Requests not yet decided or not yet active, of one requester or on one dataset, locked. */
+    async lockOpenRequests (of: { requestedBy: string } | { dataset: string }, trx: Transaction<Database>): Promise<ShareRequest[]> {
       return await trx.selectFrom('share_requests').selectAll()
-        .where('requested_by', '=', sub).where('status', 'in', OPEN_REQUEST_STATUSES)
+        .where('requestedBy' in of ? 'requested_by' : 'dataset_code', '=', 'requestedBy' in of ? of.requestedBy : of.dataset)
+        .where('status', 'in', OPEN_REQUEST_STATUSES)
         .orderBy('seq').forUpdate().execute()
     },
 

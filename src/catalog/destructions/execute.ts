@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { RowFilter } from '../../authorization/row-filter.js'
 import { createGrantRepository, effectiveStatus } from '../../authorization/grants/repository.js'
+import { withdrawOpenRequests } from '../../authorization/share-requests/withdraw-open.js'
 import type { Database, Dataset, Destruction } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
@@ -42,10 +43,10 @@ function currentFilter (d: Destruction, dataset: Dataset): RowFilter | null {
 
 /**
  * Execution of a witnessed destruction, in one transaction: the records in scope are deleted (their
- * keys digested on the way, never kept); a whole dataset is also marked destroyed, its grants
- * revoked (as the grant repository revokes, so every gateway stops serving them within a second),
- * its finished exports expired (their files deleted by the gateways' sweep) and its data key
- * destroyed (crypto-shredding); then the certificate is written and the event
+ * keys digested on the way, never kept); a whole dataset is also marked destroyed, its open share
+ * requests withdrawn (their agreements void), its grants revoked (as the grant repository revokes,
+ * so every gateway stops serving them within a second), its finished exports expired (their files
+ * deleted by the gateways' sweep) and its data key destroyed (crypto-shredding); then the certificate is written and the event
  * carries its digest. Nothing of it happens unless all of it does.
  */
 export function createDestructionExecution (db: Kysely<Database>, encryption: Encryption) {
@@ -56,6 +57,20 @@ export function createDestructionExecution (db: Kysely<Database>, encryption: En
   async function wholeDataset (trx: Trx, d: Destruction, dataset: Dataset, actor: Principal, requestId: string) {
     await datasets.update(dataset.code, { status: 'destroyed' }, trx)
     const reason = `dataset ${dataset.code} destroyed (destruction ${d.id})`
+    // requests before grants: a request being activated right now is waited for, and its grant revoked below
+    const withdrawn = await withdrawOpenRequests(trx, { dataset: dataset.code }, reason)
+    for (const r of withdrawn) {
+      await recordEvent(trx, {
+        service: 'catalog',
+        action: 'share_request.withdraw',
+        actor,
+        objectType: 'share_request',
+        objectId: r.id,
+        dataset: dataset.code,
+        requestId,
+        details: { reason, cause: 'destruction', destruction: d.id, before: { status: r.status }, after: { status: 'withdrawn' } }
+      })
+    }
     const revoked: string[] = []
     for (const g of await repo.liveGrantsOf(dataset.code, trx)) {
       await grants.setStatus(g.id, 'revoked', reason, actor.sub, trx)
@@ -93,7 +108,7 @@ export function createDestructionExecution (db: Kysely<Database>, encryption: En
       objectId: dataset.code,
       dataset: dataset.code,
       requestId,
-      details: { destruction: d.id, before: { status: dataset.status }, after: { status: 'destroyed' }, grantsRevoked: revoked.length, exportsExpired, dataKeyDestroyed: key !== null }
+      details: { destruction: d.id, before: { status: dataset.status }, after: { status: 'destroyed' }, grantsRevoked: revoked.length, requestsWithdrawn: withdrawn.length, exportsExpired, dataKeyDestroyed: key !== null }
     })
     return { revoked, key }
   }
