@@ -1,6 +1,7 @@
 // The open data API: GET /open/v1/catalog (DCAT JSON-LD of what passed the three-level open review)
 // and GET /open/v1/datasets/{code}/records (unconditional-open data for anyone, no token, masked for
 // the public, every download and refusal audited before it leaves, rate-limited per address).
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { auditLogOf } from '../../src/audit/log-plugin.js'
 import { campusToday } from '../../src/platform/calendar.js'
@@ -407,7 +408,7 @@ t.test('the gateway process hosts the open API too, over the same audit log', as
       AUTHORIZATION_URL: 'http://127.0.0.1:9',
       MASKING_URL: 'http://127.0.0.1:9',
       AUDIT_URL: 'http://127.0.0.1:9',
-      DATAGATE_MASTER_KEY: 'a'.repeat(64)
+      DATAGATE_MASTER_KEY: randomBytes(32).toString('hex')
     }
   })
   const res = await catalog(h)

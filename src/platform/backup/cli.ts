@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import pino from 'pino'
-import type { Config } from '../../config.js'
 import { createDatabase, type DatabaseHandle } from '../../db/create-db.js'
 import { loadSigningKey, loadVerificationKey, type VerificationKey } from '../auth/keys.js'
-import { loadDeploymentMasterKey } from '../../catalog/encryption/masters.js'
+import { ConfigError, type Config } from '../../config.js'
+import { loadMasterKey, type MasterKey } from '../master-key.js'
 import { createBackup } from './dump.js'
 import { BackupError } from './format.js'
 import { inspectBackup, restoreBackup, type BackupInfo } from './restore.js'
@@ -15,12 +15,23 @@ type Write = (text: string) => void
 /** A dump or a restore is one long transaction: the request-sized statement timeout does not apply. */
 const longRunning = (config: Config): Config => ({ ...config, STATEMENT_TIMEOUT_MS: 600_000 })
 
+/**
+ * The master key, given explicitly: a backup is only as good as the key that opens it, so it is never
+ * taken silently from the data dir it may be lost with (point DATAGATE_MASTER_KEY_FILE at the
+ * generated file to use it).
+ */
+function givenMasterKey (config: Config, command: 'backup' | 'restore'): MasterKey {
+  const key = loadMasterKey(config)
+  if (!key) throw new ConfigError([`DATAGATE_MASTER_KEY: a ${command} needs the master key: set DATAGATE_MASTER_KEY or DATAGATE_MASTER_KEY_FILE`])
+  return key
+}
+
 async function open (config: Config): Promise<DatabaseHandle> {
   return await createDatabase(longRunning(config), pino({ level: config.LOG_LEVEL }))
 }
 
 export async function backupCommand (config: Config, out: string, write: Write): Promise<number> {
-  const masterKey = loadDeploymentMasterKey(config, { generate: false })
+  const masterKey = givenMasterKey(config, 'backup')
   if (!config.DATABASE_URL && !existsSync(join(config.dataDir, 'pglite'))) {
     throw new BackupError('BACKUP_NO_SCHEMA', `no embedded database in ${config.dataDir} (DATAGATE_DATA_DIR): nothing to back up`)
   }
@@ -44,7 +55,7 @@ const describe = (info: BackupInfo) =>
  * platform key, when this process has it. `check` reads and authenticates the file only.
  */
 export async function restoreCommand (config: Config, file: string, { check }: { check: boolean }, write: Write): Promise<number> {
-  const masterKey = loadDeploymentMasterKey(config, { generate: false })
+  const masterKey = givenMasterKey(config, 'restore')
   const path = resolve(file)
   if (check) {
     const info = await inspectBackup(path, masterKey)
