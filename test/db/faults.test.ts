@@ -8,6 +8,8 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { createDatabase, type DatabaseHandle } from '../../src/db/create-db.js'
 import { isBrokenConnection, isDatabaseUnavailable, markConnectFailure } from '../../src/db/faults.js'
+import { dataPathOf } from '../../src/gateway/data/plugin.js'
+import { exportsOf } from '../../src/gateway/exports/plugin.js'
 import { loadSigningKey } from '../../src/platform/auth/keys.js'
 import { createTokenIssuer } from '../../src/platform/auth/token.js'
 import { testConfig } from '../helpers/build.js'
@@ -92,6 +94,10 @@ async function faultApp (t: Test, env: Record<string, string> = {}): Promise<Fau
   const app = await buildApp({ config, database, mode: 'all', keys: { signing: key, verification: key }, logger: false })
   t.teardown(() => app.close())
   await app.ready()
+  // nor would the data path's change polling (every DATA_CACHE_REFRESH_MS) and the export jobs'
+  // heartbeat: these tests read and export no data
+  await dataPathOf(app.db)!.cache.stop()
+  await exportsOf(app.db)!.runner.stop()
   const issuer = createTokenIssuer(key, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: config.JWT_MAX_TTL_S })
   const authorization = (role: 'system_admin' | 'consumer') => `Bearer ${issuer.sign({ sub: 'tester', unit: 'OFFICE', roles: [role] }, 600)}`
   return {
