@@ -6,11 +6,10 @@
 //   BENCH_DATABASE_URL=postgres://… BENCH_CIPHER=sm4 npx tsx bench/encryption.ts
 import autocannon from 'autocannon'
 import { buildApp } from '../src/app.js'
-import { createDatasetRepository } from '../src/catalog/datasets/repository.js'
 import type { StoredField } from '../src/db/database.js'
 import { loadSigningKey } from '../src/platform/auth/keys.js'
 import { createTokenIssuer } from '../src/platform/auth/token.js'
-import { benchDatabase, field } from './people.js'
+import { benchDatabase, field, insertBenchDataset, insertBenchGrant, insertUnits } from './people.js'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
 const batches = Number(process.env.BENCH_BATCHES ?? 10)
@@ -28,38 +27,10 @@ const shape = (sealed: boolean): StoredField[] => [
   field('active', 'boolean'), field('enrolled_on', 'date'),
   sensitive('diagnosis', 'health')(sealed), sensitive('bank_card', 'bank_card')(sealed), sensitive('religion', 'religion')(sealed), sensitive('location', 'location')(sealed)
 ]
-for (const code of ['CS', 'MATH']) {
-  await db.insertInto('units').values({ code, name: `Unit ${code}`, officer_name: 'Officer', officer_contact: 'officer@example.edu.cn' }).execute()
-}
+await insertUnits(bench, ['CS', 'MATH'])
 if (process.env.BENCH_NO_GIN) await db.schema.dropIndex('records_blind_idx').execute()
-const datasets = createDatasetRepository(db)
 for (const [code, sealed] of [['plain', false], ['sealed', true]] as const) {
-  await datasets.insert({
-    code,
-    name: code,
-    description: null,
-    producer_unit: 'CS',
-    subject: code,
-    category: 'student',
-    grade: 'ordinary',
-    national_grade: 'general',
-    share_attribute: 'conditional',
-    open_attribute: 'none',
-    personnel_basic: false,
-    update_frequency: 'daily',
-    retention_days: 3650,
-    holds_pi: sealed,
-    sensitive_pi: sealed,
-    children_pi: false,
-    primary_key: ['student_id'],
-    person_key: null,
-    fields: shape(sealed),
-    sources: [],
-    metadata_restricted: false,
-    status: 'published',
-    created_by: 'bench',
-    published_at: new Date()
-  })
+  await insertBenchDataset(bench, { code, fields: shape(sealed), holds_pi: sealed, sensitive_pi: sealed })
 }
 const key = loadSigningKey(config, { generate: true })!
 const app = await buildApp({ config, database, mode: 'all', keys: { signing: key, verification: key }, logger: false, closeDatabase: false })
@@ -102,57 +73,7 @@ for (let round = 0; round < rounds; round++) {
 }
 
 for (const code of ['plain', 'sealed']) {
-  const names = shape(false).map((f) => f.name)
-  const request = await db.insertInto('share_requests').values({
-    dataset_code: code,
-    producer_unit: 'CS',
-    consumer_unit: 'MATH',
-    subject: null,
-    requested_by: 'bench',
-    requested_client: null,
-    fields: names,
-    row_filter: '{}',
-    purpose: 'benchmark',
-    legal_basis: 'statutory duties',
-    access_modes: ['api'],
-    valid_from: '2020-01-01',
-    valid_until: '2099-12-31',
-    daily_row_quota: 2_000_000_000,
-    third_party: false,
-    third_party_name: null,
-    workflow: 'office',
-    needs_agreement: false,
-    status: 'active',
-    decision_reason: null,
-    review_due_at: null,
-    overdue_reported_at: null,
-    unmasked_reason: 'benchmark',
-    collective_decision: null,
-    external_approval: null,
-    person_count: null
-  }).returningAll().executeTakeFirstOrThrow()
-  await db.insertInto('grants').values({
-    share_request_id: request.id,
-    consumer_unit: 'MATH',
-    subject: null,
-    dataset_code: code,
-    producer_unit: 'CS',
-    fields: names,
-    row_filter: '{}',
-    purpose: 'benchmark',
-    access_modes: ['api'],
-    valid_from: '2020-01-01',
-    valid_until: '2099-12-31',
-    daily_row_quota: 2_000_000_000,
-    masked: false,
-    third_party: false,
-    children_pi: false,
-    consent_ids: [],
-    status: 'active',
-    status_reason: null,
-    status_changed_by: null,
-    status_changed_at: null
-  }).execute()
+  await insertBenchGrant(bench, { dataset: code, fields: shape(false).map((f) => f.name), accessModes: ['api'], masked: false })
 }
 const port = (app.server.address() as { port: number }).port
 async function reads (code: string) {

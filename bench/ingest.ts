@@ -7,25 +7,19 @@
 //   npx tsx bench/ingest.ts
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_BATCH_SIZE=1000 BENCH_BATCHES=20 BENCH_ROUNDS=5 npx tsx bench/ingest.ts
 //   BENCH_PRELOAD_ROWS=10000000 npx tsx bench/ingest.ts     # the same on tables already holding 10 million rows
-import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
 import { createDatasetRepository } from '../src/catalog/datasets/repository.js'
 import { idNumberCheckCharacter } from '../src/catalog/records/id-number.js'
 import { createRecordRepository } from '../src/catalog/records/repository.js'
 import { validateBatch } from '../src/catalog/records/validate.js'
-import { loadConfig } from '../src/config.js'
-import { createDatabase } from '../src/db/create-db.js'
 import type { StoredField } from '../src/db/database.js'
-import { migrateToLatest } from '../src/db/migrator.js'
 import { loadSigningKey } from '../src/platform/auth/keys.js'
 import { createTokenIssuer } from '../src/platform/auth/token.js'
 import { recordEvent } from '../src/platform/events.js'
+import { benchDatabase, field, insertBenchDataset } from './people.js'
 
-const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const batchSize = Number(process.env.BENCH_BATCH_SIZE ?? 1000)
 const batches = Number(process.env.BENCH_BATCHES ?? 20)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -34,28 +28,6 @@ const preload = Number(process.env.BENCH_PRELOAD_ROWS ?? 0)
 
 type Row = Record<string, unknown>
 
-async function withAdmin (text: string) {
-  const client = new pg.Client({ connectionString: serverUrl })
-  await client.connect()
-  try { await client.query(text) } finally { await client.end() }
-}
-
-const field = (name: string, type: StoredField['type'], extra: Partial<StoredField> = {}): StoredField => ({
-  name,
-  type,
-  required: false,
-  piType: null,
-  sensitivity: 1,
-  description: null,
-  format: null,
-  enum: null,
-  pattern: null,
-  maxLength: null,
-  minimum: null,
-  maximum: null,
-  masking: null,
-  ...extra
-})
 const FIELDS: StoredField[] = [
   field('student_id', 'string', { required: true, piType: 'student_id', sensitivity: 3, pattern: '^[0-9]{10}$' }),
   field('name', 'string', { required: true, piType: 'name', sensitivity: 3, maxLength: 50 }),
@@ -90,43 +62,10 @@ function student (n: number): Row {
 }
 
 // a database of its own, the schema, a producer unit and its dataset
-const dbName = `datagate_bench_${randomBytes(4).toString('hex')}`
-await withAdmin(`create database ${dbName}`)
-const url = new URL(serverUrl)
-url.pathname = `/${dbName}`
-const dataDir = mkdtempSync(join(tmpdir(), 'datagate-bench-'))
-const config = loadConfig({
-  DATAGATE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '100000000', DATABASE_URL: url.toString()
-})
-const database = await createDatabase(config, console)
-await migrateToLatest(database.db)
+const bench = await benchDatabase()
+const { config, database, url } = bench
 await database.db.insertInto('units').values({ code: 'CS', name: 'School of Computer Science', officer_name: 'Li Wei', officer_contact: 'liwei@example.edu.cn' }).execute()
-await createDatasetRepository(database.db).insert({
-  code: 'students',
-  name: 'Students',
-  description: null,
-  producer_unit: 'CS',
-  subject: 'students',
-  category: 'student',
-  grade: 'ordinary',
-  national_grade: 'general',
-  share_attribute: 'conditional',
-  open_attribute: 'none',
-  personnel_basic: true,
-  update_frequency: 'daily',
-  retention_days: 3650,
-  holds_pi: true,
-  sensitive_pi: false,
-  children_pi: false,
-  primary_key: ['student_id'],
-  person_key: 'student_id',
-  fields: FIELDS,
-  sources: [],
-  metadata_restricted: false,
-  status: 'published',
-  created_by: 'bench',
-  published_at: new Date()
-})
+await insertBenchDataset(bench, { code: 'students', name: 'Students', personnel_basic: true, holds_pi: true, person_key: 'student_id', fields: FIELDS })
 
 const key = loadSigningKey(config, { generate: true })!
 const app = await buildApp({ config, database, mode: 'all', keys: { signing: key, verification: key }, logger: false, closeDatabase: false })
@@ -135,7 +74,7 @@ const endpoint = `http://127.0.0.1:${(app.server.address() as { port: number }).
 const token = createTokenIssuer(key, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: 3600 })
   .sign({ sub: 'bench', unit: 'CS', roles: ['steward'] }, 3600)
 
-const baseline = new pg.Client({ connectionString: url.toString() })
+const baseline = new pg.Client({ connectionString: url })
 await baseline.connect()
 await baseline.query('create table baseline_records (dataset_code text not null, record_key text not null, data jsonb not null, primary key (dataset_code, record_key))')
 
@@ -253,6 +192,4 @@ for (const [label, after] of [['first page', undefined], ['deep page', String(3_
 
 await baseline.end()
 await app.close()
-await database.close()
-await withAdmin(`drop database ${dbName} with (force)`)
-rmSync(dataDir, { recursive: true, force: true })
+await bench.drop()

@@ -86,64 +86,56 @@ export const PEOPLE_FIELDS: StoredField[] = [
   field('enrolled_on', 'date')
 ]
 
-/**
- * Units CS and MATH, the `people` dataset of CS with `rows` generated records (keys 0000000001…),
- * and an active grant of every field to MATH with `accessModes`; returns the grant.
- */
-export async function seedPeople (bench: BenchDatabase, rows: number, accessModes: string[]): Promise<Grant> {
-  const db = bench.database.db
-  for (const code of ['CS', 'MATH']) {
-    await db.insertInto('units').values({ code, name: `Unit ${code}`, officer_name: 'Officer', officer_contact: 'officer@example.edu.cn' }).execute()
+type NewDatasetRow = Parameters<ReturnType<typeof createDatasetRepository>['insert']>[0]
+
+/** Producer and consumer units, with a placeholder officer. */
+export async function insertUnits (bench: BenchDatabase, codes: readonly string[]): Promise<void> {
+  for (const code of codes) {
+    await bench.database.db.insertInto('units').values({ code, name: `Unit ${code}`, officer_name: 'Officer', officer_contact: 'officer@example.edu.cn' }).execute()
   }
-  await createDatasetRepository(db).insert({
-    code: 'people',
-    name: 'People',
+}
+
+/** A published `ordinary` dataset of unit CS keyed by student_id, as the catalog stores it; `overrides` change it. */
+export async function insertBenchDataset (bench: BenchDatabase, overrides: Partial<NewDatasetRow> & Pick<NewDatasetRow, 'code' | 'fields'>): Promise<void> {
+  await createDatasetRepository(bench.database.db).insert({
+    name: overrides.code,
     description: null,
     producer_unit: 'CS',
-    subject: 'people',
+    subject: overrides.code,
     category: 'student',
     grade: 'ordinary',
     national_grade: 'general',
     share_attribute: 'conditional',
     open_attribute: 'none',
-    personnel_basic: true,
+    personnel_basic: false,
     update_frequency: 'daily',
     retention_days: 3650,
-    holds_pi: true,
+    holds_pi: false,
     sensitive_pi: false,
     children_pi: false,
     primary_key: ['student_id'],
-    person_key: 'student_id',
-    fields: PEOPLE_FIELDS,
+    person_key: null,
     sources: [],
     metadata_restricted: false,
     status: 'published',
     created_by: 'bench',
-    published_at: new Date()
+    published_at: new Date(),
+    ...overrides
   })
-  const batch = randomUUID()
-  await db.insertInto('ingest_batches').values({ id: batch, dataset_code: 'people', unit: 'CS', sub: 'bench', client: null, format: 'json', received: rows, accepted: rows, rejected: 0, errors: '{}' }).execute()
-  console.log(`loading ${rows} records…`)
-  for (let start = 1; start <= rows; start += 200_000) {
-    const end = Math.min(rows, start + 199_999)
-    await sql`
-      insert into records (dataset_code, record_key, data, person_key, batch_id, source_unit, source_sub, source_client)
-      select 'people', k, jsonb_build_object(
-               'student_id', k, 'name', '张' || chr(19968 + (i % 2000)) || chr(19968 + (i % 997)), 'id_number', '11010519491231002X',
-               'phone', '138' || lpad((i % 100000000)::text, 8, '0'), 'email', 's' || i || '@example.edu.cn',
-               'address', '北京市海淀区学院路' || (i % 300) || '号', 'college', (array['CS','MATH','LAW','MED'])[1 + i % 4],
-               'major', 'major ' || (i % 40), 'year', 2018 + i % 8, 'gpa', round(((i % 500) / 100.0)::numeric, 2),
-               'active', i % 2 = 0, 'enrolled_on', (2018 + i % 8) || '-09-01'),
-             k, ${batch}::uuid, 'CS', 'bench', null
-      from (select i, lpad(i::text, 10, '0') as k from generate_series(${start}::int, ${end}::int) as i) s`.execute(db)
-  }
-  await sql`analyze records`.execute(db)
+}
+
+/**
+ * An active grant on `dataset` to unit MATH, with the approved share request it comes from: every
+ * one of `fields`, no row filter, a quota that never binds; masked unless `masked` is false.
+ */
+export async function insertBenchGrant (bench: BenchDatabase, { dataset, fields, accessModes, masked = true }: { dataset: string, fields: string[], accessModes: string[], masked?: boolean }): Promise<Grant> {
+  const db = bench.database.db
   const terms = {
-    dataset_code: 'people',
+    dataset_code: dataset,
     producer_unit: 'CS',
     consumer_unit: 'MATH',
     subject: null,
-    fields: PEOPLE_FIELDS.map((f) => f.name),
+    fields,
     row_filter: '{}',
     purpose: 'benchmark',
     access_modes: accessModes,
@@ -164,7 +156,7 @@ export async function seedPeople (bench: BenchDatabase, rows: number, accessMode
     decision_reason: null,
     review_due_at: null,
     overdue_reported_at: null,
-    unmasked_reason: null,
+    unmasked_reason: masked ? null : 'benchmark',
     collective_decision: null,
     external_approval: null,
     person_count: null
@@ -172,7 +164,7 @@ export async function seedPeople (bench: BenchDatabase, rows: number, accessMode
   return await db.insertInto('grants').values({
     ...terms,
     share_request_id: request.id,
-    masked: true,
+    masked,
     children_pi: false,
     consent_ids: [],
     status: 'active',
@@ -180,6 +172,42 @@ export async function seedPeople (bench: BenchDatabase, rows: number, accessMode
     status_changed_by: null,
     status_changed_at: null
   }).returningAll().executeTakeFirstOrThrow()
+}
+
+/**
+ * Units CS and MATH, the `people` dataset of CS with `rows` generated records (keys 0000000001…),
+ * and an active, masked grant of every field to MATH with `accessModes`; returns the grant.
+ */
+export async function seedPeople (bench: BenchDatabase, rows: number, accessModes: string[]): Promise<Grant> {
+  const db = bench.database.db
+  await insertUnits(bench, ['CS', 'MATH'])
+  await insertBenchDataset(bench, {
+    code: 'people',
+    name: 'People',
+    subject: 'people',
+    personnel_basic: true,
+    holds_pi: true,
+    person_key: 'student_id',
+    fields: PEOPLE_FIELDS
+  })
+  const batch = randomUUID()
+  await db.insertInto('ingest_batches').values({ id: batch, dataset_code: 'people', unit: 'CS', sub: 'bench', client: null, format: 'json', received: rows, accepted: rows, rejected: 0, errors: '{}' }).execute()
+  console.log(`loading ${rows} records…`)
+  for (let start = 1; start <= rows; start += 200_000) {
+    const end = Math.min(rows, start + 199_999)
+    await sql`
+      insert into records (dataset_code, record_key, data, person_key, batch_id, source_unit, source_sub, source_client)
+      select 'people', k, jsonb_build_object(
+               'student_id', k, 'name', '张' || chr(19968 + (i % 2000)) || chr(19968 + (i % 997)), 'id_number', '11010519491231002X',
+               'phone', '138' || lpad((i % 100000000)::text, 8, '0'), 'email', 's' || i || '@example.edu.cn',
+               'address', '北京市海淀区学院路' || (i % 300) || '号', 'college', (array['CS','MATH','LAW','MED'])[1 + i % 4],
+               'major', 'major ' || (i % 40), 'year', 2018 + i % 8, 'gpa', round(((i % 500) / 100.0)::numeric, 2),
+               'active', i % 2 = 0, 'enrolled_on', (2018 + i % 8) || '-09-01'),
+             k, ${batch}::uuid, 'CS', 'bench', null
+      from (select i, lpad(i::text, 10, '0') as k from generate_series(${start}::int, ${end}::int) as i) s`.execute(db)
+  }
+  await sql`analyze records`.execute(db)
+  return await insertBenchGrant(bench, { dataset: 'people', fields: PEOPLE_FIELDS.map((f) => f.name), accessModes })
 }
 
 /** The whole platform over the bench database, listening on a free port, and a MATH consumer's token. */
