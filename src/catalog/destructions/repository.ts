@@ -25,18 +25,22 @@ export interface KeyVisitor {
   (keys: readonly string[]): void
 }
 
+/** What a new proposal has not had yet: a decision, a witness, an execution. */
+const UNDECIDED = { decision_reason: null, witness_sub: null, witness_unit: null, witness_note: null, executed_by: null, executed_unit: null } as const
+export type NewProposal = Omit<NewDestruction, keyof typeof UNDECIDED>
+
 export function createDestructionRepository (db: Kysely<Database>) {
   return {
-    async insert (values: NewDestruction, trx: Db = db): Promise<Destruction> {
-      return await trx.insertInto('destructions').values(values).returningAll().executeTakeFirstOrThrow()
+    async insert (values: NewProposal, trx: Db = db): Promise<Destruction> {
+      return await trx.insertInto('destructions').values({ ...values, ...UNDECIDED }).returningAll().executeTakeFirstOrThrow()
     },
 
     /**
      * Opens an `expired` proposal unless the dataset already has an open one (the partial unique
      * index decides, also against a proposal filed at the same moment). Null when there was one.
      */
-    async insertExpiredUnlessOpen (values: NewDestruction, trx: Db = db): Promise<Destruction | null> {
-      return await trx.insertInto('destructions').values(values)
+    async insertExpiredUnlessOpen (values: NewProposal, trx: Db = db): Promise<Destruction | null> {
+      return await trx.insertInto('destructions').values({ ...values, ...UNDECIDED })
         .onConflict((oc) => oc.column('dataset_code')
           .where('scope', '=', 'expired')
           .where('status', 'in', [...OPEN_STATUSES])

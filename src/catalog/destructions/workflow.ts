@@ -93,13 +93,7 @@ export function createDestructionWorkflow (db: Kysely<Database>, encryption: Enc
             rows_in_scope: rows,
             proposed_by: actor.sub,
             proposed_unit: actor.unit,
-            proposed_client: actor.client ?? null,
-            decision_reason: null,
-            witness_sub: null,
-            witness_unit: null,
-            witness_note: null,
-            executed_by: null,
-            executed_unit: null
+            proposed_client: actor.client ?? null
           }, trx)
           await destructionEvent(trx, actor, requestId, 'destruction.create', d, {
             scope: d.scope, filter, cutoff: cutoff?.toISOString() ?? null, rowsInScope: rows, reason: d.reason, status: d.status

@@ -51,13 +51,7 @@ export async function sweepRetention (db: Kysely<Database>, { now = new Date() }
           rows_in_scope: d.expiredRows,
           proposed_by: RETENTION_ACTOR,
           proposed_unit: d.producerUnit,
-          proposed_client: null,
-          decision_reason: null,
-          witness_sub: null,
-          witness_unit: null,
-          witness_note: null,
-          executed_by: null,
-          executed_unit: null
+          proposed_client: null
         }, trx)
         if (!row) continue
         // the unit that must act on it is the producer's
