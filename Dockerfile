@@ -33,6 +33,8 @@ RUN mkdir -p /data /exports && chown node:node /data /exports
 USER node
 VOLUME ["/data"]
 EXPOSE 3000
+# readiness over HTTPS when the process serves it (TLS_CERT_FILE): the certificate names the public
+# host, not 127.0.0.1, so this local probe does not check it
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "require(process.env.TLS_CERT_FILE ? 'node:https' : 'node:http').get({ host: '127.0.0.1', port: process.env.PORT || 3000, path: '/health/ready', rejectUnauthorized: false, timeout: 2500 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).on('timeout', () => process.exit(1))"]
 CMD ["node", "dist/main.js", "serve", "all"]
