@@ -2,48 +2,58 @@
 // (grant and quota check, keyset batches, masking of 6 of 12 fields, watermark marks and decoy rows,
 // the sealed file, progress written per batch) until it is `done`, then the download; the baseline
 // reads the same rows in the same keyset batches through `pg` and writes them as plain CSV to a file,
-// unmasked, unsealed, unmarked. Both in the same process and run, on PostgreSQL. The process's
-// resident memory is sampled every 20 ms during each, and its peak reported.
+// unmasked, unsealed, unmarked, in this process. Same run, same PostgreSQL. The platform runs as its
+// own process (`datagate serve all` on the bench database), so that its memory is its own: its
+// resident set is sampled every 20 ms during the export and the download, and its high-water mark
+// (VmHWM, start-up included) read at the end.
 //
-//   npx tsx bench/export.ts                       # 1,000,000 rows
+//   npm run build && npx tsx bench/export.ts      # 1,000,000 rows; the platform runs from dist/ when built
 //   BENCH_ROWS=100000 npx tsx bench/export.ts
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { BATCH_ROWS } from '../src/gateway/exports/job.js'
-import { benchDatabase, PEOPLE_FIELDS, seedPeople, startPlatform } from './people.js'
+import { loadSigningKey } from '../src/platform/auth/keys.js'
+import { createTokenIssuer } from '../src/platform/auth/token.js'
+import { benchDatabase, PEOPLE_FIELDS, seedPeople } from './people.js'
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000)
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0)
+const exportEnv = { EXPORT_MAX_ROWS: String(rows), EXPORT_DECOY_EVERY: '5000' }
 
-const bench = await benchDatabase({ EXPORT_MAX_ROWS: String(rows), EXPORT_DECOY_EVERY: '5000' })
+const bench = await benchDatabase(exportEnv)
 await seedPeople(bench, rows, ['api', 'export'])
-const { app, port, token } = await startPlatform(bench)
-const base = `http://127.0.0.1:${port}/api/v1`
-const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
 
-/** Runs `work` while sampling the resident set size; returns its duration and the peak RSS seen. */
-async function measured (work: () => Promise<void>): Promise<{ seconds: number, peakRss: number }> {
-  global.gc?.()
-  let peakRss = process.memoryUsage.rss()
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 20)
+/** Memory of a process from /proc (Linux): resident now and its high-water mark, in bytes. */
+function memoryOf (pid: number): { rss: number, hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+}
+
+/** Runs `work` while sampling the resident set of `pid`; returns its duration and the peak seen. */
+async function measured (pid: number, work: () => Promise<void>): Promise<{ seconds: number, peakRss: number }> {
+  let peakRss = memoryOf(pid).rss
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, memoryOf(pid).rss) }, 20)
   const started = process.hrtime.bigint()
   try {
     await work()
   } finally {
     clearInterval(sampler)
   }
-  peakRss = Math.max(peakRss, process.memoryUsage.rss())
+  peakRss = Math.max(peakRss, memoryOf(pid).rss)
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRss }
 }
 
-// the baseline: keyset batches of the same size through pg, the stored values written as CSV lines
+// the baseline, in this process: keyset batches of the same size through pg, the stored values as CSV lines
 const scratch = mkdtempSync(join(tmpdir(), 'datagate-bench-export-'))
 const names = PEOPLE_FIELDS.map((f) => f.name)
 const quote = (v: unknown) => { const s = v === null || v === undefined ? '' : String(v); return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s }
-const bare = await measured(async () => {
+const bare = await measured(process.pid, async () => {
   const pool = new pg.Pool({ connectionString: bench.url, max: 2 })
   const out = createWriteStream(join(scratch, 'bare.csv'))
   out.write(names.join(',') + '\n')
@@ -62,10 +72,33 @@ const bare = await measured(async () => {
   await pool.end()
 })
 
+// the platform in a process of its own, over the same database and data dir (its keys)
+const key = loadSigningKey(bench.config, { generate: true })!
+const token = createTokenIssuer(key, { issuer: bench.config.JWT_ISSUER, audience: bench.config.JWT_AUDIENCE, maxTtlSeconds: 3600 })
+  .sign({ sub: 'bench-reader', unit: 'MATH', roles: ['consumer'] }, 3600)
+const port = await new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+// as deployed: the compiled build (`npm run build`) when there is one, else the sources through tsx (more memory)
+const built = join(import.meta.dirname, '..', 'dist', 'main.js')
+const entry = existsSync(built) ? built : join(import.meta.dirname, '..', 'bin', 'datagate.js')
+// BENCH_PLATFORM_NODE_ARGS: V8 flags for the platform's process, e.g. --max-old-space-size=128
+const nodeArgs = (process.env.BENCH_PLATFORM_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const platform = spawn(process.execPath, [...nodeArgs, entry, 'serve', 'all'], {
+  env: { ...process.env, ...exportEnv, DATAGATE_DATA_DIR: bench.config.dataDir, DATABASE_URL: bench.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000' },
+  stdio: ['ignore', 'inherit', 'inherit']
+})
+const base = `http://127.0.0.1:${port}/api/v1`
+for (let i = 0; ; i++) {
+  if (i > 600 || platform.exitCode !== null) throw new Error('the platform did not start')
+  if (await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)) break
+  await new Promise((resolve) => setTimeout(resolve, 100))
+}
+const idle = memoryOf(platform.pid!)
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+
 let exportId = ''
 let written = 0
 let bytes = 0
-const datagate = await measured(async () => {
+const datagate = await measured(platform.pid!, async () => {
   const asked = await fetch(`${base}/data/people/exports`, { method: 'POST', headers, body: JSON.stringify({}) })
   if (asked.status !== 202) throw new Error(`export: ${asked.status} ${await asked.text()}`)
   exportId = ((await asked.json()) as { id: string }).id
@@ -77,19 +110,21 @@ const datagate = await measured(async () => {
   }
 })
 let downloaded = 0
-const download = await measured(async () => {
+const download = await measured(platform.pid!, async () => {
   const res = await fetch(`${base}/exports/${exportId}/file`, { headers })
   if (res.status !== 200 || !res.body) throw new Error(`download: ${res.status}`)
   for await (const chunk of res.body) downloaded += (chunk as Uint8Array).length
 })
+const end = memoryOf(platform.pid!)
 
-console.log(`PostgreSQL; export of ${rows} rows of 12 fields (6 masked); batches of ${BATCH_ROWS}`)
-console.log(`baseline  (pg keyset batches → plain CSV file): ${(rows / bare.seconds).toFixed(0)} rows/s, ${bare.seconds.toFixed(1)} s, peak RSS ${mb(bare.peakRss)} MB`)
-console.log(`datagate  POST …/exports until done:          ${(rows / datagate.seconds).toFixed(0)} rows/s, ${datagate.seconds.toFixed(1)} s, peak RSS ${mb(datagate.peakRss)} MB ` +
-  `(${written} rows written, ${mb(bytes)} MB sealed file)`)
-console.log(`datagate  GET …/file (download):               ${download.seconds.toFixed(1)} s, ${mb(downloaded)} MB of CSV, peak RSS ${mb(download.peakRss)} MB`)
-console.log(`throughput ratio ${(bare.seconds / datagate.seconds).toFixed(2)}; peak RSS of the whole process (platform, pools, this script) ${mb(Math.max(datagate.peakRss, download.peakRss))} MB`)
+console.log(`PostgreSQL; export of ${rows} rows of 12 fields (6 masked); batches of ${BATCH_ROWS}; platform from ${entry === built ? 'dist/ (compiled)' : 'sources (tsx)'}`)
+console.log(`baseline  (pg keyset batches → plain CSV file): ${(rows / bare.seconds).toFixed(0)} rows/s, ${bare.seconds.toFixed(1)} s, peak RSS of the bench process ${mb(bare.peakRss)} MB`)
+console.log(`datagate  POST …/exports until done:          ${(rows / datagate.seconds).toFixed(0)} rows/s, ${datagate.seconds.toFixed(1)} s, ` +
+  `${written} rows, ${mb(bytes)} MB file; platform RSS ${mb(idle.rss)} MB idle, peak ${mb(datagate.peakRss)} MB`)
+console.log(`datagate  GET …/file (download):               ${download.seconds.toFixed(1)} s, ${mb(downloaded)} MB of CSV, platform peak RSS ${mb(download.peakRss)} MB`)
+console.log(`throughput ratio ${(bare.seconds / datagate.seconds).toFixed(2)}; platform process high-water mark (VmHWM, start-up included) ${mb(end.hwm)} MB`)
 
-await app.close()
+platform.kill('SIGTERM')
+await once(platform, 'exit')
 await bench.drop()
 rmSync(scratch, { recursive: true, force: true })
