@@ -7,6 +7,8 @@
 //   npx tsx bench/data-read.ts                                       # 1,000,000 rows, 50 connections
 //   BENCH_ROWS=10000 npx tsx bench/data-read.ts                      # the same read on a small dataset
 //   BENCH_DATABASE_URL=postgres://… BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npx tsx bench/data-read.ts
+//   BENCH_PROFILE=/tmp/read.cpuprofile npx tsx bench/data-read.ts   # a CPU profile of Datagate's run
+import { writeFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
@@ -53,7 +55,15 @@ async function measure (port: number, paths: string[], headers: Record<string, s
 }
 
 const baseline = await measure(portOf(bare), bareUrls)
+// BENCH_PROFILE=file.cpuprofile: a CPU profile of this process while Datagate is measured
+const profiler = process.env.BENCH_PROFILE ? new (await import('node:inspector/promises')).Session() : null
+if (profiler) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start') }
 const datagate = await measure(portOf(app), dataUrls, { authorization: `Bearer ${token}` })
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop')
+  writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile))
+  profiler.disconnect()
+}
 
 // where a read's time goes: Server-Timing of sequential reads (no queueing)
 const parts: Record<string, number> = {}
