@@ -1,3 +1,4 @@
+import type { ExportRow } from '../../db/database.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import { cellDigest } from './decoys.js'
 import type { Fragment } from './fragment.js'
@@ -8,17 +9,8 @@ import { confidenceOf, logBinomialTail, logCombined } from './score.js'
 /** Matches below this confidence are not reported: the false-positive rate of a trace is at most 1 − it. */
 export const MIN_CONFIDENCE = 0.999999
 
-export interface TraceCandidate {
-  id: string
-  grant_id: string
-  dataset_code: string
-  consumer_unit: string
-  sub: string
-  client: string | null
-  fields: string[]
-  rows_total: string | number
-  created_at: Date
-  watermark_check: string
+/** An export a fragment may come from, as the export repository lists them (`candidates`). */
+export type TraceCandidate = Pick<ExportRow, 'id' | 'grant_id' | 'dataset_code' | 'consumer_unit' | 'sub' | 'client' | 'fields' | 'rows_total' | 'created_at' | 'watermark_check'> & {
   /** its fields hold every column of the fragment */
   holds_columns: boolean
 }
