@@ -8,6 +8,7 @@ import { createDatabase } from './db/create-db.js'
 import { migrateToLatest, pendingMigrations } from './db/migrator.js'
 import { loadSigningKey, loadVerificationKey } from './platform/auth/keys.js'
 import { loggerOptions } from './platform/logging.js'
+import { heapLimitNotice } from './platform/memory.js'
 import type { RunMode } from './services.js'
 
 /**
@@ -50,6 +51,8 @@ export async function serve (config: Config, mode: RunMode): Promise<FastifyInst
       }
     })
     app.addHook('onClose', async () => { closeListeners.uninstall() })
+    const heap = heapLimitNotice()
+    app.log[heap.level]({ heapLimitMb: heap.heapLimitMb }, heap.msg)
     try {
       await app.listen({ port: config.PORT, host: config.HOST })
     } catch (err) {
