@@ -9,17 +9,15 @@
 //
 //   npm run build && npx tsx bench/export.ts      # 1,000,000 rows; the platform runs from dist/ when built
 //   BENCH_ROWS=100000 npx tsx bench/export.ts
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { BATCH_ROWS } from '../src/gateway/exports/job.js'
 import { loadSigningKey } from '../src/platform/auth/keys.js'
 import { createTokenIssuer } from '../src/platform/auth/token.js'
-import { benchDatabase, PEOPLE_FIELDS, seedPeople } from './people.js'
+import { benchDatabase, memoryOf, PEOPLE_FIELDS, seedPeople, spawnPlatform } from './people.js'
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000)
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0)
@@ -27,13 +25,6 @@ const exportEnv = { EXPORT_MAX_ROWS: String(rows), EXPORT_DECOY_EVERY: '5000' }
 
 const bench = await benchDatabase(exportEnv)
 await seedPeople(bench, rows, ['api', 'export'])
-
-/** Memory of a process from /proc (Linux): resident now and its high-water mark, in bytes. */
-function memoryOf (pid: number): { rss: number, hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
-}
 
 /** Runs `work` while sampling the resident set of `pid`; returns its duration and the peak seen. */
 async function measured (pid: number, work: () => Promise<void>): Promise<{ seconds: number, peakRss: number }> {
@@ -76,29 +67,16 @@ const bare = await measured(process.pid, async () => {
 const key = loadSigningKey(bench.config, { generate: true })!
 const token = createTokenIssuer(key, { issuer: bench.config.JWT_ISSUER, audience: bench.config.JWT_AUDIENCE, maxTtlSeconds: 3600 })
   .sign({ sub: 'bench-reader', unit: 'MATH', roles: ['consumer'] }, 3600)
-const port = await new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
-// as deployed: the compiled build (`npm run build`) when there is one, else the sources through tsx (more memory)
-const built = join(import.meta.dirname, '..', 'dist', 'main.js')
-const entry = existsSync(built) ? built : join(import.meta.dirname, '..', 'bin', 'datagate.js')
 // BENCH_PLATFORM_NODE_ARGS: V8 flags for the platform's process, e.g. --max-old-space-size=128
-const nodeArgs = (process.env.BENCH_PLATFORM_NODE_ARGS ?? '').split(' ').filter(Boolean)
-const platform = spawn(process.execPath, [...nodeArgs, entry, 'serve', 'all'], {
-  env: { ...process.env, ...exportEnv, DATAGATE_DATA_DIR: bench.config.dataDir, DATABASE_URL: bench.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000' },
-  stdio: ['ignore', 'inherit', 'inherit']
-})
-const base = `http://127.0.0.1:${port}/api/v1`
-for (let i = 0; ; i++) {
-  if (i > 600 || platform.exitCode !== null) throw new Error('the platform did not start')
-  if (await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)) break
-  await new Promise((resolve) => setTimeout(resolve, 100))
-}
-const idle = memoryOf(platform.pid!)
+const platform = await spawnPlatform(bench, exportEnv, (process.env.BENCH_PLATFORM_NODE_ARGS ?? '').split(' ').filter(Boolean))
+const base = `${platform.url}/api/v1`
+const idle = memoryOf(platform.pid)
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
 
 let exportId = ''
 let written = 0
 let bytes = 0
-const datagate = await measured(platform.pid!, async () => {
+const datagate = await measured(platform.pid, async () => {
   const asked = await fetch(`${base}/data/people/exports`, { method: 'POST', headers, body: JSON.stringify({}) })
   if (asked.status !== 202) throw new Error(`export: ${asked.status} ${await asked.text()}`)
   exportId = ((await asked.json()) as { id: string }).id
@@ -110,21 +88,20 @@ const datagate = await measured(platform.pid!, async () => {
   }
 })
 let downloaded = 0
-const download = await measured(platform.pid!, async () => {
+const download = await measured(platform.pid, async () => {
   const res = await fetch(`${base}/exports/${exportId}/file`, { headers })
   if (res.status !== 200 || !res.body) throw new Error(`download: ${res.status}`)
   for await (const chunk of res.body) downloaded += (chunk as Uint8Array).length
 })
-const end = memoryOf(platform.pid!)
+const end = memoryOf(platform.pid)
 
-console.log(`PostgreSQL; export of ${rows} rows of 12 fields (6 masked); batches of ${BATCH_ROWS}; platform from ${entry === built ? 'dist/ (compiled)' : 'sources (tsx)'}`)
+console.log(`PostgreSQL; export of ${rows} rows of 12 fields (6 masked); batches of ${BATCH_ROWS}; platform from ${platform.entry}`)
 console.log(`baseline  (pg keyset batches → plain CSV file): ${(rows / bare.seconds).toFixed(0)} rows/s, ${bare.seconds.toFixed(1)} s, peak RSS of the bench process ${mb(bare.peakRss)} MB`)
 console.log(`datagate  POST …/exports until done:          ${(rows / datagate.seconds).toFixed(0)} rows/s, ${datagate.seconds.toFixed(1)} s, ` +
   `${written} rows, ${mb(bytes)} MB file; platform RSS ${mb(idle.rss)} MB idle, peak ${mb(datagate.peakRss)} MB`)
 console.log(`datagate  GET …/file (download):               ${download.seconds.toFixed(1)} s, ${mb(downloaded)} MB of CSV, platform peak RSS ${mb(download.peakRss)} MB`)
 console.log(`throughput ratio ${(bare.seconds / datagate.seconds).toFixed(2)}; platform process high-water mark (VmHWM, start-up included) ${mb(end.hwm)} MB`)
 
-platform.kill('SIGTERM')
-await once(platform, 'exit')
+await platform.stop()
 await bench.drop()
 rmSync(scratch, { recursive: true, force: true })

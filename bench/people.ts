@@ -2,8 +2,11 @@
 // `people` dataset of unit CS with 6 personal-information fields masked by the display profile, a
 // number of generated records, one active grant of every field to unit MATH, and the platform
 // started over it with a consumer's token.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -219,4 +222,54 @@ export async function startPlatform (bench: BenchDatabase): Promise<{ app: Fasti
   const token = createTokenIssuer(key, { issuer: bench.config.JWT_ISSUER, audience: bench.config.JWT_AUDIENCE, maxTtlSeconds: 3600 })
     .sign({ sub: 'bench-reader', unit: 'MATH', roles: ['consumer'] }, 3600)
   return { app, port: (app.server.address() as { port: number }).port, token, maskingKey }
+}
+
+/** Memory of a process from /proc (Linux): resident now and its high-water mark, in bytes. */
+export function memoryOf (pid: number): { rss: number, hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+}
+
+export interface PlatformProcess {
+  process: ChildProcess
+  pid: number
+  /** http://127.0.0.1:port */
+  url: string
+  /** `dist/ (compiled)` or `sources (tsx)` */
+  entry: string
+  /** SIGTERM, and its exit */
+  stop (): Promise<void>
+}
+
+/**
+ * The platform in a process of its own over the bench database and data dir (its keys), so that its
+ * memory is its own: the compiled build (`npm run build`) when there is one, as deployed, else the
+ * sources through tsx (more memory). `nodeArgs` are V8 flags for it (BENCH_PLATFORM_NODE_ARGS).
+ */
+export async function spawnPlatform (bench: BenchDatabase, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<PlatformProcess> {
+  const port = await new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+  const built = join(import.meta.dirname, '..', 'dist', 'main.js')
+  const entry = existsSync(built) ? built : join(import.meta.dirname, '..', 'bin', 'datagate.js')
+  const child = spawn(process.execPath, [...nodeArgs, entry, 'serve', 'all'], {
+    env: { ...process.env, DATAGATE_DATA_DIR: bench.config.dataDir, DATABASE_URL: bench.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000', ...env },
+    stdio: ['ignore', 'inherit', 'inherit']
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    if (i > 600 || child.exitCode !== null) throw new Error('the platform did not start')
+    if (await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return {
+    process: child,
+    pid: child.pid!,
+    url,
+    entry: entry === built ? 'dist/ (compiled)' : 'sources (tsx)',
+    async stop () {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    }
+  }
 }
