@@ -111,16 +111,30 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     const queryMs = ms(t1)
     const more = rows.length > allowed
     if (more) rows.length = allowed
-    quota.release(plan.grant.id, plan.day, allowed - rows.length)
+    const count = rows.length
+    quota.release(plan.grant.id, plan.day, allowed - count)
 
     const t2 = performance.now()
-    const data = new Array<Record<string, unknown>>(rows.length)
-    for (let i = 0; i < rows.length; i++) data[i] = plan.masker(rows[i]!.data)
-    const nextCursor = more ? sealCursor(key, plan.grant.id, rows[rows.length - 1]!.record_key) : null
+    let data: Record<string, unknown>[] | null = new Array<Record<string, unknown>>(count)
+    for (let i = 0; i < count; i++) data[i] = plan.masker(rows[i]!.data)
+    const nextCursor = more ? sealCursor(key, plan.grant.id, rows[count - 1]!.record_key) : null
+    rows = null
     const maskMs = ms(t2)
 
+    // A JSON page is serialised before the audit wait (it is sent only once the event is committed):
+    // meanwhile the request holds one string, not the page's objects, which would otherwise outlive
+    // young-generation collections under load and be promoted.
     const format = chooseFormat(q.format, request.headers.accept)
     const t3 = performance.now()
+    let body: string | null = null
+    if (format === 'json') {
+      // the rows are plain JSON already, and a schema serialiser would walk them again
+      body = `{"data":${JSON.stringify(data)},"nextCursor":${JSON.stringify(nextCursor)},"grant":"${plan.grant.id}","masked":${JSON.stringify(plan.masked)}}`
+      data = null
+    }
+    const serialiseMs = ms(t3)
+
+    const t4 = performance.now()
     let seq: string
     try {
       ({ seq } = await app.audit.appendFor(request, {
@@ -131,29 +145,23 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
         objectId: dataset,
         dataset,
         fields: plan.fields,
-        rows: data.length,
+        rows: count,
         grantId: plan.grant.id,
         details: detailsOf(plan, { format, limit: q.limit, cursor: after !== undefined, masked: plan.masked })
       }))
     } catch (err) {
-      quota.release(plan.grant.id, plan.day, data.length)
+      quota.release(plan.grant.id, plan.day, count)
       request.log.error({ err }, 'audit: a data read could not be recorded; no data sent')
       throw new AuditUnavailableError('the audit log cannot be written right now, so no data is sent; retry shortly')
     }
-    const auditMs = ms(t3)
+    const auditMs = ms(t4)
 
     reply.header('x-audit-event', seq).header('x-grant', plan.grant.id)
-    if (format === 'json') {
-      // serialised here: the rows are plain JSON already, and a schema serialiser would walk them again
-      const t4 = performance.now()
-      const body = `{"data":${JSON.stringify(data)},"nextCursor":${JSON.stringify(nextCursor)},"grant":"${plan.grant.id}","masked":${JSON.stringify(plan.masked)}}`
-      if (serverTiming) reply.header('server-timing', `auth;dur=${authMs}, grant;dur=${grantMs}, query;dur=${queryMs}, mask;dur=${maskMs}, audit;dur=${auditMs}, serialise;dur=${ms(t4)}`)
-      return await reply.type(CONTENT_TYPES.json).send(body as never)
-    }
-    if (serverTiming) reply.header('server-timing', `auth;dur=${authMs}, grant;dur=${grantMs}, query;dur=${queryMs}, mask;dur=${maskMs}, audit;dur=${auditMs}`)
+    if (serverTiming) reply.header('server-timing', `auth;dur=${authMs}, grant;dur=${grantMs}, query;dur=${queryMs}, mask;dur=${maskMs}, audit;dur=${auditMs}, serialise;dur=${serialiseMs}`)
+    if (format === 'json') return await reply.type(CONTENT_TYPES.json).send(body! as never)
     reply.header('x-masked-fields', plan.masked.join(','))
     if (nextCursor) reply.header('x-next-cursor', nextCursor).header('link', `<${nextLink(request, nextCursor)}>; rel="next"`)
-    return await reply.type(CONTENT_TYPES[format]).send(streamRows(format, plan.fields, data) as never)
+    return await reply.type(CONTENT_TYPES[format]).send(streamRows(format, plan.fields, data!) as never)
   })
 
   app.get('/data/:dataset/schema', {
