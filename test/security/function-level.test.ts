@@ -1,35 +1,15 @@
-// Function-level authorization from one table: every /api/v1 route × every role. Deny unless the
-// table grants, and the table must cover every route the app serves.
+// API5 (OWASP API Security Top 10, 2023), function-level authorization from one table: every
+// /api/v1 route × every role. Deny unless the table grants, and the table must cover every route the app serves.
 import t from 'tap'
 import { ROLES } from '../../src/platform/auth/roles.js'
-import { AUDIT_ROUTES } from '../helpers/access/audit.js'
-import { CONSENTS_ROUTES } from '../helpers/access/consents.js'
-import { DATA_ROUTES } from '../helpers/access/data.js'
-import { DATASETS_ROUTES } from '../helpers/access/datasets.js'
-import { DESTRUCTIONS_ROUTES } from '../helpers/access/destructions.js'
-import { EXPORTS_ROUTES } from '../helpers/access/exports.js'
-import { MASKING_ROUTES } from '../helpers/access/masking.js'
-import { OPEN_ROUTES } from '../helpers/access/open.js'
-import { PLATFORM_ROUTES } from '../helpers/access/platform.js'
-import { PRINCIPALS_ROUTES } from '../helpers/access/principals.js'
-import { QUALITY_ROUTES } from '../helpers/access/quality.js'
-import { RECORDS_ROUTES } from '../helpers/access/records.js'
-import type { RouteCase } from '../helpers/access/route-case.js'
-import { SHARING_ROUTES } from '../helpers/access/sharing.js'
-import { SYSTEMS_ROUTES } from '../helpers/access/systems.js'
 import { build, createUnit } from '../helpers/build.js'
+import { ACCESS_TABLE, PUBLIC_ROUTES as PUBLIC } from '../helpers/security/access-table.js'
 
-export const ACCESS_TABLE: RouteCase[] = [
-  ...PLATFORM_ROUTES, ...DATASETS_ROUTES, ...RECORDS_ROUTES, ...QUALITY_ROUTES, ...SYSTEMS_ROUTES, ...AUDIT_ROUTES, ...MASKING_ROUTES, ...SHARING_ROUTES,
-  ...OPEN_ROUTES, ...CONSENTS_ROUTES, ...PRINCIPALS_ROUTES, ...DATA_ROUTES, ...DESTRUCTIONS_ROUTES, ...EXPORTS_ROUTES
-]
-
-/** Routes that take no token by design. */
-const PUBLIC = new Set(['POST /api/v1/auth/token', 'POST /api/v1/open-requests', 'GET /api/v1/open-requests/{id}/status'])
+// one app serves every case
+const h = await build(t)
+await createUnit(h, 'CS')
 
 t.test('every role gets exactly what the table grants', async (t) => {
-  const h = await build(t)
-  await createUnit(h, 'CS')
   let n = 0
   for (const route of ACCESS_TABLE) {
     for (const role of ROLES) {
@@ -51,7 +31,6 @@ t.test('every role gets exactly what the table grants', async (t) => {
 })
 
 t.test('the table covers every authenticated route of the API', async (t) => {
-  const h = await build(t)
   const spec = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> }
   const served = Object.entries(spec.paths)
     .filter(([path]) => path.startsWith('/api/v1/'))
@@ -60,4 +39,18 @@ t.test('the table covers every authenticated route of the API', async (t) => {
     .sort()
   const covered = ACCESS_TABLE.map((r) => `${r.method} ${r.path}`).sort()
   t.same(covered, served)
+})
+
+t.test('the routes without a token are public indeed, and served', async (t) => {
+  const spec = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> }
+  for (const route of PUBLIC) {
+    const [method, path] = route.split(' ') as [string, string]
+    const op = spec.paths[path]?.[method.toLowerCase()]
+    t.ok(op, `${route} is in the OpenAPI document`)
+    t.same(op?.security, [], `${route} is documented as taking no token`)
+    const url = path.replace('{id}', '00000000-0000-4000-8000-000000000000') + (path.endsWith('/status') ? '?receipt=x' : '')
+    const res = await h.app.inject({ method: method as 'GET' | 'POST', url, ...(method === 'POST' ? { payload: {} } : {}) })
+    t.not(res.statusCode, 401, `${route} answers without a token`)
+    t.not(res.statusCode, 403, `${route} refuses no anonymous caller for its role`)
+  }
 })

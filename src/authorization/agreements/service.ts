@@ -57,6 +57,9 @@ export function createAgreementService (db: Kysely<Database>) {
         if (a.status !== 'pending_signatures') throw new AgreementStateError(`the agreement is ${a.status}`)
         const before = await agreements.signatures(id, trx)
         if (before.some((s) => s.party === party)) throw new AgreementStateError(`the ${party} has already signed`)
+        // a tripartite agreement is three people's word: one who holds two parties' roles signs for one
+        const own = before.find((s) => s.signer_sub === actor.sub)
+        if (own) throw new PartyForbiddenError(`${actor.sub} already signed for the ${own.party}: each party signs through its own person`)
         await agreements.sign(id, party, actor, trx)
         const signed = before.length + 1 === AGREEMENT_PARTIES.length
         const after = signed ? await agreements.complete(id, trx) : a

@@ -12,7 +12,7 @@ import { createAgreementRepository } from '../agreements/repository.js'
 import { createConsentRepository } from '../consents/repository.js'
 import { isInForce } from '../consents/view.js'
 import {
-  AlreadyReviewedError, NotConsumerError, RequestExpiredError, ShareRequestNotFoundError, ShareRequestStateError
+  AlreadyReviewedError, NotConsumerError, RequestExpiredError, ReviewerForbiddenError, ShareRequestNotFoundError, ShareRequestStateError
 } from '../errors.js'
 import { checkRowFilter } from '../row-filter.js'
 import { activateIfReady } from './activation.js'
@@ -150,8 +150,12 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
         const before = await load(id, actor, trx)
         if (before.status !== 'pending_review') throw new ShareRequestStateError(`the request is ${before.status}: there is nothing to review`)
         const party = reviewPartyOf(actor, before, input.party)
+        // separation of duties: nobody approves their own request, and one person gives one review
+        if (before.requested_by === actor.sub) throw new ReviewerForbiddenError(`${actor.sub} filed this request: its reviewers are other people`)
         const reviews = await requests.reviewsOf([id], trx)
         if (reviews.some((r) => r.party === party)) throw new AlreadyReviewedError(`the ${party} has already reviewed this request`)
+        const own = reviews.find((r) => r.reviewer_sub === actor.sub)
+        if (own) throw new ReviewerForbiddenError(`${actor.sub} already reviewed this request as the ${own.party}: its reviews are by different people`)
         if (input.decision === 'reject') {
           if (!input.reason) throw new FieldError('reason', 'a rejection must state its reason (R7.1)')
           for (const name of ['collectiveDecision', 'externalApproval', 'unmasked', 'unmaskedReason'] as const) {

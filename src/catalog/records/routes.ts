@@ -7,6 +7,7 @@ import type { Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { recordEvent } from '../../platform/events.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { canSee } from '../datasets/access.js'
 import { createDatasetRepository } from '../datasets/repository.js'
 import { DatasetNotFoundError, DatasetStateError, NotProducerError } from '../errors.js'
 import { BatchTooLargeError, NDJSON, parseNdjson } from './ndjson.js'
@@ -29,7 +30,8 @@ export interface RecordsRoutesOptions {
 
 /** Only the producer unit writes a dataset's records, and only while the dataset is live. */
 function writable (dataset: Dataset | null, code: string, principal: Principal): Dataset {
-  if (!dataset) throw new DatasetNotFoundError(code)
+  // another unit's draft does not exist for it: 404 as for an unknown code, not a 403 naming its producer
+  if (!dataset || !canSee(principal, dataset)) throw new DatasetNotFoundError(code)
   if (dataset.producer_unit !== principal.unit) {
     throw new NotProducerError(`only the producer unit ${dataset.producer_unit} writes the records of ${code}`)
   }

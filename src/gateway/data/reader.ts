@@ -5,6 +5,7 @@ import type { RowMasker } from '../../masking/engine.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { campusToday } from '../../platform/calendar.js'
+import { canSee } from '../../catalog/datasets/access.js'
 import type { Encryption } from '../../catalog/encryption/plugin.js'
 import type { DataCache } from './cache.js'
 import { DataDatasetNotFoundError } from './errors.js'
@@ -42,7 +43,8 @@ export interface PlanInput {
 export function createDataReader ({ db, cache, key, encryption }: { db: Kysely<Database>, cache: DataCache, key: MaskingKey, encryption: Encryption }) {
   async function plan (principal: Principal, dataset: string, mode: AccessMode, input: PlanInput): Promise<ReadPlan> {
     const entry = await cache.dataset(dataset)
-    if (!entry) throw new DataDatasetNotFoundError(dataset)
+    // another unit's draft is as absent as an unknown code (404), not a dataset one lacks a grant on (403)
+    if (!entry || !canSee(principal, entry.dataset)) throw new DataDatasetNotFoundError(dataset)
     const day = campusToday()
     const grant = chooseGrant(principal, dataset, mode, await cache.grantsOf(principal.unit, dataset), input.grant, day)
     const todayDate = new Date(`${day}T00:00:00+08:00`)
