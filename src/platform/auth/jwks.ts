@@ -37,7 +37,7 @@ interface KeyEntry {
   algorithms: readonly IdpAlgorithm[]
 }
 
-const MAX_JWKS_BYTES = 512 * 1024
+export const MAX_JWKS_BYTES = 512 * 1024
 
 /**
  * The public keys of the campus identity provider, from its JWKS URL: fetched on first use, kept
@@ -56,11 +56,19 @@ export function createJwksResolver (options: JwksOptions) {
   async function load (): Promise<void> {
     const res = await fetch(url, {
       signal: AbortSignal.timeout(timeoutMs),
-      headers: { accept: 'application/jwk-set+json, application/json' }
+      headers: { accept: 'application/jwk-set+json, application/json' },
+      // the configured address and no other: a redirect could point the fetch anywhere (SSRF)
+      redirect: 'manual'
     })
-    if (!res.ok) throw new Error(`JWKS ${url} answered HTTP ${res.status}`)
-    const text = await res.text()
-    if (text.length > MAX_JWKS_BYTES) throw new Error(`JWKS ${url} is larger than ${MAX_JWKS_BYTES} bytes`)
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel()
+      throw new Error(`JWKS ${url} answered HTTP ${res.status}, a redirect, which is not followed: configure the final address`)
+    }
+    if (!res.ok) {
+      await res.body?.cancel()
+      throw new Error(`JWKS ${url} answered HTTP ${res.status}`)
+    }
+    const text = await readCapped(res, url)
     let body: unknown
     try {
       body = JSON.parse(text)
@@ -106,6 +114,30 @@ export function createJwksResolver (options: JwksOptions) {
       return entry.pem
     }
   }
+}
+
+/** The body as text, refused (and no longer read) once it passes MAX_JWKS_BYTES: a huge answer never fills memory. */
+async function readCapped (res: Response, url: string): Promise<string> {
+  const tooLarge = () => new Error(`JWKS ${url} is larger than ${MAX_JWKS_BYTES} bytes`)
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_JWKS_BYTES) {
+    await res.body?.cancel()
+    throw tooLarge()
+  }
+  if (!res.body) return ''
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_JWKS_BYTES) {
+      await reader.cancel()
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** A usable signature key of a JWKS, or null: private, encryption-only and unsupported keys are skipped. */

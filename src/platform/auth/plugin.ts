@@ -55,7 +55,7 @@ class Refused extends Error {
 type Verify = (token: string) => Record<string, unknown>
 
 export interface AuthOptions {
-  config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_CLOCK_SKEW_S' | 'JWKS_URL' | 'JWKS_ISSUER'>
+  config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_CLOCK_SKEW_S' | 'JWT_MAX_TTL_S' | 'JWKS_URL' | 'JWKS_ISSUER'>
   key: VerificationKey
   /** the blacklist, checked on every request (R11.2); health probes and metrics are exempt */
   blocklist?: Blocklist
@@ -84,10 +84,20 @@ async function auth (app: FastifyInstance, { config, key, blocklist }: AuthOptio
       }
     : null
 
+  // Datagate never issues a token living longer than JWT_MAX_TTL_S, so a longer one was not minted
+  // by its issuer (a leaked key, a hand-made token): it is refused rather than trusted for years
+  function withinLifetime (claims: Record<string, unknown>): Record<string, unknown> {
+    const { exp, iat } = claims as { exp: number, iat?: unknown }
+    const now = Math.floor(Date.now() / 1000)
+    const from = typeof iat === 'number' ? Math.min(iat, now) : now
+    if (exp - from > config.JWT_MAX_TTL_S + config.JWT_CLOCK_SKEW_S) throw new Refused('lifetime above the maximum')
+    return claims
+  }
+
   async function verify (token: string): Promise<{ claims: Record<string, unknown>, own: boolean }> {
     const { header, payload } = decode(token) as { header: Record<string, unknown>, payload: Record<string, unknown> }
     const iss = payload.iss
-    if (iss === config.JWT_ISSUER) return { claims: own(token), own: true }
+    if (iss === config.JWT_ISSUER) return { claims: withinLifetime(own(token)), own: true }
     if (idp && iss === idp.issuer) {
       const alg = header.alg as string
       const pem = await idp.keys.key(header.kid, alg)
