@@ -23,7 +23,7 @@ import { clientRoutes } from './platform/clients/routes.js'
 import health from './platform/health.js'
 import { loggerOptions } from './platform/logging.js'
 import observability, { requestId } from './platform/observability.js'
-import problem from './platform/problem.js'
+import problem, { frameworkError } from './platform/problem.js'
 import { SERVICES, SERVICE_ROUTES, type RunMode, type ServiceName } from './services.js'
 
 export interface AppOptions {
@@ -68,6 +68,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.TRUST_PROXY,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     routerOptions: { maxParamLength: 256 },
+    // the router's own refusals (bad percent-encoding, over-long parameters) are problem documents too
+    frameworkErrors: frameworkError,
     // an HTTPS server answers as the HTTP one does: the instance type stays the HTTP one
     ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' } } as unknown as object : {})
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -84,6 +86,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     ...(options.database.poolStats ? { poolStats: options.database.poolStats } : {})
   })
   await app.register(helmet, { global: true })
+  // answers under /api/v1 are for one caller's token (records, personal data, secrets): no browser or
+  // proxy cache keeps them (OWASP API8); a route that means otherwise sets its own Cache-Control
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.startsWith('/api/v1/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    return payload
+  })
   // the blacklist of every run mode: an in-memory snapshot of the audit service's table, checked by auth
   await app.register(blocklist, { load: liveBlacklist, refreshMs: config.BLACKLIST_REFRESH_MS })
   await app.register(auth, { config, key: keys.verification, blocklist: app.blocklist.check })

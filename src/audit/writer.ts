@@ -34,6 +34,28 @@ const RELAY_BATCH = 500
 type Content = Omit<ChainedContent, 'seq' | 'recordedAt' | 'hashAlg'>
 
 /**
+ * PostgreSQL stores no U+0000 in text or jsonb and no unpaired surrogate in jsonb, and one such
+ * value would fail the whole batch it is written in (other callers' events with it). Hostile input
+ * is recorded with U+FFFD in their place.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+const storable = (text: string): string => text.replaceAll('\u0000', '\ufffd').replace(LONE_SURROGATE, '\ufffd')
+const storableOrNull = (text: string | null | undefined): string | null => (text === null || text === undefined ? null : storable(text))
+/** JSON.stringify writes NUL and unpaired surrogates as escapes, and nothing else like them */
+const ESCAPED_UNSTORABLE = /\\u0000|\\ud[89a-f]/i
+/** Details as jsonb will give them back (undefined members dropped), every string and key storable. */
+const storableJson = (value: unknown): unknown => {
+  const text = JSON.stringify(value)
+  return ESCAPED_UNSTORABLE.test(text) ? cleanedJson(value) : JSON.parse(text)
+}
+const cleanedJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (_k, v: unknown) => {
+  if (typeof v === 'string') return storable(v)
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v
+  const keys = Object.keys(v)
+  return keys.some((k) => storable(k) !== k) ? Object.fromEntries(keys.map((k) => [storable(k), (v as Record<string, unknown>)[k]])) : v
+}))
+
+/**
  * Group commit. Callers queue events and wait. A batch takes everything queued, is chained in
  * memory onto the head the previous batch will leave, and is written by one statement that
  * inserts it, moves the head and commits synchronously (one round trip) — or does nothing if the
@@ -63,23 +85,23 @@ export function createAuditWriter (options: AuditWriterOptions) {
       occurredAt: microIso(e.occurredAt ?? now()),
       service: e.service ?? 'platform',
       action: e.action,
-      operation: e.operation,
+      operation: storable(e.operation),
       outcome: e.outcome ?? (e.action === 'denied' ? 'denied' : 'success'),
-      actorSub: e.actor.sub,
-      actorUnit: e.actor.unit ?? null,
+      actorSub: storable(e.actor.sub),
+      actorUnit: storableOrNull(e.actor.unit),
       actorRoles: [...(e.actor.roles ?? [])],
-      actorClient: e.actor.client ?? null,
+      actorClient: storableOrNull(e.actor.client),
       actorIp: e.actor.ip ?? null,
       objectType: e.objectType ?? null,
-      objectId: e.objectId ?? null,
-      dataset: e.dataset ?? null,
-      fields: e.fields ? [...e.fields] : null,
+      objectId: storableOrNull(e.objectId),
+      dataset: storableOrNull(e.dataset),
+      fields: e.fields ? e.fields.map(storable) : null,
       rows: e.rows === undefined || e.rows === null ? null : String(Math.trunc(e.rows)),
       grantId: e.grantId ?? null,
       requestId: e.requestId ?? null,
       domainEventId: null,
-      // what jsonb will give back: undefined members dropped
-      details: JSON.parse(JSON.stringify(e.details ?? {})) as unknown
+      // what jsonb will give back: undefined members dropped, unstorable text replaced
+      details: storableJson(e.details ?? {})
     }
   }
 

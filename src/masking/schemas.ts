@@ -161,7 +161,7 @@ export const PolicySchema = Type.Object({
 export const PutPolicySchema = Type.Object({
   profiles: ProfilesRulesSchema,
   reason: Type.String({ minLength: 1, maxLength: 500, description: 'why the policy changes, kept in its history' }),
-  expectedVersion: Type.Optional(Type.Integer({ minimum: 0, description: 'the version this change is based on: 409 if another change came first' }))
+  expectedVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'the version this change is based on: 409 if another change came first' }))
 }, {
   additionalProperties: false,
   examples: [{ profiles: { third_party: { name: { strategy: 'redact' }, id_number: { strategy: 'hash', algorithm: 'sm3' } } }, reason: 'annual review', expectedVersion: 1 }]

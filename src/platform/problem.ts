@@ -47,8 +47,64 @@ function validationFields (err: FastifyError): ProblemField[] {
   return fields.filter((f) => !seen.has(`${f.field}\n${f.message}`) && seen.add(`${f.field}\n${f.message}`) !== undefined)
 }
 
+/** A UTF-16 surrogate without its other half: JSON can carry one (`"\\udfff"`), UTF-8 and jsonb cannot. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Text PostgreSQL cannot store: a NUL (not in text or jsonb) or a lone surrogate (not in jsonb). */
+const unstorable = (text: string) => text.includes('\u0000') || LONE_SURROGATE.test(text)
+
+/**
+ * Where the first unstorable string of a parsed input is (a dotted path, '' for the input itself),
+ * or null. One that got through failed its query (a 500, found by fuzzing). Iterative, so that
+ * deeply nested JSON cannot overflow the stack.
+ */
+export function unstorablePath (input: unknown): string | null {
+  const stack: Array<[unknown, string]> = [[input, '']]
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!
+    if (typeof value === 'string') {
+      if (unstorable(value)) return path
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        const at = path ? `${path}.${k}` : k
+        if (unstorable(k)) return at
+        stack.push([v, at])
+      }
+    }
+  }
+  return null
+}
+
+/** Every route: a NUL or a lone surrogate in the path, the query or the body is a 400 naming the field. */
+async function rejectUnstorable (request: FastifyRequest) {
+  for (const [where, input] of [['params', request.params], ['querystring', request.query], ['body', request.body]] as const) {
+    const at = unstorablePath(input)
+    if (at === null) continue
+    const field = at.replaceAll('\u0000', '\\u0000').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd')
+    throw Object.assign(new Error('input holds text that cannot be stored'), {
+      statusCode: 400,
+      validationContext: where,
+      validation: [{ instancePath: field ? `/${field.split('.').join('/')}` : '', message: 'must not contain NUL (U+0000) or unpaired surrogates', params: {} }]
+    })
+  }
+}
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route runs (a path segment that is
+ * not valid percent-encoding, a path parameter over `maxParamLength`) answers a 400 problem document
+ * like any other bad input, instead of Fastify's own JSON (a 414 for the long parameter, which no
+ * operation declares) that echoes the path.
+ */
+export function frameworkError (err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (err.code === 'FST_ERR_BAD_URL') return sendProblem(request, reply, 400, 'MALFORMED_URL', 'the path is not valid percent-encoded UTF-8')
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendProblem(request, reply, 400, 'BAD_REQUEST', 'a path parameter is too long')
+  request.log.error({ err }, 'router error')
+  return sendProblem(request, reply, 500, 'INTERNAL', 'an internal error occurred; quote the requestId when reporting it')
+}
+
 async function problemPlugin (app: FastifyInstance) {
   app.addSchema(ProblemSchema)
+  app.addHook('preValidation', rejectUnstorable)
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.validation) {
@@ -70,7 +126,14 @@ async function problemPlugin (app: FastifyInstance) {
     if (status >= 400 && status < 500) {
       return sendProblem(request, reply, status, err.code && /^[A-Z][A-Z0-9_]+$/.test(err.code) ? err.code : 'BAD_REQUEST', err.message)
     }
-    if (status === 503) return sendProblem(request, reply, 503, err.code ?? 'SERVICE_UNAVAILABLE', err.message)
+    if (status === 503) {
+      // every 503 is a "retry shortly" (the audit log that cannot be written, above all), and says when;
+      // only Datagate's own errors (a stable code) explain themselves: a library's message stays in the log
+      reply.header('retry-after', '1')
+      if (err.code && /^[A-Z][A-Z0-9_]+$/.test(err.code) && !err.code.startsWith('FST_')) return sendProblem(request, reply, 503, err.code, err.message)
+      request.log.error({ err }, 'unavailable')
+      return sendProblem(request, reply, 503, 'SERVICE_UNAVAILABLE', 'the service is unavailable right now; retry shortly')
+    }
     // 5xx: log everything, tell the caller nothing about internals
     request.log.error({ err }, 'unhandled error')
     return sendProblem(request, reply, 500, 'INTERNAL', 'an internal error occurred; quote the requestId when reporting it')

@@ -33,7 +33,7 @@ export const agreementRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'signAgreement',
       params: IdParamsSchema,
       body: SignatureBodySchema,
-      response: { 200: AgreementSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: AgreementSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => await service.sign(request.params.id, request.body.party, request.principal!, String(request.id)))
 }

@@ -56,7 +56,7 @@ export const grantRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'revokeGrant',
       params: IdParamsSchema,
       body: RevokeBodySchema,
-      response: { 200: GrantSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: GrantSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => toGrantView(await service.revoke(request.params.id, request.body.reason, request.principal!, String(request.id))))
 }

@@ -39,7 +39,7 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'other conditional data to the producer\'s steward and the office, then a tripartite agreement. Every grant also needs the usage commitment.',
       operationId: 'createShareRequest',
       body: CreateShareRequestSchema,
-      response: { 201: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+      response: { 201: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
     }
   }, async (request, reply) => {
     const row = await service.create(request.body, request.principal!, String(request.id))
@@ -100,7 +100,7 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'reviewShareRequest',
       params: IdParamsSchema,
       body: ReviewSchema,
-      response: { 200: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => await view(await service.review(request.params.id, request.body, request.principal!, String(request.id))))
 
@@ -114,7 +114,7 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'signShareRequestCommitment',
       params: IdParamsSchema,
       body: CommitmentBodySchema,
-      response: { 200: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => await view(await service.commit(request.params.id, request.principal!, String(request.id))))
 
@@ -127,7 +127,7 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'withdrawShareRequest',
       params: IdParamsSchema,
       body: WithdrawalBodySchema,
-      response: { 200: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => await view(await service.withdraw(request.params.id, request.body.reason, request.principal!, String(request.id))))
 }

@@ -43,7 +43,7 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'scope. A dataset has at most one open `expired` proposal (409 for a second); the retention sweep opens them by itself.',
       operationId: 'createDestruction',
       body: CreateDestructionSchema,
-      response: { 201: DestructionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409) }
+      response: { 201: DestructionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
     }
   }, async (request, reply) => {
     const row = await workflow.propose(request.body, request.principal!, String(request.id))
@@ -98,7 +98,7 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'reviewDestruction',
       params: IdParamsSchema,
       body: DestructionReviewBodySchema,
-      response: { 200: DestructionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: DestructionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => await view(await workflow.review(request.params.id, request.body, request.principal!, String(request.id))))
 
@@ -112,7 +112,7 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'witnessDestruction',
       params: IdParamsSchema,
       body: WitnessBodySchema,
-      response: { 200: DestructionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: DestructionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => await view(await workflow.witness(request.params.id, request.body.note, request.principal!, String(request.id))))
 
@@ -129,7 +129,7 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'executeDestruction',
       params: IdParamsSchema,
       body: ExecuteBodySchema,
-      response: { 200: DestructionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: DestructionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => await view(await execute(request.params.id, request.body.confirm, request.principal!, String(request.id))))
 

@@ -111,7 +111,7 @@ export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'markDatasetEncryption',
       params: DatasetParamsSchema,
       body: MarkBodySchema,
-      response: { 200: EncryptionStateSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }
+      response: { 200: EncryptionStateSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => {
     const principal = request.principal!

@@ -11,7 +11,8 @@ export const QualityParamsSchema = Type.Object({ code: DatasetCodeSchema })
 
 export const QualityQuerySchema = Type.Object({
   samplePercent: Type.Optional(Type.Number({
-    exclusiveMinimum: 0,
+    // not merely above 0: TABLESAMPLE takes a real, and 1e-40 underflows it (a 500, found by fuzzing)
+    minimum: 0.0001,
     maximum: 100,
     description: 'compute completeness over a TABLESAMPLE SYSTEM of this percentage of the records table (100: exactly). ' +
       'Default: exactly up to 1,000,000 rows, above that a sample aiming at 100,000 rows'

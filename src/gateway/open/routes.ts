@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { onRequestAsyncHookHandler } from 'fastify'
 import type { AuditLog } from '../../audit/log-plugin.js'
 import { openDatasets, openStateOf } from '../../catalog/open-reviews/repository.js'
@@ -106,7 +107,17 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
       params: OpenDatasetParamsSchema,
       querystring: OpenRecordsQuerySchema,
       produces: ['application/json', 'text/csv'],
-      response: { 200: OpenRecordsPageSchema, ...problems(400, 403, 404, 429, 503) }
+      response: {
+        // per content type: the CSV is no JSON page (the document said it was; found by fuzzing)
+        200: {
+          description: 'a page of open records',
+          content: {
+            'application/json': { schema: OpenRecordsPageSchema },
+            'text/csv': { schema: Type.String({ description: 'RFC 4180 CSV with a header line; X-Next-Cursor and X-Masked-Fields headers' }) }
+          }
+        },
+        ...problems(400, 403, 404, 429, 503)
+      }
     }
   }, async (request, reply) => {
     const { code } = request.params

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MaskingKey } from '../../masking/keys.js'
+import { FieldError } from '../../platform/errors.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { AuditUnavailableError } from '../data/errors.js'
 import type { ExportRepository } from '../exports/repository.js'
@@ -43,6 +44,10 @@ export const watermarkRoutes: FastifyPluginAsyncTypebox<TraceRouteOptions> = asy
     }
   }, async (request, reply) => {
     const body = request.body as unknown
+    // with no content type there is no body, and no schema ran over it
+    if (typeof body !== 'string' && typeof (body as { csv?: unknown } | undefined)?.csv !== 'string') {
+      throw new FieldError('body', 'is required: the suspected file as text/csv, or JSON {"csv": "…"}')
+    }
     const text = typeof body === 'string' ? body : (body as { csv: string }).csv
     const fragment = readFragment(text)
     const candidates = await repo.candidates(fragment.columns, MAX_CANDIDATES)
