@@ -11,9 +11,11 @@ import { isBrokenConnection, isDatabaseUnavailable, markConnectFailure } from '.
 import { dataPathOf } from '../../src/gateway/data/plugin.js'
 import { exportsOf } from '../../src/gateway/exports/plugin.js'
 import { loadSigningKey } from '../../src/platform/auth/keys.js'
+import { campusToday } from '../../src/platform/calendar.js'
 import { createTokenIssuer } from '../../src/platform/auth/token.js'
-import { testConfig } from '../helpers/build.js'
-import { TEST_DATABASE_URL, adminQuery, freshDatabase } from '../helpers/database.js'
+import { build, testConfig } from '../helpers/build.js'
+import { dataFixture, MATH_READER } from '../helpers/data.js'
+import { TEST_DATABASE_URL, adminQuery, freshDatabase, silent, type TestDatabase } from '../helpers/database.js'
 
 const needsPostgres = TEST_DATABASE_URL ? false : 'needs PostgreSQL (TEST_DATABASE_URL)'
 
@@ -278,4 +280,69 @@ t.test('a frozen database: 503 within the statement timeout + 1 s, then recovery
   }
   await recovers(t, h, '/api/v1/units', 3)
   t.equal((await h.app.inject('/health/ready')).statusCode, 200, 'ready again')
+})
+
+/** A fresh PostgreSQL test database opened with these settings (the shared helper's are fixed). */
+async function tunedDatabase (settings: { poolMax: number, statementTimeoutMs: number }): Promise<TestDatabase> {
+  const db = await freshDatabase()
+  return {
+    ...db,
+    open: async () => await createDatabase({ DATABASE_URL: db.url!, DATABASE_POOL_MAX: settings.poolMax, DATABASE_SSL: 'off', STATEMENT_TIMEOUT_MS: settings.statementTimeoutMs, dataDir: db.dataDir }, silent)
+  }
+}
+
+t.test('statement timeout on the data path: a blocked read or audit log is a 503 within the timeout, and no data', { skip: needsPostgres }, async (t) => {
+  const h = await build(t, {
+    database: await tunedDatabase({ poolMax: 5, statementTimeoutMs: 500 }),
+    env: { STATEMENT_TIMEOUT_MS: '500', DATABASE_POOL_MAX: '5' }
+  })
+  const { grant } = await dataFixture(h, 30)
+  const read = async () => await h.as('consumer', { method: 'GET', url: '/api/v1/data/students/records?limit=5' }, MATH_READER)
+  t.equal((await read()).statusCode, 200, 'reads work')
+  const { quota } = dataPathOf(h.app.db)!
+  const day = campusToday()
+  const used = await quota.used(grant.id, day)
+  t.equal(used, 5, 'the first read counted against the quota')
+
+  const locker = new pg.Client({ connectionString: h.testDb.url })
+  locker.on('error', () => {})
+  await locker.connect()
+  t.teardown(() => locker.end())
+
+  // the records behind a lock: the read's query hits the statement timeout
+  await locker.query('begin')
+  await locker.query('lock table records in access exclusive mode')
+  let started = Date.now()
+  let res = await read()
+  let elapsed = Date.now() - started
+  t.equal(res.statusCode, 503, 'a read blocked past the statement timeout is a 503')
+  t.match(res.json(), { status: 503, code: 'DATABASE_UNAVAILABLE' })
+  t.equal(res.headers['retry-after'], '1')
+  t.ok(elapsed >= 450 && elapsed < 2000, `answered after the 500 ms statement timeout, in ${elapsed} ms`)
+  t.notOk(res.body.includes('2026'), 'no row in the answer')
+  const refusal = await h.database.db.selectFrom('audit_events').select(['operation', 'outcome', 'details']).where('seq', '=', String(res.headers['x-audit-event'])).executeTakeFirstOrThrow()
+  t.match(refusal, { operation: 'data.records.read', outcome: 'failure', details: { status: 503, code: 'DATABASE_UNAVAILABLE' } }, 'the failed read is audited')
+  t.equal(await quota.used(grant.id, day), used, 'the quota it reserved was given back')
+  await locker.query('rollback')
+  t.equal((await read()).statusCode, 200, 'once the lock is gone')
+
+  // the audit chain's head behind a lock: the read's rows are ready, its audit event cannot be written
+  await locker.query('begin')
+  await locker.query('select * from audit_chain_head for update')
+  started = Date.now()
+  res = await read()
+  elapsed = Date.now() - started
+  t.equal(res.statusCode, 503, 'a read whose audit event cannot be written is a 503')
+  t.match(res.json(), { status: 503, code: 'DATA_AUDIT_UNAVAILABLE' })
+  t.equal(res.headers['retry-after'], '1')
+  t.notOk(res.body.includes('2026'), 'and carries no row')
+  t.notOk(res.headers['x-audit-event'], 'no audit event to name (its refusal could not be recorded either)')
+  t.ok(elapsed >= 450 && elapsed < 3000, `answered after the statement timeout, in ${elapsed} ms`)
+  t.equal(await quota.used(grant.id, day), used + 5, 'only the read after the first lock counted')
+  await locker.query('rollback')
+  const back = await read()
+  t.equal(back.statusCode, 200, 'once the head is free')
+  t.ok(back.headers['x-audit-event'])
+  const verify = await h.as('auditor', { method: 'GET', url: '/api/v1/audit/verify' })
+  t.match(verify.json(), { ok: true }, 'the audit chain verifies')
 })

@@ -6,6 +6,7 @@ import { loadSigningKey, type SigningKey } from '../../src/platform/auth/keys.js
 import type { Role } from '../../src/platform/auth/roles.js'
 import { createTokenIssuer } from '../../src/platform/auth/token.js'
 import type { RunMode } from '../../src/services.js'
+import { watchAuditInvariant, type AuditWatch } from './audit-invariant.js'
 import { freshDatabase, type TestDatabase } from './database.js'
 
 /** The slice of a tap test the helpers need. */
@@ -19,6 +20,8 @@ export interface TestApp {
   database: DatabaseHandle
   testDb: TestDatabase
   key: SigningKey
+  /** "no data without audit": the data responses so far, checked in the audit log as the app closes */
+  auditWatch: AuditWatch
   /** a valid token of this app's key */
   token (roles: Role[] | Role, claims?: { unit?: string, sub?: string, ttl?: number }): string
   /** inject with a bearer token of the given roles */
@@ -45,16 +48,24 @@ export interface BuildOptions {
   logger?: FastifyBaseLogger
   /** registers extra routes before the app is ready (tests of platform behaviour) */
   extend?: (app: FastifyInstance) => void
+  /** the database to build on (default: a fresh one); destroyed with the test either way */
+  database?: TestDatabase
 }
 
 export async function build (t: TestContext, options: BuildOptions = {}): Promise<TestApp> {
-  const testDb = await freshDatabase()
+  const testDb = options.database ?? await freshDatabase()
+  const invariant: { watch?: AuditWatch } = {}
+  // teardowns run last-registered first: this one after the app closed (and checked its data
+  // responses against the audit log) and the database is gone
+  t.teardown(() => { invariant.watch?.assert() })
   t.teardown(() => testDb.destroy())
   const config = testConfig(testDb.dataDir, { ...(testDb.url ? { DATABASE_URL: testDb.url } : {}), ...options.env })
   const database = await testDb.open()
   const key = loadSigningKey(config, { generate: true })!
   const app = await buildApp({ config, database, mode: options.mode ?? 'all', keys: { signing: key, verification: key }, logger: options.logger ?? false })
   t.teardown(() => app.close())
+  const auditWatch = invariant.watch = watchAuditInvariant(app)
+  app.addHook('preClose', async () => { await auditWatch.checkAndKeep(database.db) })
   options.extend?.(app)
   await app.ready()
   const issuer = createTokenIssuer(key, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: config.JWT_MAX_TTL_S })
@@ -69,6 +80,7 @@ export async function build (t: TestContext, options: BuildOptions = {}): Promis
     database,
     testDb,
     key,
+    auditWatch,
     token,
     as: async (roles, request, claims) => await app.inject({
       ...request,

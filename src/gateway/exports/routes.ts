@@ -72,7 +72,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
       operationId: 'createExport',
       params: ExportDatasetParamsSchema,
       body: CreateExportBodySchema,
-      response: { 202: ExportSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+      response: { 202: ExportSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
     }
   }, async (request, reply) => {
     const state: DataRequestState = { operation: 'data.export.create' }
@@ -89,6 +89,15 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
       quota.release(plan.grant.id, plan.day, allowed)
       throw new QuotaExceededError(`the export holds ${total} rows, more than is left of the daily row quota of grant ${plan.grant.id} ` +
         `(${plan.grant.daily_row_quota} rows) for ${plan.day}; narrow it, or export after midnight campus time`)
+    }
+    // The charge is written to grant_usage before the export exists. Should this process die with
+    // it unwritten, the process that marks the export failed would give back rows never charged,
+    // and the grant's count for the day would go below zero by the export's size.
+    try {
+      await quota.flush()
+    } catch (err) {
+      quota.release(plan.grant.id, plan.day, total)
+      throw err
     }
     const id = randomUUID()
     let row
