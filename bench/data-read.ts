@@ -7,7 +7,8 @@
 //   npx tsx bench/data-read.ts                                       # 1,000,000 rows, 50 connections
 //   BENCH_ROWS=10000 npx tsx bench/data-read.ts                      # the same read on a small dataset
 //   BENCH_DATABASE_URL=postgres://… BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npx tsx bench/data-read.ts
-//   BENCH_PROFILE=/tmp/read.cpuprofile npx tsx bench/data-read.ts   # a CPU profile of Datagate's run
+//   BENCH_ROUNDS=5 npx tsx bench/data-read.ts                        # rounds of baseline then Datagate (default 3)
+//   BENCH_PROFILE=/tmp/read.cpuprofile npx tsx bench/data-read.ts   # a CPU profile of Datagate's last round
 import { writeFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 import Fastify from 'fastify'
@@ -54,15 +55,23 @@ async function measure (port: number, paths: string[], headers: Record<string, s
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 }
 }
 
-const baseline = await measure(portOf(bare), bareUrls)
-// BENCH_PROFILE=file.cpuprofile: a CPU profile of this process while Datagate is measured
+// BENCH_ROUNDS rounds, each the baseline then Datagate: neither side always runs first or last, and
+// each round's ratio is of two measurements a few seconds apart
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const results: { baseline: Awaited<ReturnType<typeof measure>>, datagate: Awaited<ReturnType<typeof measure>> }[] = []
+// BENCH_PROFILE=file.cpuprofile: a CPU profile of this process while Datagate is measured (the last round)
 const profiler = process.env.BENCH_PROFILE ? new (await import('node:inspector/promises')).Session() : null
-if (profiler) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start') }
-const datagate = await measure(portOf(app), dataUrls, { authorization: `Bearer ${token}` })
-if (profiler) {
-  const { profile } = await profiler.post('Profiler.stop')
-  writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile))
-  profiler.disconnect()
+for (let round = 1; round <= rounds; round++) {
+  const baseline = await measure(portOf(bare), bareUrls)
+  const last = round === rounds
+  if (profiler && last) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start') }
+  const datagate = await measure(portOf(app), dataUrls, { authorization: `Bearer ${token}` })
+  if (profiler && last) {
+    const { profile } = await profiler.post('Profiler.stop')
+    writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile))
+    profiler.disconnect()
+  }
+  results.push({ baseline, datagate })
 }
 
 // where a read's time goes: Server-Timing of sequential reads (no queueing)
@@ -74,10 +83,15 @@ for (let n = 0; n < sample; n++) {
   for (const m of (res.headers.get('server-timing') ?? '').matchAll(/(\w+);dur=([\d.]+)/g)) parts[m[1]!] = (parts[m[1]!] ?? 0) + Number(m[2])
 }
 
-console.log(`PostgreSQL; ${rowsInDataset} rows; ${pageSize}-row pages; ${connections} connections, ${seconds} s each`)
-console.log(`baseline  (bare Fastify + pg, same SELECT): ${baseline.rps.toFixed(0)} req/s, p50 ${baseline.p50} ms, p99 ${baseline.p99} ms`)
-console.log(`datagate  GET /api/v1/data/people/records:  ${datagate.rps.toFixed(0)} req/s, p50 ${datagate.p50} ms, p99 ${datagate.p99} ms`)
-console.log(`throughput ratio ${(datagate.rps / baseline.rps).toFixed(2)}; p99 ratio ${(datagate.p99 / baseline.p99).toFixed(2)}`)
+console.log(`PostgreSQL; ${rowsInDataset} rows; ${pageSize}-row pages; ${connections} connections, ${seconds} s each, ${rounds} rounds`)
+for (const [n, { baseline, datagate }] of results.entries()) {
+  console.log(`round ${n + 1}: baseline (bare Fastify + pg, same SELECT) ${baseline.rps.toFixed(0)} req/s, p50 ${baseline.p50} ms, p99 ${baseline.p99} ms; ` +
+    `datagate ${datagate.rps.toFixed(0)} req/s, p50 ${datagate.p50} ms, p99 ${datagate.p99} ms; ` +
+    `throughput ratio ${(datagate.rps / baseline.rps).toFixed(2)}, p99 ratio ${(datagate.p99 / baseline.p99).toFixed(2)}`)
+}
+const sum = (pick: (r: typeof results[number]) => number) => results.reduce((n, r) => n + pick(r), 0)
+console.log(`all rounds: throughput ratio ${(sum((r) => r.datagate.rps) / sum((r) => r.baseline.rps)).toFixed(2)}; ` +
+  `p99 ratio ${(sum((r) => r.datagate.p99) / sum((r) => r.baseline.p99)).toFixed(2)}`)
 console.log(`breakdown (mean ms of ${sample} sequential reads): ${Object.entries(parts).map(([k, v]) => `${k} ${(v / sample).toFixed(3)}`).join(', ')}`)
 
 await bare.close()
