@@ -6740,6 +6740,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description rate limit exceeded */
             429: {
                 headers: {
@@ -7056,6 +7074,24 @@ export interface operations {
             };
             /** @description conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7411,6 +7447,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description rate limit exceeded */
             429: {
                 headers: {
@@ -7593,6 +7647,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description rate limit exceeded */
             429: {
                 headers: {
@@ -7768,6 +7840,24 @@ export interface operations {
             };
             /** @description conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8355,6 +8445,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description rate limit exceeded */
             429: {
                 headers: {
@@ -8740,6 +8848,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description rate limit exceeded */
             429: {
                 headers: {
@@ -8940,6 +9066,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description rate limit exceeded */
             429: {
                 headers: {
@@ -9129,6 +9273,24 @@ export interface operations {
             };
             /** @description conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9455,6 +9617,24 @@ export interface operations {
             };
             /** @description conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9973,6 +10153,24 @@ export interface operations {
             };
             /** @description conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14959,6 +15157,24 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description rate limit exceeded */
             429: {
                 headers: {
@@ -16876,35 +17092,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of an unconditional-open dataset. The audit event of the download is in the X-Audit-Event header. */
+            /** @description a page of open records */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "dataset": "course_catalog",
-                     *       "data": [
-                     *         {
-                     *           "course_code": "CS101",
-                     *           "title": "Introduction to Programming",
-                     *           "credits": 4,
-                     *           "teacher": "王*"
-                     *         },
-                     *         {
-                     *           "course_code": "CS102",
-                     *           "title": "Data Structures",
-                     *           "credits": 4,
-                     *           "teacher": "李*"
-                     *         }
-                     *       ],
-                     *       "nextCursor": "c2VhbGVkLWN1cnNvcg",
-                     *       "masked": [
-                     *         "teacher"
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
                         /** @description the dataset code */
                         dataset: string;
@@ -16917,41 +17110,7 @@ export interface operations {
                         /** @description fields masked, pseudonymised, generalised or withheld */
                         masked: string[];
                     };
-                    /**
-                     * @example {
-                     *       "dataset": "course_catalog",
-                     *       "data": [
-                     *         {
-                     *           "course_code": "CS101",
-                     *           "title": "Introduction to Programming",
-                     *           "credits": 4,
-                     *           "teacher": "王*"
-                     *         },
-                     *         {
-                     *           "course_code": "CS102",
-                     *           "title": "Data Structures",
-                     *           "credits": 4,
-                     *           "teacher": "李*"
-                     *         }
-                     *       ],
-                     *       "nextCursor": "c2VhbGVkLWN1cnNvcg",
-                     *       "masked": [
-                     *         "teacher"
-                     *       ]
-                     *     }
-                     */
-                    "text/csv": {
-                        /** @description the dataset code */
-                        dataset: string;
-                        /** @description the rows, masked for the public: personal information never leaves raw */
-                        data: {
-                            [key: string]: unknown;
-                        }[];
-                        /** @description cursor of the next page; null on the last page */
-                        nextCursor: string | null;
-                        /** @description fields masked, pseudonymised, generalised or withheld */
-                        masked: string[];
-                    };
+                    "text/csv": string;
                 };
             };
             /** @description invalid input: `errors` names each field */
