@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv } from 'ajv'
@@ -24,6 +23,7 @@ import health from './platform/health.js'
 import { loggerOptions } from './platform/logging.js'
 import observability, { requestId } from './platform/observability.js'
 import problem, { frameworkError } from './platform/problem.js'
+import securityHeaders from './platform/security-headers.js'
 import { SERVICES, SERVICE_ROUTES, type RunMode, type ServiceName } from './services.js'
 
 export interface AppOptions {
@@ -85,13 +85,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     service: mode,
     ...(options.database.poolStats ? { poolStats: options.database.poolStats } : {})
   })
-  await app.register(helmet, { global: true })
-  // answers under /api/v1 are for one caller's token (records, personal data, secrets): no browser or
-  // proxy cache keeps them (OWASP API8); a route that means otherwise sets its own Cache-Control
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.url.startsWith('/api/v1/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-    return payload
-  })
+  await app.register(securityHeaders)
   // the blacklist of every run mode: an in-memory snapshot of the audit service's table, checked by auth
   await app.register(blocklist, { load: liveBlacklist, refreshMs: config.BLACKLIST_REFRESH_MS })
   await app.register(auth, { config, key: keys.verification, blocklist: app.blocklist.check })
