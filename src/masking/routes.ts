@@ -55,7 +55,7 @@ export const maskingRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asy
   }))
 
   app.post('/masking/apply', {
-    config: { access: rowHandlers },
+    config: { access: rowHandlers, bodyNeverStored: true },
     bodyLimit,
     preValidation: rowLimit,
     schema: {
@@ -100,7 +100,7 @@ export const maskingRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asy
   })
 
   app.post('/masking/detect', {
-    config: { access: rowHandlers },
+    config: { access: rowHandlers, bodyNeverStored: true },
     bodyLimit,
     preValidation: rowLimit,
     schema: {
@@ -118,7 +118,7 @@ export const maskingRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asy
   }, async (request) => detect(request.body.rows as Row[]))
 
   app.post('/masking/anonymity', {
-    config: { access: rowHandlers },
+    config: { access: rowHandlers, bodyNeverStored: true },
     bodyLimit,
     preValidation: rowLimit,
     schema: {

@@ -75,9 +75,23 @@ export function unstorablePath (input: unknown): string | null {
   return null
 }
 
-/** Every route: a NUL or a lone surrogate in the path, the query or the body is a 400 naming the field. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * the route's body never reaches the database (masking or tracing what the caller sends, in
+     * memory): text PostgreSQL could not store is data like any other there
+     */
+    bodyNeverStored?: boolean
+  }
+}
+
+/**
+ * Every route: a NUL or a lone surrogate in the path, the query or the body is a 400 naming the
+ * field; in the body of a route whose body is never stored, it is data.
+ */
 async function rejectUnstorable (request: FastifyRequest) {
-  for (const [where, input] of [['params', request.params], ['querystring', request.query], ['body', request.body]] as const) {
+  const body = request.routeOptions.config.bodyNeverStored === true ? undefined : request.body
+  for (const [where, input] of [['params', request.params], ['querystring', request.query], ['body', body]] as const) {
     const at = unstorablePath(input)
     if (at === null) continue
     const field = at.replaceAll('\u0000', '\\u0000').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd')

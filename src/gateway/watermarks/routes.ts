@@ -23,7 +23,7 @@ export const watermarkRoutes: FastifyPluginAsyncTypebox<TraceRouteOptions> = asy
 
   app.post('/watermarks/trace', {
     bodyLimit: TRACE_BODY_LIMIT,
-    config: { access: { roles: ['security_admin', 'auditor'] } },
+    config: { access: { roles: ['security_admin', 'auditor'] }, bodyNeverStored: true },
     schema: {
       tags: ['data access'],
       summary: 'Trace a leaked file to its export',
