@@ -54,6 +54,16 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const unstorable = (text: string) => text.includes('\u0000') || LONE_SURROGATE.test(text)
 
 /**
+ * Parsed JSON, a querystring or path parameters: nothing else is walked (a proxied route's body is the
+ * raw request stream, a graph of sockets and servers with cycles).
+ */
+const isPlainObject = (value: unknown): boolean => {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/**
  * Where the first unstorable string of a parsed input is (a dotted path, '' for the input itself),
  * or null. One that got through failed its query (a 500, found by fuzzing). Iterative, so that
  * deeply nested JSON cannot overflow the stack.
@@ -64,8 +74,8 @@ export function unstorablePath (input: unknown): string | null {
     const [value, path] = stack.pop()!
     if (typeof value === 'string') {
       if (unstorable(value)) return path
-    } else if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
+    } else if (Array.isArray(value) || isPlainObject(value)) {
+      for (const [k, v] of Object.entries(value as object)) {
         const at = path ? `${path}.${k}` : k
         if (unstorable(k)) return at
         stack.push([v, at])
