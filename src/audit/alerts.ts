@@ -155,6 +155,10 @@ export interface AlertRow {
 const time = (column: string) => sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
 
 /** what an alert raised again grows: its count, its last event, and what it found */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** whole days from one YYYY-MM-DD to another */
+const daysBetween = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000)
+
 const GROW = sql`on conflict (rule, actor_key, bucket) do update
         set count = greatest(audit_alerts.count, excluded.count), last_seq = greatest(audit_alerts.last_seq, excluded.last_seq),
             window_end = greatest(audit_alerts.window_end, excluded.window_end), details = excluded.details`
@@ -293,39 +297,85 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
     return Number(result.numAffectedRows ?? 0)
   }
 
+  /** The quota rule's running sums in this process, by grant and campus day. */
+  interface GrantDay { grantId: string, day: string, rows: number, subs: Set<string>, actorSub: string, actorUnit: string | null, firstSeq: bigint, lastSeq: bigint, windowStart: string, windowEnd: string }
+  const grantDays = new Map<string, GrantDay>()
+  /** a grant's day names at most this many callers (the alert's details list 20) */
+  const MAX_CALLERS = 1000
+
   /**
    * One alert per grant and campus day whose rows exceed `threshold` percent of the grant's daily
-   * row quota. Only grants with events sealed since the last evaluation are summed again (their
-   * day's events through audit_events_grant_idx); the first evaluation looks at every grant read
-   * today. An hour after midnight the day before is still summed, for its late events.
+   * row quota. Each evaluation sums only the events sealed since the last one, by grant and day, and
+   * adds them to running sums; the first evaluation in a process sums the whole day once. (Summing a
+   * busy grant's whole day again at every evaluation grew with the day and, under sustained load,
+   * ran into the statement timeout: bench/soak.ts.) An hour after midnight the day before still
+   * takes its late events; older days are dropped.
    */
   async function quota (rule: AlertRule, r: AlertRuleSpec): Promise<number> {
     const head = await chainHead()
     const after = seen.get(rule)
     const dayStart = sql`((${campusTime(sql`now() - interval '1 hour'`)}::date - interval '8 hours') at time zone 'UTC')`
-    const since = after === undefined ? sql`recorded_at >= ${dayStart}` : sql`seq > ${after}::bigint`
+    const since = after === undefined ? sql`e.recorded_at >= ${dayStart}` : sql`e.seq > ${after}::bigint`
     const day = sql`${campusTime(sql`e.occurred_at`)}::date`
+    const fresh = await sql<{ grant_id: string, day: string, rows: string, subs: string[], actor_unit: string | null, first_seq: string, last_seq: string, window_start: string, window_end: string }>`
+      select e.grant_id, to_char(${day}, 'YYYY-MM-DD') as day, coalesce(sum(e.row_count), 0)::text as rows,
+             (array_agg(distinct e.actor_sub))[1:${MAX_CALLERS}] as subs, max(e.actor_unit) as actor_unit,
+             min(e.seq)::text as first_seq, max(e.seq)::text as last_seq,
+             min(e.occurred_at)::text as window_start, max(e.occurred_at)::text as window_end
+      from audit_events e
+      where ${since} and e.seq <= ${head}::bigint and e.grant_id is not null and ${filter(r)}
+      group by e.grant_id, ${day}`.execute(db)
+    seen.set(rule, head)
+
+    const touched: GrantDay[] = []
+    for (const f of fresh.rows) {
+      const key = `${f.grant_id}\u0000${f.day}`
+      const sum = grantDays.get(key)
+      if (!sum) {
+        const added: GrantDay = {
+          grantId: f.grant_id,
+          day: f.day,
+          rows: Number(f.rows),
+          subs: new Set(f.subs),
+          actorSub: f.subs[0]!,
+          actorUnit: f.actor_unit,
+          firstSeq: BigInt(f.first_seq),
+          lastSeq: BigInt(f.last_seq),
+          windowStart: f.window_start,
+          windowEnd: f.window_end
+        }
+        grantDays.set(key, added)
+        touched.push(added)
+        continue
+      }
+      sum.rows += Number(f.rows)
+      for (const sub of f.subs) if (sum.subs.size < MAX_CALLERS) sum.subs.add(sub)
+      if (f.actor_unit !== null) sum.actorUnit = f.actor_unit
+      if (BigInt(f.last_seq) > sum.lastSeq) { sum.lastSeq = BigInt(f.last_seq); sum.windowEnd = f.window_end }
+      touched.push(sum)
+    }
+    const newest = [...grantDays.values()].reduce((d, g) => (g.day > d ? g.day : d), '')
+    for (const [key, g] of grantDays) if (daysBetween(g.day, newest) > 1) grantDays.delete(key)
+
+    const ids = [...new Set(touched.map((g) => g.grantId))].filter((id) => UUID.test(id))
+    if (ids.length === 0) return 0
+    const grants = new Map((await db.selectFrom('grants').select(['id', 'dataset_code', 'consumer_unit', 'daily_row_quota'])
+      .where('id', 'in', ids).execute()).map((g) => [g.id, g]))
+    const over = touched.flatMap((u) => {
+      const g = grants.get(u.grantId)
+      return g && u.rows * 100 > Number(g.daily_row_quota) * r.threshold ? [{ u, g }] : []
+    })
+    if (over.length === 0) return 0
     const result = await sql`
       insert into audit_alerts (rule, actor_key, bucket, actor_sub, actor_unit, actor_ip, window_start, window_end, count, first_seq, last_seq, details)
-      select ${rule}, 'grant:' || u.grant_id, u.day - date '2000-01-01',
-             case when u.callers = 1 then u.actor_sub else 'grant:' || u.grant_id end,
-             case when u.callers = 1 then u.actor_unit else g.consumer_unit end, null,
-             u.window_start, u.window_end, u.total_rows, u.first_seq, u.last_seq,
-             jsonb_build_object('grantId', g.id, 'dataset', g.dataset_code, 'day', to_char(u.day, 'YYYY-MM-DD'),
-                                'dailyRowQuota', g.daily_row_quota, 'callers', to_jsonb(u.subs))
-      from (
-        select e.grant_id, ${day} as day, count(distinct e.actor_sub) as callers, max(e.actor_sub) as actor_sub, max(e.actor_unit) as actor_unit,
-               (array_agg(distinct e.actor_sub))[1:20] as subs, coalesce(sum(e.row_count), 0) as total_rows,
-               min(e.seq) as first_seq, max(e.seq) as last_seq, min(e.occurred_at) as window_start, max(e.occurred_at) as window_end
-        from audit_events e
-        where e.grant_id in (select grant_id from audit_events where ${since} and seq <= ${head}::bigint and grant_id is not null and ${matching(r)})
-          and e.recorded_at >= ${dayStart} and e.seq <= ${head}::bigint and ${filter(r)}
-        group by e.grant_id, ${day}
-      ) u
-      join grants g on g.id = case when u.grant_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then u.grant_id::uuid end
-      where u.total_rows * 100 > g.daily_row_quota::numeric * ${r.threshold}
+      values ${sql.join(over.map(({ u, g }) => {
+        const alone = u.subs.size === 1
+        const details = { grantId: g.id, dataset: g.dataset_code, day: u.day, dailyRowQuota: Number(g.daily_row_quota), callers: [...u.subs].sort().slice(0, 20) }
+        return sql`(${rule}, ${`grant:${u.grantId}`}, ${u.day}::date - date '2000-01-01', ${alone ? u.actorSub : `grant:${u.grantId}`},
+                    ${alone ? u.actorUnit : g.consumer_unit}, null, ${u.windowStart}::timestamptz, ${u.windowEnd}::timestamptz, ${u.rows},
+                    ${String(u.firstSeq)}::bigint, ${String(u.lastSeq)}::bigint, ${JSON.stringify(details)}::jsonb)`
+      }))}
       ${GROW}`.execute(db)
-    seen.set(rule, head)
     return Number(result.numAffectedRows ?? 0)
   }
 
