@@ -54,14 +54,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const unstorable = (text: string) => text.includes('\u0000') || LONE_SURROGATE.test(text)
 
 /**
- * Parsed JSON, a querystring or path parameters: nothing else is walked (a proxied route's body is the
- * raw request stream, a graph of sockets and servers with cycles).
+ * Parsed input is walked; a raw body is not (a proxied route's body is the request stream, a graph
+ * of sockets and servers with cycles; a Buffer is bytes). Querystrings come with a prototype of
+ * their own, so anything else that is an object is walked.
  */
-const isPlainObject = (value: unknown): boolean => {
-  if (value === null || typeof value !== 'object') return false
-  const proto = Object.getPrototypeOf(value) as unknown
-  return proto === Object.prototype || proto === null
-}
+const isRaw = (value: object): boolean => Buffer.isBuffer(value) || typeof (value as { pipe?: unknown }).pipe === 'function'
 
 /**
  * Where the first unstorable string of a parsed input is (a dotted path, '' for the input itself),
@@ -74,8 +71,8 @@ export function unstorablePath (input: unknown): string | null {
     const [value, path] = stack.pop()!
     if (typeof value === 'string') {
       if (unstorable(value)) return path
-    } else if (Array.isArray(value) || isPlainObject(value)) {
-      for (const [k, v] of Object.entries(value as object)) {
+    } else if (value !== null && typeof value === 'object' && !isRaw(value)) {
+      for (const [k, v] of Object.entries(value)) {
         const at = path ? `${path}.${k}` : k
         if (unstorable(k)) return at
         stack.push([v, at])

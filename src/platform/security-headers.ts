@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet from 'helmet'
@@ -14,7 +13,8 @@ export function helmetHeaders (): Record<string, string> {
     setHeader (name: string, value: string | number | readonly string[]) { headers[name.toLowerCase()] = String(value) },
     removeHeader (name: string) { delete headers[name.toLowerCase()] }
   }
-  helmet()({} as IncomingMessage, res as unknown as ServerResponse, () => {})
+  type Middleware = ReturnType<typeof helmet>
+  helmet()({} as Parameters<Middleware>[0], res as unknown as Parameters<Middleware>[1], () => {})
   return headers
 }
 

@@ -7,7 +7,11 @@ t.test('finds a NUL or a lone surrogate in strings, keys and nested values, by p
   t.equal(unstorablePath('a\u0000b'), '')
   t.equal(unstorablePath({ unit: { name: 'x\ud800' } }), 'unit.name')
   t.equal(unstorablePath({ rows: [{ ok: 'fine' }, { 'k\u0000': 1 }] }), 'rows.1.k\u0000')
-  t.equal(unstorablePath(Object.assign(Object.create(null) as object, { q: 'a\udfffb' })), 'q', 'a null-prototype querystring')
+  t.equal(unstorablePath(Object.assign(Object.create(null) as object, { q: 'a\udfffb' })), 'q', 'a null-prototype object')
+  // fast-querystring's objects have a prototype of their own (found by fuzzing GET /api/v1/grants?subject=a%00b)
+  function Query () {}
+  Query.prototype = Object.create(null) as object
+  t.equal(unstorablePath(Object.assign(new (Query as unknown as new () => object)(), { subject: 'a\u0000b' })), 'subject', 'a querystring')
   t.equal(unstorablePath({ name: '欧阳娜娜 😀', n: 1, list: ['a', null, true] }), null, 'paired surrogates and other values are fine')
 })
 
