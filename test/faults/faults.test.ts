@@ -207,12 +207,18 @@ t.test('a backend killed mid-transaction: the transaction fails, its connection 
   t.not(backends[0], pid, 'served by a new backend')
 })
 
-t.test('statement timeout: a blocked query is a 503 within the timeout, then 200', { skip: needsPostgres }, async (t) => {
-  const h = await faultApp(t, { STATEMENT_TIMEOUT_MS: '500' })
-  const locker = new pg.Client({ connectionString: h.url })
+/** A connection of the test's own, to hold locks the app's queries then wait on; closed with the test. */
+async function lockingClient (t: { teardown (fn: () => unknown): void }, url: string): Promise<pg.Client> {
+  const locker = new pg.Client({ connectionString: url })
   locker.on('error', () => {})
   await locker.connect()
   t.teardown(() => locker.end())
+  return locker
+}
+
+t.test('statement timeout: a blocked query is a 503 within the timeout, then 200', { skip: needsPostgres }, async (t) => {
+  const h = await faultApp(t, { STATEMENT_TIMEOUT_MS: '500' })
+  const locker = await lockingClient(t, h.url)
   await locker.query('begin')
   await locker.query('lock table units in access exclusive mode')
 
@@ -304,10 +310,7 @@ t.test('statement timeout on the data path: a blocked read or audit log is a 503
   const used = await quota.used(grant.id, day)
   t.equal(used, 5, 'the first read counted against the quota')
 
-  const locker = new pg.Client({ connectionString: h.testDb.url })
-  locker.on('error', () => {})
-  await locker.connect()
-  t.teardown(() => locker.end())
+  const locker = await lockingClient(t, h.testDb.url!)
 
   // the records behind a lock: the read's query hits the statement timeout
   await locker.query('begin')
