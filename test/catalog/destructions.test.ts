@@ -24,6 +24,7 @@ const CS_STEWARD_2 = { unit: 'CS', sub: 'cs-steward-2' }
 const LAW_STEWARD = { unit: 'LAW', sub: 'law-steward' }
 const OFFICE = { unit: 'OFFICE', sub: 'office-li' }
 const EXECUTOR = { unit: 'OFFICE', sub: 'office-wang' }
+const OFFICE_PROPOSER = { unit: 'OFFICE', sub: 'office-chen' }
 const SUPERVISOR = { unit: 'OFFICE', sub: 'supervisor-zhou' }
 const AUDITOR = { unit: 'OFFICE', sub: 'auditor-zhao' }
 const NO_SWEEP = { env: { RETENTION_SWEEP_SECONDS: '0' } }
@@ -38,7 +39,7 @@ const propose = async (h: TestApp, body: object, who: Who = CS_STEWARD, role: Ro
 
 /** Takes a proposal through both reviews and the witness; answers the destruction as witnessed. */
 async function approveAndWitness (t: Test, h: TestApp, id: string) {
-  const producer = await post(h, 'steward', `/${id}/reviews`, { decision: 'approve', reason: 'retention schedule checked' }, CS_STEWARD)
+  const producer = await post(h, 'steward', `/${id}/reviews`, { decision: 'approve', reason: 'retention schedule checked' }, CS_STEWARD_2)
   t.equal(producer.statusCode, 200, producer.body)
   t.equal(producer.json().status, 'pending_review', 'one approval is not enough')
   const office = await post(h, 'security_admin', `/${id}/reviews`, { decision: 'approve' }, OFFICE)
@@ -139,7 +140,7 @@ t.test('a filter destruction end to end: only the selected records go, and the c
     recordKeys: { order: 'bytewise', sha256: keysDigest(law) },
     proposedBy: CS_STEWARD,
     approvals: [
-      { party: 'producer', role: 'steward', sub: CS_STEWARD.sub, unit: 'CS', reason: 'retention schedule checked' },
+      { party: 'producer', role: 'steward', sub: CS_STEWARD_2.sub, unit: 'CS', reason: 'retention schedule checked' },
       { party: 'office', role: 'security_admin', sub: OFFICE.sub, unit: 'OFFICE', reason: null }
     ],
     witness: { sub: SUPERVISOR.sub, unit: 'OFFICE' },
@@ -223,9 +224,9 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   const equal = await propose(h, { dataset: 'health', scope: 'filter', filter: { diagnosis: 'asthma' }, reason: 'counted through the blind index' })
   t.equal(equal.json().rowsInScope, 4, 'equality on an encrypted field counts through its blind index')
 
-  const res = await propose(h, { dataset: 'health', scope: 'all', reason: 'the clinic system of 2019 was decommissioned' }, OFFICE, 'security_admin')
+  const res = await propose(h, { dataset: 'health', scope: 'all', reason: 'the clinic system of 2019 was decommissioned' }, OFFICE_PROPOSER, 'security_admin')
   t.equal(res.statusCode, 201, res.body)
-  t.match(res.json(), { scope: 'all', rowsInScope: 12, proposedBy: OFFICE })
+  t.match(res.json(), { scope: 'all', rowsInScope: 12, proposedBy: OFFICE_PROPOSER })
   const { id } = res.json()
   await approveAndWitness(t, h, id)
   const executed = await post(h, 'security_admin', `/${id}/execute`, { confirm: 'health' }, EXECUTOR)
@@ -268,7 +269,7 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   const late = await h.as('steward', { method: 'PUT', url: '/api/v1/datasets/health/records', payload: [healthRow(99)] }, CS_STEWARD)
   t.equal(late.statusCode, 409)
   t.equal((await propose(h, { dataset: 'health', scope: 'all', reason: 'again' })).statusCode, 409)
-  const pending = await post(h, 'steward', `/${equal.json().id}/reviews`, { decision: 'approve' }, CS_STEWARD)
+  const pending = await post(h, 'steward', `/${equal.json().id}/reviews`, { decision: 'approve' }, CS_STEWARD_2)
   t.equal(pending.statusCode, 200, 'a proposal left pending may still be reviewed…')
   await post(h, 'security_admin', `/${equal.json().id}/reviews`, { decision: 'approve' }, OFFICE)
   await post(h, 'supervisor', `/${equal.json().id}/witness`, {}, SUPERVISOR)
@@ -386,15 +387,15 @@ t.test('reviews, witness and execution refuse whoever may not take the step, and
   t.equal((await post(h, 'steward', `/${unknown}/reviews`, { decision: 'approve' }, CS_STEWARD)).statusCode, 404)
   const asOffice = await post(h, 'steward', `/${id}/reviews`, { decision: 'approve', party: 'office' }, CS_STEWARD)
   t.equal(asOffice.statusCode, 403, 'a steward does not review as the office')
-  const noReason = await post(h, 'steward', `/${id}/reviews`, { decision: 'reject' }, CS_STEWARD)
+  const noReason = await post(h, 'steward', `/${id}/reviews`, { decision: 'reject' }, CS_STEWARD_2)
   t.equal(noReason.statusCode, 400)
   t.match(noReason.json().errors, [{ field: 'reason' }])
-  t.equal((await post(h, 'steward', `/${id}/reviews`, { decision: 'maybe' }, CS_STEWARD)).statusCode, 400)
-  t.equal((await post(h, 'steward', `/${id}/reviews`, { decision: 'approve' }, CS_STEWARD)).statusCode, 200)
-  const twice = await post(h, 'steward', `/${id}/reviews`, { decision: 'approve' }, CS_STEWARD_2)
+  t.equal((await post(h, 'steward', `/${id}/reviews`, { decision: 'maybe' }, CS_STEWARD_2)).statusCode, 400)
+  t.equal((await post(h, 'steward', `/${id}/reviews`, { decision: 'approve' }, CS_STEWARD_2)).statusCode, 200)
+  const twice = await post(h, 'steward', `/${id}/reviews`, { decision: 'approve' }, { unit: 'CS', sub: 'cs-steward-3' })
   t.equal(twice.statusCode, 409, 'the producer reviews once')
   t.equal(twice.json().code, 'CATALOG_DESTRUCTION_ALREADY_REVIEWED')
-  const samePerson = await post(h, ['steward', 'security_admin'], `/${id}/reviews`, { decision: 'approve', party: 'office' }, CS_STEWARD)
+  const samePerson = await post(h, ['steward', 'security_admin'], `/${id}/reviews`, { decision: 'approve', party: 'office' }, CS_STEWARD_2)
   t.equal(samePerson.statusCode, 403, 'one person does not give both approvals')
   t.equal((await post(h, ['security_admin', 'supervisor'], `/${id}/reviews`, { decision: 'approve' }, { unit: 'OFFICE', sub: 'office-and-supervisor' })).statusCode, 200)
 
@@ -432,14 +433,51 @@ t.test('reviews, witness and execution refuse whoever may not take the step, and
   t.equal(await count(h, 'destruction_certificates'), 1)
 })
 
-t.test('a supervisor who proposed does not witness; a rejection ends the proposal', async (t) => {
+t.test('one person holds one part: every pair of parts is refused and audited, whatever the roles; a rejection ends the proposal', async (t) => {
   const h = await build(t, NO_SWEEP)
   await students(h)
-  const proposer = { unit: 'CS', sub: 'cs-steward-supervisor' }
-  const { id } = (await propose(h, { dataset: 'students', scope: 'all', reason: 'r' }, proposer, ['steward', 'supervisor'])).json()
-  await post(h, 'steward', `/${id}/reviews`, { decision: 'approve' }, CS_STEWARD)
-  await post(h, 'security_admin', `/${id}/reviews`, { decision: 'approve' }, OFFICE)
-  t.equal((await post(h, 'supervisor', `/${id}/witness`, {}, proposer)).statusCode, 403, 'the proposer does not witness')
+  // five people of the producer unit, each holding every role a part needs
+  const ALL: Role[] = ['steward', 'security_admin', 'supervisor']
+  const [P, R1, R2, W, E] = ['proposer', 'producer-reviewer', 'office-reviewer', 'witness', 'executor'].map((sub) => ({ unit: 'CS', sub: `cs-${sub}` }))
+  const { id } = (await propose(h, { dataset: 'students', scope: 'filter', filter: { college: 'CS' }, reason: 'r' }, P!, ALL)).json()
+  const state = async () => {
+    const d = (await get(h, 'auditor', `/${id}`, AUDITOR)).json()
+    return { status: d.status, reviews: d.reviews.length, witness: d.witness?.sub ?? null, executor: d.executor?.sub ?? null }
+  }
+  const refusals: string[] = []
+  async function refused (who: Who, url: string, body: object, holds: string, wants: string) {
+    const before = await state()
+    const res = await post(h, ALL, url, body, who)
+    t.equal(res.statusCode, 403, `the ${holds} is not the ${wants}: ${res.body}`)
+    t.equal(res.json().code, 'CATALOG_DESTRUCTION_FORBIDDEN')
+    t.match(res.json().detail, `${who.sub} is the ${holds} of this destruction and may not also be its ${wants}`)
+    t.same(await state(), before, 'nothing changed')
+    refusals.push(res.json().requestId)
+  }
+  const producerReview = { decision: 'approve', party: 'producer' }
+  const officeReview = { decision: 'approve', party: 'office' }
+  await refused(P!, `/${id}/reviews`, producerReview, 'proposer', 'producer reviewer')
+  await refused(P!, `/${id}/reviews`, officeReview, 'proposer', 'office reviewer')
+  t.equal((await post(h, ALL, `/${id}/reviews`, producerReview, R1!)).statusCode, 200)
+  await refused(R1!, `/${id}/reviews`, officeReview, 'producer reviewer', 'office reviewer')
+  t.equal((await post(h, ALL, `/${id}/reviews`, officeReview, R2!)).statusCode, 200)
+  await refused(P!, `/${id}/witness`, {}, 'proposer', 'witness')
+  await refused(R1!, `/${id}/witness`, {}, 'producer reviewer', 'witness')
+  await refused(R2!, `/${id}/witness`, {}, 'office reviewer', 'witness')
+  t.equal((await post(h, ALL, `/${id}/witness`, {}, W!)).statusCode, 200)
+  const execute = { confirm: 'students' }
+  await refused(P!, `/${id}/execute`, execute, 'proposer', 'executor')
+  await refused(R1!, `/${id}/execute`, execute, 'producer reviewer', 'executor')
+  await refused(R2!, `/${id}/execute`, execute, 'office reviewer', 'executor')
+  await refused(W!, `/${id}/execute`, execute, 'witness', 'executor')
+  t.equal((await recordKeys(h)).length, 30, 'no refusal destroyed anything')
+  t.equal((await post(h, ALL, `/${id}/execute`, execute, E!)).statusCode, 200, 'the fifth person executes')
+  t.equal((await recordKeys(h)).length, 20)
+  const denied = await auditEvents(h, '?action=denied&limit=100')
+  for (const requestId of refusals) {
+    t.ok(denied.some((e) => e.requestId === requestId && e.details.status === 403), `refusal ${requestId} is in the audit log`)
+  }
+  t.equal(refusals.length, 10, 'ten pairs')
 
   const second = (await propose(h, { dataset: 'students', scope: 'filter', filter: { year: { lte: 2021 } }, reason: 'r' })).json()
   const rejected = await post(h, 'security_admin', `/${second.id}/reviews`, { decision: 'reject', reason: 'the records are evidence in an appeal' }, OFFICE)
@@ -448,7 +486,7 @@ t.test('a supervisor who proposed does not witness; a rejection ends the proposa
   t.equal((await post(h, 'steward', `/${second.id}/reviews`, { decision: 'approve' }, CS_STEWARD)).statusCode, 409, 'nothing left to review')
   t.equal((await post(h, 'supervisor', `/${second.id}/witness`, {}, SUPERVISOR)).statusCode, 409)
   t.equal((await post(h, 'security_admin', `/${second.id}/execute`, { confirm: 'students' }, EXECUTOR)).statusCode, 409)
-  t.equal((await recordKeys(h)).length, 30)
+  t.equal((await recordKeys(h)).length, 20, 'the rejected proposal destroyed nothing')
 })
 
 t.test('lists: newest first, cursor-paginated, filtered, a unit\'s stewards see their own', async (t) => {

@@ -125,11 +125,13 @@ t.test('a destruction is approved by two people, witnessed by a third, executed 
   const id = proposed.json().id as string
   const statusOfD = async () => (await h.database.db.selectFrom('destructions').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status
 
-  t.equal((await post(CS_DUAL_ROLES, `/${id}/reviews`, { decision: 'approve', party: 'producer' }, CS_DUAL)).statusCode, 200, 'the proposer reviews for its unit')
+  const ownReview = await post(CS_DUAL_ROLES, `/${id}/reviews`, { decision: 'approve', party: 'producer' }, CS_DUAL)
+  t.equal(ownReview.statusCode, 403, `the proposer does not review for its unit: ${ownReview.body}`)
   const ownApproval = await post(CS_DUAL_ROLES, `/${id}/reviews`, { decision: 'approve', party: 'office' }, CS_DUAL)
-  t.equal(ownApproval.statusCode, 403, `the proposer does not complete the approval alone: ${ownApproval.body}`)
+  t.equal(ownApproval.statusCode, 403, `the proposer does not approve as the office: ${ownApproval.body}`)
   t.equal(ownApproval.json().code, 'CATALOG_DESTRUCTION_FORBIDDEN')
   t.equal(await statusOfD(), 'pending_review')
+  t.equal((await post(CS_DUAL_ROLES, `/${id}/reviews`, { decision: 'approve', party: 'producer' }, CS_STEWARD)).statusCode, 200, 'another steward reviews for the unit')
   const early = await post('supervisor', `/${id}/witness`, {}, SUPERVISOR)
   t.equal(early.statusCode, 409, 'nothing to witness before the approvals')
 
@@ -140,6 +142,7 @@ t.test('a destruction is approved by two people, witnessed by a third, executed 
 
   const byProposer = await post(CS_DUAL_ROLES, `/${id}/witness`, {}, CS_DUAL)
   t.equal(byProposer.statusCode, 403, 'the proposer does not witness')
+  t.equal((await post(CS_DUAL_ROLES, `/${id}/witness`, {}, CS_STEWARD)).statusCode, 403, 'nor the producer\'s reviewer')
   const byReviewer = await post(['security_admin', 'supervisor'], `/${id}/witness`, {}, OFFICE_SUPERVISOR)
   t.equal(byReviewer.statusCode, 403, 'a reviewer does not witness')
   t.equal(await statusOfD(), 'approved')
@@ -147,6 +150,8 @@ t.test('a destruction is approved by two people, witnessed by a third, executed 
 
   const byWitness = await post(['supervisor', 'security_admin'], `/${id}/execute`, { confirm: 'old' }, SUPERVISOR)
   t.equal(byWitness.statusCode, 403, 'the witness does not execute')
+  t.equal((await post(CS_DUAL_ROLES, `/${id}/execute`, { confirm: 'old' }, CS_DUAL)).statusCode, 403, 'nor the proposer')
+  t.equal((await post(['security_admin', 'supervisor'], `/${id}/execute`, { confirm: 'old' }, OFFICE_SUPERVISOR)).statusCode, 403, 'nor the office\'s reviewer')
   t.equal(await statusOfD(), 'witnessed')
   const executed = await post('security_admin', `/${id}/execute`, { confirm: 'old' }, EXECUTOR)
   t.equal(executed.statusCode, 200, executed.body)

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely'
 import type { RowFilter } from '../../authorization/row-filter.js'
 import { createGrantRepository, effectiveStatus } from '../../authorization/grants/repository.js'
 import { withdrawOpenRequests } from '../../authorization/share-requests/withdraw-open.js'
-import type { Database, Dataset, Destruction } from '../../db/database.js'
+import type { Database, Dataset, Destruction, DestructionReview } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
@@ -11,7 +11,8 @@ import { DatasetStateError } from '../errors.js'
 import type { Encryption } from '../encryption/plugin.js'
 import { buildCertificate, keyDigests } from './certificate.js'
 import { shredDataKey, type ShreddedKey } from './crypto-shred.js'
-import { DestructionForbiddenError, DestructionNotFoundError, DestructionStateError } from './errors.js'
+import { checkDuties } from './duties.js'
+import { DestructionNotFoundError, DestructionStateError } from './errors.js'
 import { createDestructionRepository } from './repository.js'
 import { blindFor, checkFilter, scopePredicate } from './scope.js'
 import { canSeeDestruction } from './view.js'
@@ -19,15 +20,15 @@ import { destructionEvent } from './workflow.js'
 
 type Trx = Transaction<Database>
 
-/** 409 unless approved and witnessed; 403 for the witness (who never executes what they witnessed). */
-function checkExecutable (d: Destruction, actor: Principal) {
+/** 409 unless approved and witnessed; 403 for the proposer, a reviewer or the witness (one person, one part). */
+function checkExecutable (d: Destruction, reviews: readonly DestructionReview[], actor: Principal) {
   switch (d.status) {
     case 'pending_review': throw new DestructionStateError('the destruction is not approved: the producer\'s steward and the office review it first')
     case 'approved': throw new DestructionStateError('the destruction has no witness: a supervisor witnesses it before it is executed')
     case 'witnessed': break
     default: throw new DestructionStateError(`the destruction is ${d.status}`)
   }
-  if (d.witness_sub === actor.sub) throw new DestructionForbiddenError('the witness of a destruction does not execute it (separation of duties)')
+  checkDuties(d, reviews, actor, 'executor')
 }
 
 /** The filter as it applies now; a field renamed or retyped since the approval stops the execution. */
@@ -124,7 +125,8 @@ export function createDestructionExecution (db: Kysely<Database>, encryption: En
     return await db.transaction().execute(async (trx) => {
       const d = await repo.find(id, trx, { lock: true })
       if (!d) throw new DestructionNotFoundError(id)
-      checkExecutable(d, actor)
+      const reviews = await repo.reviewsOf([id], trx)
+      checkExecutable(d, reviews, actor)
       // the dataset's row lock: no batch is ingested or record deleted while the set is destroyed
       const dataset = (await datasets.findForUpdate(d.dataset_code, trx))!
       if (dataset.status === 'destroyed') throw new DatasetStateError(`dataset ${dataset.code} is already destroyed`)
@@ -138,7 +140,7 @@ export function createDestructionExecution (db: Kysely<Database>, encryption: En
       const certificate = buildCertificate({
         destruction: after,
         dataset,
-        reviews: await repo.reviewsOf([id], trx),
+        reviews,
         rowsDeleted,
         recordKeys: keys.digest(),
         executor: { sub: actor.sub, unit: actor.unit },

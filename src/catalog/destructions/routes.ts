@@ -93,7 +93,8 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Review a destruction',
       description: 'The producer unit\'s steward and the office (security_admin) each approve or reject once (409 the second time); ' +
-        'one person reviews once (403 for the other party); a rejection states its reason and ends the proposal. With both ' +
+        'one person holds one part of a destruction: the proposer does not review, nor does one person give both reviews (403 ' +
+        'naming the conflict, whatever roles the token holds); a rejection states its reason and ends the proposal. With both ' +
         'approvals the destruction is `approved` and waits for its witness.',
       operationId: 'reviewDestruction',
       params: IdParamsSchema,
@@ -108,7 +109,7 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Witness a destruction',
       description: 'A destruction supervisor witnesses an approved destruction (监销, R10.2); 409 before the approvals. A supervisor ' +
-        'who proposed or reviewed it may not (403).',
+        'who proposed or reviewed it may not (403 naming the conflict).',
       operationId: 'witnessDestruction',
       params: IdParamsSchema,
       body: WitnessBodySchema,
@@ -121,7 +122,8 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'Execute a destruction',
-      description: 'The office executes an approved and witnessed destruction (409 otherwise; 403 for the witness), naming its ' +
+      description: 'The office executes an approved and witnessed destruction (409 otherwise; 403 for its proposer, a reviewer or ' +
+        'the witness: one person holds one part), naming its ' +
         'dataset again in `confirm` (400 otherwise). In one ' +
         'transaction the records in scope are deleted; a whole dataset is also marked `destroyed`, its grants revoked (every ' +
         'gateway stops serving them within a second) and its data key destroyed (crypto-shredding); then the certificate is ' +

@@ -13,6 +13,7 @@ import {
 } from './errors.js'
 import { createDestructionRepository } from './repository.js'
 import type { CreateDestruction, DestructionReviewBody } from './schemas.js'
+import { checkDuties } from './duties.js'
 import { blindFor, checkFilter, scopePredicate } from './scope.js'
 import { canSeeDestruction } from './view.js'
 
@@ -107,7 +108,10 @@ export function createDestructionWorkflow (db: Kysely<Database>, encryption: Enc
       }
     },
 
-    /** The producer's steward and the office each decide once; both approvals make it `approved`, a rejection ends it. */
+    /**
+     * The producer's steward and the office each decide once, neither being the proposer nor the
+     * other reviewer; both approvals make it `approved`, a rejection ends it.
+     */
     async review (id: string, input: DestructionReviewBody, actor: Principal, requestId: string): Promise<Destruction> {
       return await db.transaction().execute(async (trx) => {
         const before = await load(id, actor, trx)
@@ -115,8 +119,7 @@ export function createDestructionWorkflow (db: Kysely<Database>, encryption: Enc
         const party = partyOf(actor, before, input.party)
         const reviews = await repo.reviewsOf([id], trx)
         if (reviews.some((r) => r.party === party)) throw new DestructionReviewedError(`the ${party} has already reviewed this destruction`)
-        const own = reviews.find((r) => r.reviewer_sub === actor.sub)
-        if (own) throw new DestructionForbiddenError(`${actor.sub} already reviewed this destruction as the ${own.party}: its two reviews are by two people`)
+        checkDuties(before, reviews, actor, `${party} reviewer`)
         if (input.decision === 'reject' && !input.reason) throw new FieldError('reason', 'a rejection states its reason')
         await repo.addReview({
           destruction_id: id, party, decision: input.decision, reason: input.reason ?? null, reviewer_sub: actor.sub, reviewer_unit: actor.unit
@@ -132,17 +135,14 @@ export function createDestructionWorkflow (db: Kysely<Database>, encryption: Enc
       })
     },
 
-    /** A supervisor who took no other part witnesses an approved destruction (R10.2, 004 §28–29). */
+    /** A supervisor who holds no other part witnesses an approved destruction (R10.2, 004 §28–29). */
     async witness (id: string, note: string | undefined, actor: Principal, requestId: string): Promise<Destruction> {
       return await db.transaction().execute(async (trx) => {
         const before = await load(id, actor, trx)
         if (before.status === 'pending_review') throw new DestructionStateError('the destruction is not approved yet: the producer\'s steward and the office review it first')
         if (before.status === 'witnessed') throw new DestructionStateError(`the destruction was already witnessed by ${before.witness_sub}`)
         if (before.status !== 'approved') throw new DestructionStateError(`the destruction is ${before.status}: there is nothing to witness`)
-        const reviews = await repo.reviewsOf([id], trx)
-        if (before.proposed_by === actor.sub || reviews.some((r) => r.reviewer_sub === actor.sub)) {
-          throw new DestructionForbiddenError('a supervisor who proposed or reviewed a destruction does not witness it (separation of duties)')
-        }
+        checkDuties(before, await repo.reviewsOf([id], trx), actor, 'witness')
         const after = await repo.update(id, {
           status: 'witnessed', witness_sub: actor.sub, witness_unit: actor.unit, witness_note: note ?? null, witnessed_at: new Date()
         }, trx)

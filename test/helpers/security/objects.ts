@@ -38,7 +38,8 @@ async function executedDestruction (h: TestApp, dataset: string) {
   const post = async (role: Role, url: string, payload: object, claims: Claims, status = 200) =>
     await ok(await h.as(role, { method: 'POST', url: `/api/v1/destructions${url}`, payload }, claims), status, `destruction ${url}`)
   const d = await post('steward', '', { dataset, scope: 'all', reason: 'fixture: end of retention' }, CS_STEWARD, 201)
-  await post('steward', `/${d.id as string}/reviews`, { decision: 'approve' }, CS_STEWARD)
+  // the proposer takes no other part (one person, one part)
+  await post('steward', `/${d.id as string}/reviews`, { decision: 'approve' }, { unit: 'CS', sub: 'cs-steward-2' })
   await post('security_admin', `/${d.id as string}/reviews`, { decision: 'approve' }, OFFICE)
   await post('supervisor', `/${d.id as string}/witness`, {}, SUPERVISOR)
   await post('security_admin', `/${d.id as string}/execute`, { confirm: dataset }, EXECUTOR)
