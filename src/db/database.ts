@@ -318,7 +318,9 @@ export interface StoredCommitment {
   signedAt: string
 }
 
-export type ShareWorkflow = 'none' | 'rule' | 'office' | 'producer_office'
+export type ShareWorkflow = 'none' | 'rule' | 'office' | 'producer_office' | 'producer_office_leadership'
+/** who receives data provided outside the university (migrations/0015) */
+export type RecipientKind = 'government' | 'enterprise' | 'university' | 'research_institute' | 'individual' | 'other'
 export type ShareRequestStatus = 'pending_review' | 'approved' | 'active' | 'rejected' | 'withdrawn'
 
 export interface ShareRequestTable {
@@ -354,6 +356,12 @@ export interface ShareRequestTable {
   external_approval: string | null
   person_count: number | null
   commitment: ColumnType<StoredCommitment | null, string | null | undefined, string | null>
+  /** provided outside the university (对外提供), to the recipient (migrations/0015) */
+  external: Generated<boolean>
+  recipient_name: string | null
+  recipient_kind: RecipientKind | null
+  /** the grant this request renews (migrations/0015) */
+  renews: string | null
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
@@ -361,7 +369,7 @@ export type ShareRequest = Selectable<ShareRequestTable>
 export type NewShareRequest = Insertable<ShareRequestTable>
 export type ShareRequestUpdate = Updateable<ShareRequestTable>
 
-export type ReviewParty = 'rule' | 'producer' | 'office'
+export type ReviewParty = 'rule' | 'producer' | 'office' | 'leadership'
 export interface ShareRequestReviewTable {
   id: Generated<string>
   share_request_id: string

@@ -6,6 +6,7 @@ import { createAgreementRepository } from '../agreements/repository.js'
 import { createConsentRepository } from '../consents/repository.js'
 import { isInForce } from '../consents/view.js'
 import { createGrantRepository } from '../grants/repository.js'
+import { endRenewedGrant } from './renewal.js'
 import { createShareRequestRepository } from './repository.js'
 import { awaitingOf } from './review-workflow.js'
 
@@ -69,9 +70,11 @@ export async function activateIfReady (trx: Trx, request: ShareRequest, actor: P
       validFrom: grant.valid_from,
       validUntil: grant.valid_until,
       masked: grant.masked,
+      ...(request.renews ? { renews: request.renews } : {}),
       childrenData: grant.children_pi,
       status: grant.status
     }
   })
+  await endRenewedGrant(trx, request, grant, actor, requestId)
   return { request: activated, grant }
 }

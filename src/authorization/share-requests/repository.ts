@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type {
-  Database, NewShareRequest, ReviewParty, ShareRequest, ShareRequestReview, ShareRequestUpdate, StoredField
+  Database, Grant, NewShareRequest, ReviewParty, ShareRequest, ShareRequestReview, ShareRequestUpdate, StoredField
 } from '../../db/database.js'
 import { CAMPUS_TODAY } from '../../platform/calendar.js'
 import { rowFilterSql, type RowFilter } from '../row-filter.js'
@@ -22,6 +22,9 @@ export interface ShareRequestFilter {
   consumerUnit?: string
   producerUnit?: string
   overdue?: boolean
+  external?: boolean
+  /** the caller is the leading group: requests that provide data outside the university are its to see too */
+  leadership?: boolean
 }
 
 export function createShareRequestRepository (db: Kysely<Database>) {
@@ -49,6 +52,7 @@ export function createShareRequestRepository (db: Kysely<Database>) {
         q = q.where((eb) => {
           const mine = [eb('consumer_unit', '=', consumer)]
           if (producer !== null) mine.push(eb('producer_unit', '=', producer))
+          if (filter.leadership === true) mine.push(eb('external', '=', true))
           return eb.or(mine)
         })
       }
@@ -56,6 +60,7 @@ export function createShareRequestRepository (db: Kysely<Database>) {
       if (filter.producerUnit !== undefined) q = q.where('producer_unit', '=', filter.producerUnit)
       if (filter.status !== undefined) q = q.where('status', '=', filter.status as ShareRequest['status'])
       if (filter.dataset !== undefined) q = q.where('dataset_code', '=', filter.dataset)
+      if (filter.external !== undefined) q = q.where('external', '=', filter.external)
       if (filter.overdue === true) q = q.where('status', '=', 'pending_review').where('review_due_at', '<', sql<Date>`now()`)
       if (filter.overdue === false) q = q.where((eb) => eb.or([eb('review_due_at', 'is', null), eb('review_due_at', '>=', sql<Date>`now()`), eb('status', '<>', 'pending_review')]))
       if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq)
@@ -118,6 +123,23 @@ export function createShareRequestRepository (db: Kysely<Database>) {
         .where('review_due_at', '<', sql<Date>`now()`)
         .where('overdue_reported_at', 'is', null)
         .returningAll().execute()
+    },
+
+    /** The request renewing a grant that is under way or granted (one at a time), if any. */
+    async renewalOf (grantId: string, trx: Db = db): Promise<ShareRequest | undefined> {
+      return await trx.selectFrom('share_requests').selectAll()
+        .where('renews', '=', grantId).where('status', 'in', ['pending_review', 'approved', 'active'])
+        .executeTakeFirst()
+    },
+
+    /**
+     * Ends a renewed grant on `lastDay` (the day before its renewal starts), naming why; a grant whose
+     * last day is already past is then expired. Kept here, beside the renewal it serves.
+     */
+    async endRenewedGrant (grantId: string, lastDay: string, reason: string, by: string, trx: Db): Promise<Grant> {
+      return await trx.updateTable('grants')
+        .set({ valid_until: lastDay, status_reason: reason, status_changed_by: by, status_changed_at: sql`now()`, updated_at: sql`now()` })
+        .where('id', '=', grantId).returningAll().executeTakeFirstOrThrow()
     },
 
     /** Whether a unit holds a live grant on the dataset or has a request for it in review (R2.8). */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Dataset, ReviewParty, ShareRequest, ShareRequestReview, ShareWorkflow } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
-import { ReviewerForbiddenError } from '../errors.js'
+import { ReviewerForbiddenError, ReviewOutOfOrderError } from '../errors.js'
+import { canSee } from '../visibility.js'
 
 /**
  * Who must approve a request, from the dataset's share attribute (R2.4, R7.2, R7.3):
@@ -9,30 +10,58 @@ import { ReviewerForbiddenError } from '../errors.js'
  * - `unconditional` (无条件共享): approved by rule, still needs the usage commitment;
  * - `conditional` (有条件共享) basic staff or student data: the office alone;
  * - `conditional` otherwise: the producer unit's steward and the office, then a tripartite agreement.
- * Two things are never approved by rule: a request covering so many persons that the authority's
- * approval is needed (R9.4), which the office must record, and an export, since nothing leaves the
- * platform without the office's consent (R7.9).
+ * Three things are never approved by rule: a request covering so many persons that the authority's
+ * approval is needed (R9.4), which the office must record; an export, since nothing leaves the
+ * platform without the office's consent (R7.9); and a third party's analysis, which needs a review
+ * (001 §42). Data provided outside the university (对外提供) always needs the producer, the office and
+ * then the leading group (001 §42, §58), and on conditional data the tripartite agreement as well.
  */
-export function workflowOf (dataset: Dataset, { needsExternalApproval, exports }: { needsExternalApproval: boolean, exports: boolean }): { workflow: ShareWorkflow, needsAgreement: boolean } {
+export function workflowOf (dataset: Dataset, { needsExternalApproval, exports, thirdParty, external }: WorkflowInput): { workflow: ShareWorkflow, needsAgreement: boolean } {
+  if (dataset.share_attribute === 'none') return { workflow: 'none', needsAgreement: false }
+  if (external) return { workflow: 'producer_office_leadership', needsAgreement: dataset.share_attribute === 'conditional' }
   switch (dataset.share_attribute) {
-    case 'none': return { workflow: 'none', needsAgreement: false }
-    case 'unconditional': return { workflow: needsExternalApproval || exports ? 'office' : 'rule', needsAgreement: false }
+    case 'unconditional': return { workflow: needsExternalApproval || exports || thirdParty ? 'office' : 'rule', needsAgreement: false }
     default: return dataset.personnel_basic
       ? { workflow: 'office', needsAgreement: false }
       : { workflow: 'producer_office', needsAgreement: true }
   }
 }
 
-/** The reviewers a workflow needs. */
-export function reviewersOf (workflow: ShareWorkflow): Exclude<ReviewParty, 'rule'>[] {
+interface WorkflowInput { needsExternalApproval: boolean, exports: boolean, thirdParty: boolean, external: boolean }
+
+export type Reviewer = Exclude<ReviewParty, 'rule'>
+
+/** The reviewers a workflow needs; for data leaving the university, in this order. */
+export function reviewersOf (workflow: ShareWorkflow): Reviewer[] {
   switch (workflow) {
     case 'office': return ['office']
     case 'producer_office': return ['producer', 'office']
+    case 'producer_office_leadership': return ['producer', 'office', 'leadership']
     default: return []
   }
 }
 
-export type Awaiting = 'producer' | 'office' | 'commitment' | 'agreement'
+/**
+ * Data provided outside the university is reviewed in order: the producer, then the office, then
+ * the leading group; a review out of turn is a 409 naming who reviews first.
+ */
+export function checkTurn (workflow: ShareWorkflow, party: Reviewer, reviews: readonly ShareRequestReview[]): void {
+  if (workflow !== 'producer_office_leadership') return
+  const next = reviewersOf(workflow).find((p) => !reviews.some((r) => r.party === p))
+  if (next !== undefined && next !== party) {
+    throw new ReviewOutOfOrderError(`data provided outside the university is reviewed by the producer, then the office, then the leading group: the ${next} reviews first`)
+  }
+}
+
+/**
+ * Who sees a request: the parties of the share (see ../visibility.ts) and, for a request that takes
+ * data outside the university, the leading group, which reviews it last.
+ */
+export function canSeeRequest (principal: Principal, r: ShareRequest): boolean {
+  return canSee(principal, r) || (r.external && principal.roles.includes('leadership'))
+}
+
+export type Awaiting = Reviewer | 'commitment' | 'agreement'
 
 /** What a request still lacks before its grant exists. */
 export function awaitingOf (request: ShareRequest, reviews: readonly ShareRequestReview[], agreementSigned: boolean): Awaiting[] {
@@ -43,25 +72,31 @@ export function awaitingOf (request: ShareRequest, reviews: readonly ShareReques
   return missing
 }
 
+const CANNOT: Record<Reviewer, (r: ShareRequest) => string> = {
+  office: () => 'only the data-management office (security_admin) reviews as the office',
+  producer: (r) => `only a steward of the producer unit ${r.producer_unit} reviews as the producer`,
+  leadership: () => 'only the leading group (leadership) reviews as the leadership'
+}
+
 /**
  * The reviewer a caller acts as. The office (security_admin) reviews as the office; a steward of the
- * producer unit as the producer. Anyone else, or a reviewer the workflow does not call for, is 403.
+ * producer unit as the producer; the leading group (leadership) as the leadership. Anyone else, or a
+ * reviewer the workflow does not call for, is 403.
  */
-export function reviewPartyOf (principal: Principal, request: ShareRequest, asked?: 'producer' | 'office'): 'producer' | 'office' {
-  const can = {
+export function reviewPartyOf (principal: Principal, request: ShareRequest, asked?: Reviewer): Reviewer {
+  const can: Record<Reviewer, boolean> = {
     office: principal.roles.includes('security_admin'),
-    producer: principal.roles.includes('steward') && principal.unit === request.producer_unit
+    producer: principal.roles.includes('steward') && principal.unit === request.producer_unit,
+    leadership: principal.roles.includes('leadership')
   }
-  const party = asked ?? (can.office ? 'office' : 'producer')
-  if (!can[party]) {
-    throw new ReviewerForbiddenError(party === 'office'
-      ? 'only the data-management office (security_admin) reviews as the office'
-      : `only a steward of the producer unit ${request.producer_unit} reviews as the producer`)
-  }
+  const party = asked ?? (can.office ? 'office' : can.producer || !can.leadership ? 'producer' : 'leadership')
+  if (!can[party]) throw new ReviewerForbiddenError(CANNOT[party](request))
   if (!reviewersOf(request.workflow).includes(party)) {
     throw new ReviewerForbiddenError(request.workflow === 'office'
-      ? 'basic staff and student data is reviewed by the office alone (R7.3)'
-      : 'this request needs no review: it was decided by the dataset\'s share attribute')
+      ? 'this request is reviewed by the office alone (R7.3)'
+      : party === 'leadership'
+        ? 'the leading group reviews only data provided outside the university (001 §58)'
+        : 'this request needs no review: it was decided by the dataset\'s share attribute')
   }
   return party
 }
@@ -83,7 +118,9 @@ const describe = (r: ShareRequest) => [
   `Legal basis: ${r.legal_basis}`,
   `Access: ${r.access_modes.join(', ')}; at most ${r.daily_row_quota} rows a day`,
   `Period: ${r.valid_from} to ${r.valid_until}`,
-  `Third-party analysis: ${r.third_party ? `yes (${r.third_party_name ?? 'unnamed'}), masked data only` : 'no'}`
+  `Third-party analysis: ${r.third_party ? `yes (${r.third_party_name ?? 'unnamed'}), masked data only` : 'no'}`,
+  `Provided outside the university (对外提供): ${r.external ? `yes, to ${r.recipient_name ?? 'unnamed'} (${r.recipient_kind ?? 'other'}), after review by the producer unit, the office and the leading group` : 'no'}`,
+  ...(r.renews ? [`Renews grant ${r.renews}, which ends the day before this grant starts`] : [])
 ].join('\n')
 
 /** The usage commitment (数据使用承诺书, annex 2 of the measures; R7.4, R7.6) for a request. */

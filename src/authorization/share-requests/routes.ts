@@ -3,8 +3,9 @@ import type { ShareRequest } from '../../db/database.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { ShareRequestNotFoundError } from '../errors.js'
-import { canSee, unitScope } from '../visibility.js'
+import { unitScope } from '../visibility.js'
 import { createShareRequestRepository } from './repository.js'
+import { canSeeRequest } from './review-workflow.js'
 import {
   CommitmentBodySchema, CreateShareRequestSchema, IdParamsSchema, ListShareRequestsQuerySchema, ReviewSchema,
   ShareRequestPageSchema, ShareRequestSchema, WithdrawalBodySchema
@@ -14,7 +15,7 @@ import { toShareRequestView } from './view.js'
 
 const tags = ['share-requests']
 const members = { roles: ['consumer', 'steward'] } as const
-const readers = { roles: ['consumer', 'steward', 'security_admin', 'auditor'] } as const
+const readers = { roles: ['consumer', 'steward', 'security_admin', 'auditor', 'leadership'] } as const
 
 /** Share requests (共享申请) and their review workflow (R7.1–R7.8). */
 export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -35,8 +36,12 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'File a share request',
       description: 'A consumer unit asks for the fields it needs of another unit\'s published dataset (minimum necessary, R7.5), with a row filter, ' +
         'purpose, legal basis, access modes, validity and expected daily volume. The dataset\'s share attribute decides the workflow: ' +
-        '`none` is rejected at once with the reason; `unconditional` is approved by rule; `conditional` basic personnel data goes to the office alone; ' +
-        'other conditional data to the producer\'s steward and the office, then a tripartite agreement. Every grant also needs the usage commitment.',
+        '`none` is rejected at once with the reason; `unconditional` is approved by rule, unless a third party analyses it, it is exported or it covers ' +
+        '200,000 persons or more (then the office reviews); `conditional` basic personnel data goes to the office alone; ' +
+        'other conditional data to the producer\'s steward and the office, then a tripartite agreement. Data provided outside the university ' +
+        '(`external`, with its `recipient`) is reviewed by the producer\'s steward, then the office, then the leading group, and never includes children\'s ' +
+        'personal information. `renews` names a live grant of your unit on the dataset that the new grant continues: it ends the day before the new one starts. ' +
+        'Every grant also needs the usage commitment.',
       operationId: 'createShareRequest',
       body: CreateShareRequestSchema,
       response: { 201: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
@@ -51,7 +56,8 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'List share requests',
-      description: 'Newest first. A unit sees the requests it filed and, for its stewards, those on its datasets; the office and auditors see all. ' +
+      description: 'Newest first. A unit sees the requests it filed and, for its stewards, those on its datasets; the office and auditors see all; ' +
+        'the leading group also sees every request that provides data outside the university. ' +
         '`overdue=true` lists pending requests past their review deadline (R7.8).',
       operationId: 'listShareRequests',
       querystring: ListShareRequestsQuerySchema,
@@ -65,6 +71,7 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...filter,
       limit: limit + 1,
       ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+      leadership: principal.roles.includes('leadership'),
       ...(role === 'consumer' ? { consumerUnit: principal.unit } : role === 'producer' ? { producerUnit: principal.unit } : {})
     })
     const { page, nextCursor } = paginate(rows, limit, (r) => [r.seq])
@@ -83,12 +90,12 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const row = await requests.find(request.params.id)
-    if (!row || !canSee(request.principal!, row)) throw new ShareRequestNotFoundError(request.params.id)
+    if (!row || !canSeeRequest(request.principal!, row)) throw new ShareRequestNotFoundError(request.params.id)
     return await view(row)
   })
 
   app.post('/share-requests/:id/reviews', {
-    config: { access: { roles: ['steward', 'security_admin'] } },
+    config: { access: { roles: ['steward', 'security_admin', 'leadership'] } },
     schema: {
       tags,
       summary: 'Review a share request',
@@ -96,7 +103,9 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'Each reviewer decides once (409 the second time); a request whose period has ended cannot be approved (409). ' +
         'The office records the collective decision for sensitive personal information (R9.2), the authority\'s approval for 200,000 persons or more (R9.4), ' +
         'and may approve unmasked access for a named reason, never for a third party (R7.6). When every approval is in, a conditional ' +
-        'non-personnel request gets its tripartite agreement.',
+        'non-personnel request gets its tripartite agreement. Data provided outside the university is reviewed in order: the producer, then the office, ' +
+        'then the leading group (`party: leadership`, a `leadership` token; 001 §58), each by a different person; a review out of turn is 409 ' +
+        '`AUTHZ_REVIEW_OUT_OF_ORDER` naming who reviews first.',
       operationId: 'reviewShareRequest',
       params: IdParamsSchema,
       body: ReviewSchema,

@@ -25,6 +25,14 @@ export const RowFilterSchema = Type.Record(Type.String({ maxLength: 63 }), Type.
   examples: [{ college: 'CS', year: { in: [2023, 2024] } }]
 })
 
+export const RECIPIENT_KINDS = ['government', 'enterprise', 'university', 'research_institute', 'individual', 'other'] as const
+const RecipientSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200, description: 'who receives the data outside the university' }),
+  kind: Type.Enum([...RECIPIENT_KINDS], {
+    description: 'government (a government body or regulator), enterprise, university (another school), research_institute, individual, other'
+  })
+}, { additionalProperties: false, description: 'the recipient outside the university (对外提供)' })
+
 const FieldsSchema = Type.Array(FieldNameSchema, {
   minItems: 1, maxItems: 200, uniqueItems: true, description: 'the data elements needed, and no more (minimum necessary, R7.5)'
 })
@@ -43,6 +51,16 @@ export const CreateShareRequestSchema = Type.Object({
   dailyRowQuota: Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'expected daily volume: the grant\'s daily row quota' }),
   thirdParty: Type.Boolean({ description: 'a third party will analyse the data (it then only ever gets masked data, R7.6)' }),
   thirdPartyName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'who the third party is; required when thirdParty' })),
+  external: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'the data is provided outside the university (对外提供, 001 §42, §58): reviewed by the producer\'s steward, then the office, then the leading group; ' +
+      'needs `recipient`; never children\'s personal information'
+  })),
+  recipient: Type.Optional(RecipientSchema),
+  renews: Type.Optional(Type.String({
+    format: 'uuid',
+    description: 'a live grant of your unit on the same dataset that this request continues: when the new grant starts, the renewed one ends the day before (no gap, no overlap)'
+  })),
   subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'grant to this one person or account (token `sub`) of the consumer unit instead of the whole unit' })),
   consents: Type.Optional(Type.Array(IdSchema, { maxItems: 100, uniqueItems: true, description: 'ids of the consents the use rests on; withdrawing one suspends the grant; children\'s data needs a guardian consent (R9.3)' }))
 }, {
@@ -65,7 +83,9 @@ export type CreateShareRequest = Static<typeof CreateShareRequestSchema>
 export const ReviewSchema = Type.Object({
   decision: Type.Enum(['approve', 'reject'], { description: 'approve, or reject with a reason (R7.1: a refusal states its reason)' }),
   reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'required to reject' })),
-  party: Type.Optional(Type.Enum(['producer', 'office'], { description: 'which reviewer the caller acts as; inferred from the roles when absent' })),
+  party: Type.Optional(Type.Enum(['producer', 'office', 'leadership'], {
+    description: 'which reviewer the caller acts as; inferred from the roles when absent. `leadership`: the leading group\'s final review of data provided outside the university'
+  })),
   collectiveDecision: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'office approval of sensitive personal information: reference of the leadership\'s collective decision (集体决策, R9.2)' })),
   externalApproval: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'office approval for 200,000 or more persons: reference of the authority\'s approval (R9.4)' })),
   unmasked: Type.Optional(Type.Boolean({ description: 'office only: approve unmasked access; needs unmaskedReason; never for third parties' })),
@@ -85,7 +105,7 @@ export const WithdrawalBodySchema = Type.Object({
 }, { additionalProperties: false, examples: [{ reason: 'no longer needed' }] })
 
 const ReviewViewSchema = Type.Object({
-  party: Type.Enum(['rule', 'producer', 'office'], { description: '`rule`: decided by the share attribute itself' }),
+  party: Type.Enum(['rule', 'producer', 'office', 'leadership'], { description: '`rule`: decided by the share attribute itself; `leadership`: the leading group' }),
   decision: Type.Enum(['approve', 'reject']),
   reason: nullable(Type.String()),
   reviewer: Type.String(),
@@ -122,15 +142,20 @@ export const ShareRequestSchema = Type.Object({
   dailyRowQuota: Type.Integer(),
   thirdParty: Type.Boolean(),
   thirdPartyName: nullable(Type.String()),
+  external: Type.Boolean({ description: 'the data is provided outside the university (对外提供)' }),
+  recipient: nullable(RecipientSchema),
+  renews: nullable(IdSchema),
   consents: Type.Array(IdSchema),
   status: Type.Enum([...SHARE_REQUEST_STATUSES], {
     description: 'pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn'
   }),
   decisionReason: nullable(Type.String({ description: 'why it was rejected or withdrawn' })),
-  workflow: Type.Enum(['none', 'rule', 'office', 'producer_office'], {
-    description: 'who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3), producer_office (conditional, 有条件共享)'
+  workflow: Type.Enum(['none', 'rule', 'office', 'producer_office', 'producer_office_leadership'], {
+    description: 'who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3; or unconditional data ' +
+      'for a third party, an export or 200,000 persons or more), producer_office (conditional, 有条件共享), producer_office_leadership ' +
+      '(provided outside the university: the producer, then the office, then the leading group)'
   }),
-  awaiting: Type.Array(Type.Enum(['producer', 'office', 'commitment', 'agreement']), { description: 'what is still missing before the grant exists' }),
+  awaiting: Type.Array(Type.Enum(['producer', 'office', 'leadership', 'commitment', 'agreement']), { description: 'what is still missing before the grant exists' }),
   reviewDueAt: nullable(timestamp),
   overdue: Type.Boolean({ description: 'a review is still missing after its deadline (R7.8)' }),
   masked: Type.Boolean({ description: 'the grant will give masked data' }),
@@ -150,7 +175,8 @@ export const ListShareRequestsQuerySchema = Type.Object({
   status: Type.Optional(Type.Enum([...SHARE_REQUEST_STATUSES])),
   dataset: Type.Optional(DatasetCodeSchema),
   role: Type.Optional(Type.Enum(['consumer', 'producer'], { description: 'only the requests the caller\'s unit made (consumer) or must review (producer)' })),
-  overdue: Type.Optional(Type.Boolean({ description: 'only pending requests past their review deadline' }))
+  overdue: Type.Optional(Type.Boolean({ description: 'only pending requests past their review deadline' })),
+  external: Type.Optional(Type.Boolean({ description: 'only requests that provide data outside the university (or only those that do not)' }))
 }, { additionalProperties: false })
 
 export const ShareRequestPageSchema = pageOf(ShareRequestSchema, 'share requests, newest first')

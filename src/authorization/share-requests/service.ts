@@ -1,6 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
 import { canSee } from '../../catalog/datasets/access.js'
-import { canSee as canSeeShare } from '../visibility.js'
 import { createDatasetRepository } from '../../catalog/datasets/repository.js'
 import type { Config } from '../../config.js'
 import type { Database, Dataset, ShareRequest } from '../../db/database.js'
@@ -16,9 +15,10 @@ import {
 } from '../errors.js'
 import { checkRowFilter } from '../row-filter.js'
 import { activateIfReady } from './activation.js'
+import { checkRenewal } from './renewal.js'
 import { createShareRequestRepository } from './repository.js'
 import {
-  agreementText, commitmentText, digestsOf, reviewersOf, reviewPartyOf, workflowOf
+  agreementText, canSeeRequest, checkTurn, commitmentText, digestsOf, reviewersOf, reviewPartyOf, workflowOf, type Reviewer
 } from './review-workflow.js'
 import type { CreateShareRequest, Review } from './schemas.js'
 
@@ -43,7 +43,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
   /** A request the caller may see, locked for a change; others' are 404. */
   async function load (id: string, actor: Principal, trx: Trx): Promise<ShareRequest> {
     const r = await requests.find(id, trx, { lock: true })
-    if (!r || !canSeeShare(actor, r)) throw new ShareRequestNotFoundError(id)
+    if (!r || !canSeeRequest(actor, r)) throw new ShareRequestNotFoundError(id)
     return r
   }
 
@@ -78,6 +78,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
     if (input.thirdParty && dataset.children_pi) {
       throw new FieldError('thirdParty', 'children\'s personal information is never shared with a third party (R9.3)')
     }
+    checkExternal(input, dataset)
     return dataset
   }
 
@@ -89,7 +90,11 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
         await checkConsents(input.consents ?? [], dataset, trx)
         const personCount = dataset.holds_pi ? await requests.personCount(dataset.code, rowFilter, dataset.fields, trx) : null
         const needsExternalApproval = personCount !== null && personCount >= settings.PI_EXTERNAL_APPROVAL_PERSONS
-        const { workflow, needsAgreement } = workflowOf(dataset, { needsExternalApproval, exports: input.accessModes.includes('export') })
+        if (input.renews !== undefined) await checkRenewal(trx, input.renews, input, actor)
+        const external = input.external ?? false
+        const { workflow, needsAgreement } = workflowOf(dataset, {
+          needsExternalApproval, exports: input.accessModes.includes('export'), thirdParty: input.thirdParty, external
+        })
         const refused = workflow === 'none'
           ? `dataset ${dataset.code} is not shareable (不予共享): its producer shares it only where a law requires, which is decided outside this workflow (R2.4)`
           : null
@@ -120,7 +125,11 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
           unmasked_reason: null,
           collective_decision: null,
           external_approval: null,
-          person_count: personCount
+          person_count: personCount,
+          external,
+          recipient_name: input.recipient?.name ?? null,
+          recipient_kind: input.recipient?.kind ?? null,
+          renews: input.renews ?? null
         }, trx)
         if (workflow === 'none' || workflow === 'rule') {
           await requests.addReview({
@@ -139,6 +148,9 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
           workflow,
           status: r.status,
           thirdParty: r.third_party,
+          external: r.external,
+          ...(r.external ? { recipient: { name: r.recipient_name, kind: r.recipient_kind } } : {}),
+          ...(r.renews ? { renews: r.renews } : {}),
           personCount
         })
         return r
@@ -156,6 +168,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
         if (reviews.some((r) => r.party === party)) throw new AlreadyReviewedError(`the ${party} has already reviewed this request`)
         const own = reviews.find((r) => r.reviewer_sub === actor.sub)
         if (own) throw new ReviewerForbiddenError(`${actor.sub} already reviewed this request as the ${own.party}: its reviews are by different people`)
+        checkTurn(before.workflow, party, reviews)
         if (input.decision === 'reject') {
           if (!input.reason) throw new FieldError('reason', 'a rejection must state its reason (R7.1)')
           for (const name of ['collectiveDecision', 'externalApproval', 'unmasked', 'unmaskedReason'] as const) {
@@ -243,12 +256,25 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
 }
 
 /**
+ * Data provided outside the university (对外提供, 001 §42) names its recipient; children's personal
+ * information is never provided outside (R9.3).
+ */
+function checkExternal (input: CreateShareRequest, dataset: Dataset) {
+  if (input.external === true) {
+    if (!input.recipient) throw new FieldError('recipient', 'name the recipient outside the university: {name, kind}')
+    if (dataset.children_pi) throw new FieldError('external', 'children\'s personal information is never provided outside the university (R9.3)')
+  } else if (input.recipient !== undefined) {
+    throw new FieldError('recipient', 'only with external: true')
+  }
+}
+
+/**
  * What an approval must carry (R9.2, R9.4, R7.6): sensitive personal information needs the office's
  * reference to a collective decision; 200,000 persons or more the authority's approval; unmasked
  * access only from the office, for a named reason, never for a third party.
  */
-function checkApproval (input: Review, party: 'producer' | 'office', request: ShareRequest, dataset: Dataset, settings: Settings) {
-  if (party === 'producer') {
+function checkApproval (input: Review, party: Reviewer, request: ShareRequest, dataset: Dataset, settings: Settings) {
+  if (party !== 'office') {
     for (const name of ['collectiveDecision', 'externalApproval', 'unmasked', 'unmaskedReason'] as const) {
       if (input[name] !== undefined) throw new FieldError(name, 'only the office records this')
     }

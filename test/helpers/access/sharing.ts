@@ -13,9 +13,10 @@ export const SHARING_ROUTES: RouteCase[] = [
     payload: () => ({ dataset: 'nope', fields: ['a'], purpose: 'p', legalBasis: 'l', accessModes: ['api'], validFrom: '2030-01-01', validUntil: '2030-02-01', dailyRowQuota: 1, thirdParty: false }),
     allowed: members
   },
-  { method: 'GET', path: '/api/v1/share-requests', url: '/api/v1/share-requests', allowed: readers },
-  { method: 'GET', path: '/api/v1/share-requests/{id}', url: `/api/v1/share-requests/${id}`, allowed: readers },
-  { method: 'POST', path: '/api/v1/share-requests/{id}/reviews', url: `/api/v1/share-requests/${id}/reviews`, payload: () => ({ decision: 'approve' }), allowed: ['steward', 'security_admin'] },
+  // the leading group reads and reviews requests that provide data outside the university
+  { method: 'GET', path: '/api/v1/share-requests', url: '/api/v1/share-requests', allowed: [...readers, 'leadership'] },
+  { method: 'GET', path: '/api/v1/share-requests/{id}', url: `/api/v1/share-requests/${id}`, allowed: [...readers, 'leadership'] },
+  { method: 'POST', path: '/api/v1/share-requests/{id}/reviews', url: `/api/v1/share-requests/${id}/reviews`, payload: () => ({ decision: 'approve' }), allowed: ['steward', 'security_admin', 'leadership'] },
   { method: 'POST', path: '/api/v1/share-requests/{id}/commitment', url: `/api/v1/share-requests/${id}/commitment`, payload: () => ({ accept: true }), allowed: members },
   { method: 'POST', path: '/api/v1/share-requests/{id}/withdrawal', url: `/api/v1/share-requests/${id}/withdrawal`, payload: () => ({ reason: 'r' }), allowed: members },
   { method: 'GET', path: '/api/v1/agreements/{id}', url: `/api/v1/agreements/${id}`, allowed: readers },
