@@ -123,6 +123,9 @@ export async function insertBenchDataset (bench: BenchDatabase, overrides: Parti
     status: 'published',
     created_by: 'bench',
     published_at: new Date(),
+    grading_status: 'confirmed',
+    grading_decided_by: 'bench',
+    grading_decided_at: new Date(),
     ...overrides
   })
 }

@@ -12,3 +12,7 @@ export const GradingConflictError = createError<[string]>('CATALOG_GRADING_CONFL
 export const SystemNotFoundError = createError<[string]>('CATALOG_SYSTEM_NOT_FOUND', 'no business system with id %s', 404)
 export const SystemExistsError = createError<[string, string]>('CATALOG_SYSTEM_EXISTS', 'unit %s already has a business system named "%s"', 409)
 export const SystemForbiddenError = createError<[string]>('CATALOG_SYSTEM_FORBIDDEN', '%s', 403)
+export const GradingUnconfirmedError = createError<[string]>('CATALOG_GRADING_UNCONFIRMED',
+  'the grading of dataset %s awaits the office\'s confirmation (POST /api/v1/datasets/{code}/grading-review)', 409)
+export const CollectionUnconfirmedError = createError<[string]>('CATALOG_COLLECTION_UNCONFIRMED',
+  'dataset %s holds sensitive or children\'s personal information: no record is collected before the office confirms its grading and collection', 409)

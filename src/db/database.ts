@@ -105,6 +105,49 @@ export interface DatasetTable {
   published_at: Date | null
   /** fields of an important dataset the office marked for encryption at rest (migrations/0014) */
   encrypted_fields: ColumnType<string[], string[] | undefined, string[]>
+  /** the office's decision on the grading (migrations/0016): proposed, confirmed, rejected */
+  grading_status: ColumnType<string, string | undefined, string>
+  grading_decided_by: ColumnType<string | null, string | null | undefined, string | null>
+  grading_decided_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  grading_reason: ColumnType<string | null, string | null | undefined, string | null>
+  /** a published dataset's changes that wait for the office; the row keeps the confirmed terms */
+  grading_proposal: ColumnType<StoredGradingProposal | null, string | null | undefined, string | null>
+  collection: ColumnType<StoredCollection | null, string | null | undefined, string | null>
+}
+
+/** A reference to a document: an assessment, a decision's minutes (migrations/0016). */
+export interface StoredReference { reference: string, date: string }
+
+/** How a dataset's data is collected (R3.2), as stored in `datasets.collection` (the API shape). */
+export interface StoredCollection {
+  method?: string
+  channel?: string
+  scope?: string
+  volume?: string
+  frequency?: string
+  legalBasis?: string
+  rules?: string
+  riskAssessment?: StoredReference
+  necessityAssessment?: StoredReference
+  collectiveDecision?: StoredReference
+}
+
+/** Changes of a published dataset that wait for the office, as stored in `datasets.grading_proposal`. */
+export interface StoredGradingProposal {
+  changes: {
+    grade?: string
+    nationalGrade?: string
+    shareAttribute?: string
+    openAttribute?: string
+    fields?: StoredField[]
+    holdsPersonalInfo?: boolean
+    sensitivePersonalInfo?: boolean
+    childrenPersonalInfo?: boolean
+    collection?: StoredCollection | null
+  }
+  proposedBy: string
+  proposedAt: string
+  reason: string | null
 }
 export type Dataset = Selectable<DatasetTable>
 export type NewDataset = Insertable<DatasetTable>

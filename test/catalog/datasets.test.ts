@@ -2,6 +2,7 @@ import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { eventsOf } from '../../src/platform/events.js'
 import { build, createUnit, type TestApp } from '../helpers/build.js'
+import { COLLECTION, confirmGrading } from '../helpers/catalog.js'
 
 const steward = (unit: string) => ({ unit, sub: `steward-${unit.toLowerCase()}` })
 
@@ -24,6 +25,7 @@ function studentDataset (overrides: Record<string, unknown> = {}) {
       { name: 'id_number', type: 'string', piType: 'id_number' },
       { name: 'college', type: 'string', enum: ['CS', 'MATH'] }
     ],
+    collection: COLLECTION,
     ...overrides
   }
 }
@@ -80,7 +82,8 @@ t.test('a steward registers a draft graded by its fields, publishes it, and ever
     holdsPersonalInfo: true,
     sensitivePersonalInfo: false,
     fieldsHidden: false,
-    publishedAt: null
+    publishedAt: null,
+    grading: { status: 'proposed', decidedBy: null, proposal: null }
   })
   t.match(body.fields[2], { name: 'id_number', piType: 'id_number', sensitivity: 3, format: 'id_number', required: false })
   t.match(body.fields[3], { name: 'college', sensitivity: 1, format: null, enum: ['CS', 'MATH'] })
@@ -92,6 +95,10 @@ t.test('a steward registers a draft graded by its fields, publishes it, and ever
   const othersList = await h.as('consumer', { method: 'GET', url: '/api/v1/datasets' }, { unit: 'MATH' })
   t.same(othersList.json().data, [], 'nor does it list it')
 
+  const early = await publish(h, 'student_basic')
+  t.equal(early.statusCode, 409, 'not before the office confirmed its grading')
+  t.equal(early.json().code, 'CATALOG_GRADING_UNCONFIRMED')
+  await confirmGrading(h, 'student_basic')
   const published = await publish(h, 'student_basic')
   t.equal(published.statusCode, 200)
   t.equal(published.json().status, 'published')
@@ -103,7 +110,7 @@ t.test('a steward registers a draft graded by its fields, publishes it, and ever
   t.equal(seen.json().fields.length, 4, 'published metadata is open to every unit')
 
   const events = await eventsOf(h.database.db, 'dataset', 'student_basic')
-  t.same(events.map((e) => e.action), ['dataset.create', 'dataset.publish'])
+  t.same(events.map((e) => e.action), ['dataset.create', 'dataset.grading.confirm', 'dataset.publish'])
   t.match(events[0], { service: 'catalog', actor_sub: 'steward-cs', actor_unit: 'CS', dataset_code: 'student_basic' })
   const history = await h.as('consumer', { method: 'GET', url: '/api/v1/datasets/student_basic/grades' }, { unit: 'MATH' })
   t.match(history.json().data, [{ version: 1, grade: 'ordinary', reason: /registered; field \w+ has sensitivity 3/ }])
@@ -178,6 +185,7 @@ t.test('editing: the producer edits, the office grades, every regrade is a versi
   const h = await setup(t)
   await created(h, studentDataset())
   t.equal((await patch(h, 'student_basic', { name: 'x' }, 'steward', 'MATH')).statusCode, 404, 'another unit\'s steward does not see the draft')
+  await confirmGrading(h, 'student_basic')
   t.equal((await publish(h, 'student_basic')).statusCode, 200)
   const foreign = await patch(h, 'student_basic', { name: 'x' }, 'steward', 'MATH')
   t.equal(foreign.statusCode, 403, 'nor may it edit the published entry')
@@ -187,9 +195,9 @@ t.test('editing: the producer edits, the office grades, every regrade is a versi
   t.equal(described.statusCode, 200)
   t.match(described.json(), { description: 'one row per enrolled student', updateFrequency: 'weekly', gradeVersion: 1 })
 
-  const stewardGrade = await patch(h, 'student_basic', { grade: 'important' })
-  t.equal(stewardGrade.statusCode, 403, 'a published grade is the office\'s')
-  t.match(stewardGrade.json().detail, /grade of a published dataset is set by the data-management office/)
+  const stewardRestricts = await patch(h, 'student_basic', { restricted: true })
+  t.equal(stewardRestricts.statusCode, 403, 'restricted metadata is the office\'s')
+  t.match(stewardRestricts.json().detail, /restricted is set by the data-management office/)
 
   const regraded = await patch(h, 'student_basic', { grade: 'important', restricted: true, reason: 'holds ID numbers of all students' }, 'security_admin', 'OFFICE')
   t.equal(regraded.statusCode, 200, regraded.body)
@@ -293,6 +301,7 @@ t.test('search: filters, pagination and cursors', async (t) => {
   await created(h, studentDataset())
   await created(h, plainDataset('canteen_menu', { category: 'routine', description: 'weekly menus' }))
   await created(h, plainDataset('library_loans', { category: 'teaching', shareAttribute: 'conditional' }), 'MATH')
+  for (const code of ['student_basic', 'canteen_menu', 'library_loans']) await confirmGrading(h, code)
   for (const code of ['student_basic', 'canteen_menu']) await publish(h, code)
   await publish(h, 'library_loans', 'MATH')
   const search = async (qs: string) => {
@@ -340,8 +349,10 @@ t.test('keys, states and unknown datasets', async (t) => {
   await h.database.db.updateTable('datasets').set({ status: 'retired' }).where('code', '=', 'student_basic').execute()
   t.equal((await patch(h, 'student_basic', { name: 'x' })).statusCode, 409, 'a retired dataset is frozen')
   t.equal((await publish(h, 'student_basic')).statusCode, 409)
-  for (const [method, url] of [['GET', '/api/v1/datasets/nope'], ['PATCH', '/api/v1/datasets/nope'], ['POST', '/api/v1/datasets/nope/publish'], ['GET', '/api/v1/datasets/nope/grades']] as const) {
-    const res = await h.as('security_admin', { method, url, ...(method === 'PATCH' ? { payload: { name: 'x' } } : {}) })
+  for (const [method, url] of [['GET', '/api/v1/datasets/nope'], ['PATCH', '/api/v1/datasets/nope'], ['POST', '/api/v1/datasets/nope/publish'], ['GET', '/api/v1/datasets/nope/grades'],
+    ['POST', '/api/v1/datasets/nope/grading-review']] as const) {
+    const payload = method === 'PATCH' ? { name: 'x' } : url.endsWith('review') ? { decision: 'confirm' } : undefined
+    const res = await h.as('security_admin', { method, url, ...(payload ? { payload } : {}) })
     t.equal(res.statusCode, 404, `${method} ${url}`)
     t.equal(res.json().code, 'CATALOG_DATASET_NOT_FOUND')
   }

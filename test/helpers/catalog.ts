@@ -72,6 +72,32 @@ export async function insertDataset (h: TestApp, overrides: Partial<DatasetValue
     status: 'published',
     created_by: 'fixture',
     published_at: new Date(),
+    // confirmed by the office, as every dataset the tests build on (a draft too: override to test the review)
+    grading_status: 'confirmed',
+    grading_decided_by: 'fixture',
+    grading_decided_at: new Date(),
     ...overrides
   })
+}
+
+/** A complete collection record (R3.2), with the references sensitive or children's PI needs too. */
+export const COLLECTION = {
+  method: 'business_process',
+  channel: 'student affairs system, nightly interface',
+  scope: 'enrolled students: number, name, contact, college',
+  frequency: 'daily',
+  legalBasis: 'enrolment and student management duties',
+  rules: 'https://xsc.example.edu.cn/privacy-notice',
+  riskAssessment: { reference: 'XSC-PIA-2026-03', date: '2026-03-01' },
+  necessityAssessment: { reference: 'XSC-NA-2026-01', date: '2026-02-20' },
+  collectiveDecision: { reference: 'XSC-PARTY-2026-05 minutes', date: '2026-02-27' }
+} as const
+
+/** The office (security_admin) confirms a dataset's grading; a refusal fails the caller's setup. */
+export async function confirmGrading (h: TestApp, code: string, review: Record<string, unknown> = {}) {
+  const res = await h.as('security_admin', {
+    method: 'POST', url: `/api/v1/datasets/${code}/grading-review`, payload: { decision: 'confirm', ...review }
+  }, { unit: 'OFFICE', sub: 'office-admin' })
+  if (res.statusCode !== 200) throw new Error(`grading review of ${code}: ${res.statusCode} ${res.body}`)
+  return res.json()
 }

@@ -30,7 +30,7 @@ async function main (): Promise<number> {
   const steward = apiClient(baseUrl, tokens.steward)
 
   process.stdout.write(`== producer side (setup) against ${baseUrl}, run ${run}\n`)
-  const prepared = await prepareProducer({ admin, steward }, units, run)
+  const prepared = await prepareProducer({ admin, steward, office }, units, run)
 
   process.stdout.write('== consumer side\n')
   const consumer = await signIn(baseUrl, prepared.consumerClient)

@@ -1,6 +1,7 @@
 // The producer's side, which an integrator of the consumer system never writes: the platform's
 // administrator registers the units and the consumer's service client, the producer unit's steward
-// catalogues, publishes and fills a dataset, and the office reviews the share request. Each acts
+// catalogues the dataset with how its data is collected, the office confirms its grading, the steward
+// publishes and fills it, and the office reviews the share request. Each acts
 // with its own token. Unit codes are fixed (check, then create); dataset codes are new each run, so
 // the program runs any number of times against one data dir.
 import type { paths } from './api.js'
@@ -44,8 +45,8 @@ export function staffRecords (count: number): Array<Record<string, unknown>> {
   }))
 }
 
-export async function prepareProducer (actors: { admin: Api, steward: Api }, units: Units, run: string): Promise<Prepared> {
-  const { admin, steward } = actors
+export async function prepareProducer (actors: { admin: Api, steward: Api, office: Api }, units: Units, run: string): Promise<Prepared> {
+  const { admin, steward, office } = actors
   await ensureUnit(admin, units.producer, 'Human Resources Department', { name: 'Zhou Min', contact: 'dpo-hr@example.edu.cn' })
   await ensureUnit(admin, units.consumer, 'University Library', { name: 'Sun Li', contact: 'dpo-lib@example.edu.cn' })
 
@@ -79,10 +80,27 @@ export async function prepareProducer (actors: { admin: Api, steward: Api }, uni
         field({ name: 'department', type: 'string', required: true, enum: DEPARTMENTS }),
         field({ name: 'title', type: 'string', enum: TITLES }),
         field({ name: 'hired_on', type: 'date' })
-      ]
+      ],
+      // personal information: the office confirms the grading only with the collection record (R3.2)
+      collection: {
+        method: 'business_process',
+        channel: 'HR system, nightly interface',
+        scope: 'current staff: number, name, mobile, department, title, hiring date',
+        frequency: 'daily',
+        legalBasis: 'employment and personnel management duties',
+        rules: 'https://hr.example.edu.cn/privacy-notice',
+        riskAssessment: { reference: 'HR-PIA-2026-01', date: '2026-01-15' }
+      }
     }
   }))
   say('steward', `registered dataset ${dataset.code}: grade ${dataset.grade}, share ${dataset.shareAttribute}, personnelBasic ${dataset.personnelBasic}`)
+
+  // the office (security_admin) decides the grade and attributes the steward proposed (001 §8(1))
+  const { data: graded } = await expectStatus('the office confirms the grading', 200, office.POST('/api/v1/datasets/{code}/grading-review', {
+    params: { path: { code: datasetCode } },
+    body: { decision: 'confirm', reason: 'basic staff data: conditional sharing, reviewed by the office' }
+  }))
+  say('office', `confirmed the grading of ${datasetCode}: ${graded.grading.status} by ${graded.grading.decidedBy ?? '?'}`)
 
   await expectStatus('publish the dataset', 200, steward.POST('/api/v1/datasets/{code}/publish', { params: { path: { code: datasetCode } } }))
   say('steward', `published ${datasetCode}`)

@@ -1,12 +1,15 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import { containsPattern } from '../../platform/like.js'
-import type { Database, Dataset, GradingLevel, NewDataset, StoredField } from '../../db/database.js'
+import type { Database, Dataset, GradingLevel, NewDataset, StoredCollection, StoredField, StoredGradingProposal } from '../../db/database.js'
 import type { DatasetView } from './schemas.js'
 
 type Db = Kysely<Database> | Transaction<Database>
 
-/** The API shape of a dataset; `fieldsHidden` withholds the field list (metadata access control, R2.8). */
-export function toDatasetView (row: Dataset, { fieldsHidden = false } = {}): DatasetView {
+/**
+ * The API shape of a dataset; `fieldsHidden` withholds the field list (metadata access control, R2.8),
+ * `proposal` shows the changes waiting for the office (to the producer unit and the office).
+ */
+export function toDatasetView (row: Dataset, { fieldsHidden = false, proposal = true } = {}): DatasetView {
   return {
     code: row.code,
     name: row.name,
@@ -31,6 +34,14 @@ export function toDatasetView (row: Dataset, { fieldsHidden = false } = {}): Dat
     restricted: row.metadata_restricted,
     fieldsHidden,
     status: row.status as DatasetView['status'],
+    collection: row.collection as DatasetView['collection'],
+    grading: {
+      status: row.grading_status as DatasetView['grading']['status'],
+      decidedBy: row.grading_decided_by,
+      decidedAt: row.grading_decided_at?.toISOString() ?? null,
+      reason: row.grading_reason,
+      proposal: proposal && !fieldsHidden ? row.grading_proposal as DatasetView['grading']['proposal'] : null
+    },
     fields: fieldsHidden ? [] : row.fields as DatasetView['fields'],
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -53,8 +64,26 @@ export interface DatasetFilter {
 }
 
 /** What a dataset row may be written with: the JSON columns as the API gives them. */
-export type DatasetValues = Omit<NewDataset, 'fields'> & { fields: StoredField[] }
+export type DatasetValues = Omit<NewDataset, 'fields' | 'collection' | 'grading_proposal'> & {
+  fields: StoredField[]
+  collection?: StoredCollection | null
+  grading_proposal?: StoredGradingProposal | null
+}
 export type DatasetChanges = Partial<Omit<DatasetValues, 'code' | 'created_by' | 'created_at'>>
+
+/** A write without its JSON columns. */
+function plain<T extends DatasetChanges> ({ fields, collection, grading_proposal: proposal, ...rest }: T) {
+  return rest
+}
+
+/** The JSON columns of a write, serialised (those the write names). */
+function json (values: DatasetChanges) {
+  return {
+    ...(values.fields !== undefined ? { fields: JSON.stringify(values.fields) } : {}),
+    ...(values.collection !== undefined ? { collection: values.collection === null ? null : JSON.stringify(values.collection) } : {}),
+    ...(values.grading_proposal !== undefined ? { grading_proposal: values.grading_proposal === null ? null : JSON.stringify(values.grading_proposal) } : {})
+  }
+}
 
 export function createDatasetRepository (db: Kysely<Database>) {
   return {
@@ -109,15 +138,14 @@ export function createDatasetRepository (db: Kysely<Database>) {
 
     async insert (values: DatasetValues, trx: Db = db): Promise<Dataset> {
       return await trx.insertInto('datasets')
-        .values({ ...values, fields: JSON.stringify(values.fields) })
+        .values({ ...plain(values), fields: JSON.stringify(values.fields), ...json(values) })
         .returningAll()
         .executeTakeFirstOrThrow()
     },
 
     async update (code: string, changes: DatasetChanges, trx: Db = db): Promise<Dataset> {
-      const { fields, ...rest } = changes
       return await trx.updateTable('datasets')
-        .set({ ...rest, ...(fields !== undefined ? { fields: JSON.stringify(fields) } : {}), updated_at: new Date() })
+        .set({ ...plain(changes), ...json(changes), updated_at: new Date() })
         .where('code', '=', code)
         .returningAll()
         .executeTakeFirstOrThrow()

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Dataset } from '../../db/database.js'
+import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, PaginationQuerySchema, problems } from '../../platform/schemas.js'
 import { createInterestCheck } from '../../authorization/interest.js'
-import { draftScope, fieldsHidden } from './access.js'
+import { draftScope, fieldsHidden, isOffice, isProducer } from './access.js'
+import { gradingReviewRoutes } from './review-routes.js'
 import { createDatasetRepository, toDatasetView } from './repository.js'
 import {
   CreateDatasetSchema, DatasetPageSchema, DatasetParamsSchema, DatasetSchema, GradeHistorySchema, ListDatasetsQuerySchema, UpdateDatasetSchema
@@ -14,6 +17,9 @@ import { createDatasetService } from './service.js'
 const tags = ['datasets']
 const editors = { roles: ['steward', 'security_admin'] } as const
 
+/** A proposal waiting for the office is the producer's and the office's business. */
+const seesProposal = (principal: Principal, row: Dataset) => isProducer(principal, row) || isOffice(principal)
+
 /**
  * The graded catalog: stewards register and edit their unit's datasets, the office (security_admin)
  * grades any; every authenticated caller searches and reads it, within metadata access control.
@@ -22,6 +28,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const datasets = createDatasetRepository(app.db)
   const service = createDatasetService(app.db)
   const hasInterest = createInterestCheck(app.db)
+  await app.register(gradingReviewRoutes)
 
   app.post('/datasets', {
     config: { access: editors },
@@ -57,7 +64,9 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
     const rows = await datasets.list({ ...filter, limit: limit + 1, ...(after !== undefined ? { after } : {}), draftsOf: draftScope(request.principal!) })
     const { page, nextCursor } = paginate(rows, limit, (d) => [d.code])
-    const data = await Promise.all(page.map(async (row) => toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row, hasInterest) })))
+    const data = await Promise.all(page.map(async (row) => toDatasetView(row, {
+      fieldsHidden: await fieldsHidden(request.principal!, row, hasInterest), proposal: seesProposal(request.principal!, row)
+    })))
     return { data, nextCursor }
   })
 
@@ -73,7 +82,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const row = await service.visible(request.params.code, request.principal!)
-    return toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row, hasInterest) })
+    return toDatasetView(row, { fieldsHidden: await fieldsHidden(request.principal!, row, hasInterest), proposal: seesProposal(request.principal!, row) })
   })
 
   app.patch('/datasets/:code', {
@@ -81,9 +90,13 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'Update a dataset',
-      description: 'The producer unit\'s steward edits the description, fields and keys; once published, grade, national grade, ' +
-        'share and open attributes are the office\'s. A change of grade or attributes makes a new version in the grade history, ' +
-        'with its reason. Adding a more sensitive field raises the grade by itself, and datasets derived from this one follow.',
+      description: 'The producer unit\'s steward edits its dataset; the office (security_admin) edits any, at once. On a published ' +
+        'dataset a steward\'s change that loosens protection (a lower grade or national grade, a looser share or open attribute, a ' +
+        'new personal-information field or one whose PI type, masking or sensitivity drops, a PI flag, the collection record) ' +
+        'waits in `grading.proposal` for the office\'s grading review, while the dataset is served under its confirmed terms; ' +
+        'the rest of the change, tightening or neutral, takes effect at once. Editing a confirmed draft so that it loosens, or a ' +
+        'rejected draft at all, makes its grading `proposed` again. A change of grade or attributes makes a new version in the ' +
+        'grade history, with its reason. Adding a more sensitive field raises the grade by itself, and derived datasets follow.',
       operationId: 'updateDataset',
       params: DatasetParamsSchema,
       body: UpdateDatasetSchema,
@@ -98,7 +111,8 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'Publish a dataset',
-      description: 'Moves a draft into the published catalog, where other units find it and may request it.',
+      description: 'Moves a draft into the published catalog, where other units find it and may request it. Only once the office ' +
+        'has confirmed its grading: before, a 409 `CATALOG_GRADING_UNCONFIRMED`.',
       operationId: 'publishDataset',
       params: DatasetParamsSchema,
       response: { 200: DatasetSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409) }

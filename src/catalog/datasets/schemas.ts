@@ -2,7 +2,8 @@ import { Type, type Static } from 'typebox'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
 import { UnitCodeSchema } from '../units/schemas.js'
 import {
-  ATTRIBUTES, CATEGORIES, FIELD_FORMATS, FIELD_TYPES, FREQUENCIES, GRADES, NATIONAL_GRADES, PI_TYPES, STATUSES
+  ATTRIBUTES, CATEGORIES, COLLECTION_FREQUENCIES, COLLECTION_METHODS, FIELD_FORMATS, FIELD_TYPES, FREQUENCIES, GRADES, GRADING_STATUSES,
+  NATIONAL_GRADES, PI_TYPES, STATUSES
 } from './vocabulary.js'
 
 const labelled = <const T extends readonly string[]>(values: T, description: string) => Type.Enum([...values] as T[number][], { description })
@@ -24,6 +25,46 @@ export const PiTypeSchema = labelled(PI_TYPES,
   'kind of personal information (个人信息类型); ethnicity, religion, health, biometric, bank_card and location are sensitive (敏感个人信息, R9.2)')
 export const FormatSchema = labelled(FIELD_FORMATS,
   'value format checked at ingest: id_number is the 18-digit resident ID of GB 11643 (check digit and date), mobile a mainland mobile number, email an address')
+
+export const CollectionMethodSchema = labelled(COLLECTION_METHODS,
+  'how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, ' +
+  'device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工')
+export const GradingStatusSchema = labelled(GRADING_STATUSES,
+  'the office\'s decision on the grading: proposed 待确认 (the producer\'s terms await the office), confirmed 已确认, rejected 已驳回')
+
+const text = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description })
+const ReferenceSchema = (description: string) => Type.Object({
+  reference: text(500, 'the document\'s number or URL'),
+  date: Type.String({ format: 'date', description: 'the day it was made, YYYY-MM-DD' })
+}, { additionalProperties: false, description })
+
+export const CollectionSchema = Type.Object({
+  method: Type.Optional(CollectionMethodSchema),
+  channel: Type.Optional(text(500, 'through what the data arrives (采集渠道): a business system, a form, an interface')),
+  scope: Type.Optional(text(2000, 'whose data and which items (采集范围): only what the duty requires')),
+  volume: Type.Optional(text(500, 'how much (采集数量): persons or records, an estimate')),
+  frequency: Type.Optional(labelled(COLLECTION_FREQUENCIES, 'how often it is collected (采集频度)')),
+  legalBasis: Type.Optional(text(2000, 'the law, regulation or duty that allows the collection')),
+  rules: Type.Optional(text(4000, 'the collection rules shown to the persons (采集规则告知): the text or its URL')),
+  riskAssessment: Type.Optional(ReferenceSchema('the risk assessment made before the collection began (R3.2)')),
+  necessityAssessment: Type.Optional(ReferenceSchema('the necessity assessment sensitive or children\'s personal information requires (001 §51, 003 3(4))')),
+  collectiveDecision: Type.Optional(ReferenceSchema('the unit leadership\'s collective decision (集体决策) sensitive or children\'s personal information requires'))
+}, {
+  additionalProperties: false,
+  description: 'How the data is collected (R3.2). A dataset holding personal information is confirmed by the office only with every part ' +
+    'but `volume`; sensitive or children\'s personal information also needs `necessityAssessment` and `collectiveDecision`.',
+  examples: [{
+    method: 'business_process',
+    channel: 'student affairs system, nightly interface',
+    scope: 'enrolled students: number, name, ID number, college',
+    volume: 'about 30,000 persons',
+    frequency: 'daily',
+    legalBasis: 'enrolment and student management duties (Ministry of Education Order No. 41)',
+    rules: 'https://xsc.example.edu.cn/privacy-notice',
+    riskAssessment: { reference: 'XSC-PIA-2026-03', date: '2026-03-01' }
+  }]
+})
+export type Collection = Static<typeof CollectionSchema>
 
 export const DatasetCodeSchema = Type.String({
   pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'dataset code: letters, digits, _ and -, at most 64', examples: ['student_basic']
@@ -67,6 +108,31 @@ export const FieldSchema = Type.Object({
 const FieldListSchema = Type.Array(FieldInputSchema, { minItems: 1, maxItems: 500, description: 'the fields (data elements) of a record' })
 const KeyListSchema = Type.Array(FieldNameSchema, { minItems: 1, maxItems: 4, uniqueItems: true, description: 'names of the fields that identify a record' })
 
+const ProposalSchema = Type.Object({
+  changes: Type.Object({
+    grade: Type.Optional(GradeSchema),
+    nationalGrade: Type.Optional(NationalGradeSchema),
+    shareAttribute: Type.Optional(ShareAttributeSchema),
+    openAttribute: Type.Optional(OpenAttributeSchema),
+    fields: Type.Optional(Type.Array(FieldSchema)),
+    holdsPersonalInfo: Type.Optional(Type.Boolean()),
+    sensitivePersonalInfo: Type.Optional(Type.Boolean()),
+    childrenPersonalInfo: Type.Optional(Type.Boolean()),
+    collection: Type.Optional(Type.Union([CollectionSchema, Type.Null()]))
+  }, { description: 'the proposed values; what is not named stays as confirmed' }),
+  proposedBy: Type.String(),
+  proposedAt: Type.String({ format: 'date-time' }),
+  reason: Type.Union([Type.String(), Type.Null()])
+}, { description: 'changes of the producer that loosen protection and wait for the office; until confirmed the dataset is served under the terms shown around this' })
+
+export const GradingSchema = Type.Object({
+  status: GradingStatusSchema,
+  decidedBy: Type.Union([Type.String(), Type.Null()], { description: 'who in the office decided last' }),
+  decidedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'the reason of the last decision' }),
+  proposal: Type.Union([ProposalSchema, Type.Null()], { description: 'shown to the producer unit and the office only' })
+}, { description: 'the office\'s review of the grade, attributes and collection (001 §8(1), §39)' })
+
 const common = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.Union([Type.String({ maxLength: 4000 }), Type.Null()]),
@@ -94,7 +160,8 @@ const optionalAlways = {
   sensitivePersonalInfo: Type.Optional(common.sensitivePersonalInfo),
   childrenPersonalInfo: Type.Optional(common.childrenPersonalInfo),
   sources: Type.Optional(common.sources),
-  restricted: Type.Optional(common.restricted)
+  restricted: Type.Optional(common.restricted),
+  collection: Type.Optional(Type.Union([CollectionSchema, Type.Null()], { description: 'how the data is collected (R3.2); an edit replaces it whole' }))
 }
 
 export const CreateDatasetSchema = Type.Object({
@@ -153,7 +220,9 @@ export const UpdateDatasetSchema = Type.Object({
 }, {
   additionalProperties: false,
   minProperties: 1,
-  description: 'Stewards edit their unit\'s datasets; grade, national grade, share and open attributes and `restricted` of a published dataset are the office\'s (security_admin)',
+  description: 'Stewards edit their unit\'s datasets. On a published dataset a change that loosens protection (a lower grade, a looser ' +
+    'share or open attribute, new or changed personal information, a changed collection record) waits for the office\'s grading ' +
+    'review; the rest takes effect at once. `restricted` is the office\'s (security_admin).',
   examples: [{ grade: 'important', shareAttribute: 'conditional', reason: 'holds pay data (001 §52)' }]
 })
 export type UpdateDataset = Static<typeof UpdateDatasetSchema>
@@ -182,6 +251,8 @@ export const DatasetSchema = Type.Object({
   restricted: common.restricted,
   fieldsHidden: Type.Boolean({ description: 'true when the field list is withheld from this caller (R2.8)' }),
   status: StatusSchema,
+  collection: Type.Union([CollectionSchema, Type.Null()]),
+  grading: GradingSchema,
   fields: Type.Array(FieldSchema),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
@@ -215,3 +286,18 @@ export const GradeHistorySchema = pageOf(Type.Object({
   changedBy: Type.String(),
   changedAt: Type.String({ format: 'date-time' })
 }), 'versions of a dataset\'s grade and attributes, newest first')
+
+export const GradingReviewSchema = Type.Object({
+  decision: Type.Enum(['confirm', 'reject'], { description: 'confirm the proposed terms (with the office\'s tightening) or reject them' }),
+  reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'why; required to reject' })),
+  grade: Type.Optional(Type.Union([GradeSchema], { description: 'confirm with this grade instead: never below the proposed one' })),
+  shareAttribute: Type.Optional(Type.Union([ShareAttributeSchema], { description: 'confirm with this share attribute: never looser than proposed' })),
+  openAttribute: Type.Optional(Type.Union([OpenAttributeSchema], { description: 'confirm with this open attribute: never looser than proposed' }))
+}, {
+  additionalProperties: false,
+  examples: [
+    { decision: 'confirm', grade: 'important', reason: 'holds ID numbers of all students (001 §52)' },
+    { decision: 'reject', reason: 'ID numbers are not needed for this duty; drop the field' }
+  ]
+})
+export type GradingReview = Static<typeof GradingReviewSchema>

@@ -4,20 +4,18 @@ import type { Principal } from '../../platform/auth/plugin.js'
 import { AuthForbiddenError, ConflictError, FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
 import {
-  DatasetExistsError, DatasetNotFoundError, DatasetStateError, GradingConflictError, NotProducerError, SubjectTakenError
+  DatasetExistsError, DatasetNotFoundError, DatasetStateError, GradingConflictError, GradingUnconfirmedError, NotProducerError, SubjectTakenError
 } from '../errors.js'
 import { canSee, isProducer } from './access.js'
 import {
   checkAgainstFloor, checkAttributes, checkKeys, checkRestriction, gradeFloor, normalizeFields, piFlags, type Floor
 } from './grading.js'
+import { loosened, splitChange } from './proposal.js'
 import { createDatasetRepository, type DatasetChanges } from './repository.js'
 import type { CreateDataset, UpdateDataset } from './schemas.js'
 import { gradeRank, higherGrade, higherNationalGrade, nationalRank, type Grade, type NationalGrade } from './vocabulary.js'
 
 type Trx = Transaction<Database>
-
-/** Attributes only the office changes once a dataset is published. */
-const OFFICE_ATTRIBUTES = ['grade', 'nationalGrade', 'shareAttribute', 'openAttribute', 'restricted'] as const
 
 const isSecurityAdmin = (p: Principal) => p.roles.includes('security_admin')
 
@@ -83,6 +81,92 @@ export function createDatasetService (db: Kysely<Database>) {
     return raised
   }
 
+  /** The row after `changes`, checked against the catalog's rules: grading floor, attributes, keys, subject. */
+  async function resolve (trx: Trx, row: Dataset, changes: UpdateDataset) {
+    const code = row.code
+    const fields: StoredField[] = changes.fields ? normalizeFields(changes.fields) : row.fields
+    const primaryKey = changes.primaryKey ?? row.primary_key
+    const personKey = changes.personKey === undefined ? row.person_key : changes.personKey
+    checkKeys(fields, primaryKey, personKey)
+    if (changes.primaryKey && changes.primaryKey.join() !== row.primary_key.join() && await datasets.hasRecords(code, trx)) {
+      throw new DatasetStateError(`the primary key of ${code} cannot change while records are stored`)
+    }
+    const sourceCodes = changes.sources ?? row.sources
+    const sources = await loadSources(sourceCodes, code, trx)
+    const floor: Floor = gradeFloor(fields, await datasets.gradingLevels(trx), sources)
+    let grade = (changes.grade ?? row.grade) as Grade
+    let nationalGrade = (changes.nationalGrade ?? row.national_grade) as NationalGrade
+    if (changes.grade === undefined) grade = higherGrade(grade, floor.grade)
+    if (changes.nationalGrade === undefined) nationalGrade = higherNationalGrade(nationalGrade, floor.nationalGrade)
+    checkAgainstFloor(grade, nationalGrade, floor)
+    const pi = piFlags(fields, {
+      holds: changes.holdsPersonalInfo ?? row.holds_pi,
+      sensitive: changes.sensitivePersonalInfo ?? row.sensitive_pi,
+      children: changes.childrenPersonalInfo ?? row.children_pi
+    })
+    const shareAttribute = changes.shareAttribute ?? row.share_attribute
+    const openAttribute = changes.openAttribute ?? row.open_attribute
+    checkAttributes({ grade, shareAttribute, openAttribute, pi })
+    const restricted = changes.restricted ?? (grade === 'important' && row.metadata_restricted)
+    checkRestriction(grade, restricted)
+    if (changes.subject !== undefined) await checkSubject(changes.subject, code, trx)
+
+    const plain: DatasetChanges = {
+      ...(changes.name !== undefined ? { name: changes.name } : {}),
+      ...(changes.description !== undefined ? { description: changes.description } : {}),
+      ...(changes.subject !== undefined ? { subject: changes.subject } : {}),
+      ...(changes.category !== undefined ? { category: changes.category } : {}),
+      ...(changes.personnelBasic !== undefined ? { personnel_basic: changes.personnelBasic } : {}),
+      ...(changes.updateFrequency !== undefined ? { update_frequency: changes.updateFrequency } : {}),
+      ...(changes.retentionDays !== undefined ? { retention_days: changes.retentionDays } : {}),
+      ...(changes.fields !== undefined ? { fields } : {}),
+      ...(changes.collection !== undefined ? { collection: changes.collection } : {}),
+      primary_key: primaryKey,
+      person_key: personKey,
+      sources: sourceCodes,
+      holds_pi: pi.holds,
+      sensitive_pi: pi.sensitive,
+      children_pi: pi.children,
+      metadata_restricted: restricted
+    }
+    return { plain, grade, nationalGrade, shareAttribute, openAttribute, floor, fields }
+  }
+
+  async function apply (trx: Trx, row: Dataset, changes: UpdateDataset, actor: Principal, requestId: string): Promise<Dataset> {
+    const { plain, grade, nationalGrade, shareAttribute, openAttribute, floor } = await resolve(trx, row, changes)
+    let after = await datasets.update(row.code, plain, trx)
+    await event(trx, actor, requestId, 'dataset.update', row.code, { changed: Object.keys(changes).filter((k) => k !== 'reason') })
+    const regraded = grade !== row.grade || nationalGrade !== row.national_grade ||
+      shareAttribute !== row.share_attribute || openAttribute !== row.open_attribute
+    if (regraded) {
+      const automatic = changes.grade === undefined && grade !== row.grade
+      const reason = changes.reason ?? (automatic ? `raised to ${grade} because ${floor.because}` : `changed by ${actor.sub}`)
+      after = await regrade(trx, after, { grade, national_grade: nationalGrade, share_attribute: shareAttribute, open_attribute: openAttribute }, reason, actor, requestId)
+      if (gradeRank(grade) > gradeRank(row.grade) || nationalRank(nationalGrade) > nationalRank(row.national_grade)) {
+        await raiseDerived(trx, after, actor, requestId)
+      }
+    }
+    return after
+  }
+
+  /**
+   * A producer's change of a published dataset: what loosens protection waits for the office, the
+   * rest takes effect at once. The whole proposal is checked now, so that the office reviews terms
+   * the catalog's rules allow.
+   */
+  async function propose (trx: Trx, row: Dataset, changes: UpdateDataset, actor: Principal, requestId: string): Promise<Dataset> {
+    const fields = changes.fields ? normalizeFields(changes.fields) : undefined
+    const { immediate, pending } = splitChange(row, changes, fields)
+    await resolve(trx, row, { ...immediate, ...(pending ?? {}) } as UpdateDataset)
+    const now = Object.keys(immediate).some((k) => k !== 'reason')
+    const after = now ? await apply(trx, row, immediate, actor, requestId) : row
+    const waited = row.grading_proposal !== null
+    if (pending === null) return waited ? await datasets.update(row.code, { grading_proposal: null, grading_status: 'confirmed' }, trx) : after
+    const proposal = { changes: pending, proposedBy: actor.sub, proposedAt: new Date().toISOString(), reason: changes.reason ?? null }
+    await event(trx, actor, requestId, 'dataset.grading.propose', row.code, { proposed: Object.keys(pending), reason: proposal.reason })
+    return await datasets.update(row.code, { grading_proposal: proposal, grading_status: 'proposed' }, trx)
+  }
+
   return {
     /** The dataset as this caller may see it; 404 when unknown or a draft of another unit. */
     async visible (code: string, actor: Principal): Promise<Dataset> {
@@ -140,6 +224,8 @@ export function createDatasetService (db: Kysely<Database>) {
             fields,
             sources: input.sources ?? [],
             metadata_restricted: input.restricted ?? false,
+            collection: input.collection ?? null,
+            grading_status: 'proposed',
             status: 'draft',
             created_by: actor.sub,
             published_at: null
@@ -164,72 +250,22 @@ export function createDatasetService (db: Kysely<Database>) {
         if (!row || !canSee(actor, row)) throw new DatasetNotFoundError(code)
         if (!isProducer(actor, row) && !isSecurityAdmin(actor)) throw new NotProducerError(`only the producer unit ${row.producer_unit} or the data-management office edits ${code}`)
         if (row.status === 'retired' || row.status === 'destroyed') throw new DatasetStateError(`dataset ${code} is ${row.status} and can no longer be changed`)
-        if (!isSecurityAdmin(actor)) {
-          const officeOnly = OFFICE_ATTRIBUTES.find((a) => changes[a] !== undefined && (a === 'restricted' || row.status === 'published'))
-          if (officeOnly) {
-            throw new AuthForbiddenError(`${officeOnly}${officeOnly === 'restricted' ? '' : ' of a published dataset'} is set by the data-management office (security_admin)`)
-          }
+        // the office decides: its own edits take effect at once
+        if (isSecurityAdmin(actor)) return await apply(trx, row, changes, actor, requestId)
+        if (changes.restricted !== undefined) throw new AuthForbiddenError('restricted is set by the data-management office (security_admin)')
+        if (row.status === 'draft') {
+          // a draft is served to nobody: it changes at once, and goes back to the office when a
+          // confirmed draft is loosened or a rejected one is edited (resubmitted)
+          const after = await apply(trx, row, changes, actor, requestId)
+          const resubmit = row.grading_status === 'rejected' || (row.grading_status === 'confirmed' && loosened(row, after))
+          return resubmit ? await datasets.update(code, { grading_status: 'proposed' }, trx) : after
         }
-
-        const fields: StoredField[] = changes.fields ? normalizeFields(changes.fields) : row.fields
-        const primaryKey = changes.primaryKey ?? row.primary_key
-        const personKey = changes.personKey === undefined ? row.person_key : changes.personKey
-        checkKeys(fields, primaryKey, personKey)
-        if (changes.primaryKey && changes.primaryKey.join() !== row.primary_key.join() && await datasets.hasRecords(code, trx)) {
-          throw new DatasetStateError(`the primary key of ${code} cannot change while records are stored`)
-        }
-        const sourceCodes = changes.sources ?? row.sources
-        const sources = await loadSources(sourceCodes, code, trx)
-        const floor: Floor = gradeFloor(fields, await datasets.gradingLevels(trx), sources)
-        let grade = (changes.grade ?? row.grade) as Grade
-        let nationalGrade = (changes.nationalGrade ?? row.national_grade) as NationalGrade
-        if (changes.grade === undefined) grade = higherGrade(grade, floor.grade)
-        if (changes.nationalGrade === undefined) nationalGrade = higherNationalGrade(nationalGrade, floor.nationalGrade)
-        checkAgainstFloor(grade, nationalGrade, floor)
-        const pi = piFlags(fields, {
-          holds: changes.holdsPersonalInfo ?? row.holds_pi,
-          sensitive: changes.sensitivePersonalInfo ?? row.sensitive_pi,
-          children: changes.childrenPersonalInfo ?? row.children_pi
-        })
-        const shareAttribute = changes.shareAttribute ?? row.share_attribute
-        const openAttribute = changes.openAttribute ?? row.open_attribute
-        checkAttributes({ grade, shareAttribute, openAttribute, pi })
-        const restricted = changes.restricted ?? (grade === 'important' && row.metadata_restricted)
-        checkRestriction(grade, restricted)
-        if (changes.subject !== undefined) await checkSubject(changes.subject, code, trx)
-
-        const plain: DatasetChanges = {
-          ...(changes.name !== undefined ? { name: changes.name } : {}),
-          ...(changes.description !== undefined ? { description: changes.description } : {}),
-          ...(changes.subject !== undefined ? { subject: changes.subject } : {}),
-          ...(changes.category !== undefined ? { category: changes.category } : {}),
-          ...(changes.personnelBasic !== undefined ? { personnel_basic: changes.personnelBasic } : {}),
-          ...(changes.updateFrequency !== undefined ? { update_frequency: changes.updateFrequency } : {}),
-          ...(changes.retentionDays !== undefined ? { retention_days: changes.retentionDays } : {}),
-          ...(changes.fields !== undefined ? { fields } : {}),
-          primary_key: primaryKey,
-          person_key: personKey,
-          sources: sourceCodes,
-          holds_pi: pi.holds,
-          sensitive_pi: pi.sensitive,
-          children_pi: pi.children,
-          metadata_restricted: restricted
-        }
-        let after = await datasets.update(code, plain, trx)
-        await event(trx, actor, requestId, 'dataset.update', code, { changed: Object.keys(changes).filter((k) => k !== 'reason') })
-        const regraded = grade !== row.grade || nationalGrade !== row.national_grade ||
-          shareAttribute !== row.share_attribute || openAttribute !== row.open_attribute
-        if (regraded) {
-          const automatic = changes.grade === undefined && grade !== row.grade
-          const reason = changes.reason ?? (automatic ? `raised to ${grade} because ${floor.because}` : `changed by ${actor.sub}`)
-          after = await regrade(trx, after, { grade, national_grade: nationalGrade, share_attribute: shareAttribute, open_attribute: openAttribute }, reason, actor, requestId)
-          if (gradeRank(grade) > gradeRank(row.grade) || nationalRank(nationalGrade) > nationalRank(row.national_grade)) {
-            await raiseDerived(trx, after, actor, requestId)
-          }
-        }
-        return after
+        return await propose(trx, row, changes, actor, requestId)
       })
     },
+
+    /** The office's changes, or a confirmed proposal: checked against the catalog's rules and written. */
+    apply,
 
     async publish (code: string, actor: Principal, requestId: string): Promise<Dataset> {
       return await db.transaction().execute(async (trx) => {
@@ -237,6 +273,7 @@ export function createDatasetService (db: Kysely<Database>) {
         if (!row || !canSee(actor, row)) throw new DatasetNotFoundError(code)
         if (!isProducer(actor, row) && !isSecurityAdmin(actor)) throw new NotProducerError(`only the producer unit ${row.producer_unit} or the data-management office publishes ${code}`)
         if (row.status !== 'draft') throw new DatasetStateError(`dataset ${code} is ${row.status}; only a draft can be published`)
+        if (row.grading_status !== 'confirmed') throw new GradingUnconfirmedError(code)
         const after = await datasets.update(code, { status: 'published', published_at: new Date() }, trx)
         await event(trx, actor, requestId, 'dataset.publish', code, { grade: after.grade, shareAttribute: after.share_attribute })
         return after

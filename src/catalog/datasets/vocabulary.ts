@@ -7,6 +7,10 @@ export const NATIONAL_GRADES = ['core', 'important', 'general'] as const
 export const ATTRIBUTES = ['unconditional', 'conditional', 'none'] as const
 export const STATUSES = ['draft', 'published', 'retired', 'destroyed'] as const
 export const FREQUENCIES = ['realtime', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly', 'on_demand'] as const
+/** How data comes into being (采集方式, R3.2): closed, so that a new method is a change the office reviews. */
+export const COLLECTION_METHODS = ['self_reported', 'business_process', 'manual_entry', 'device', 'external_source', 'derived'] as const
+export const COLLECTION_FREQUENCIES = ['once', ...FREQUENCIES] as const
+export const GRADING_STATUSES = ['proposed', 'confirmed', 'rejected'] as const
 export const FIELD_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'datetime'] as const
 export const FIELD_FORMATS = ['id_number', 'mobile', 'email'] as const
 export const PI_TYPES = [
@@ -39,6 +43,11 @@ export function defaultFormat (piType: string | null): FieldFormat | null {
     case 'email': return 'email'
     default: return null
   }
+}
+
+/** Rank of a share or open attribute's protection: 1 for unconditional up to 3 for none. */
+export function attributeRank (attribute: string): number {
+  return ATTRIBUTES.indexOf(attribute as Attribute) + 1
 }
 
 /** Rank of a grade: 4 for important down to 1 for external_public. */

@@ -9,7 +9,8 @@ import { recordEvent } from '../../platform/events.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { canSee } from '../datasets/access.js'
 import { createDatasetRepository } from '../datasets/repository.js'
-import { DatasetNotFoundError, DatasetStateError, NotProducerError } from '../errors.js'
+import { CollectionUnconfirmedError, DatasetNotFoundError, DatasetStateError, NotProducerError } from '../errors.js'
+import { collectionAllowed } from '../datasets/collection.js'
 import { BatchTooLargeError, NDJSON, parseNdjson } from './ndjson.js'
 import { encryptedFields } from '../encryption/codec.js'
 import { createRecordRepository } from './repository.js'
@@ -99,7 +100,9 @@ export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = as
         'length, range, format: GB 11643 ID number, mainland mobile, e-mail); unknown fields are errors, and a key repeated ' +
         'within the batch is rejected after its first row. Valid records are upserted by primary key in one transaction, ' +
         'stamped with unit, subject, client and batch; invalid ones are listed with their reasons and not stored. ' +
-        'Draft and published datasets accept records; retired and destroyed ones answer 409 (R3.1, R3.4).',
+        'Draft and published datasets accept records; retired and destroyed ones answer 409 (R3.1, R3.4), and so does a draft ' +
+        'holding sensitive or children\'s personal information before the office confirmed its grading and collection ' +
+        '(`CATALOG_COLLECTION_UNCONFIRMED`, 001 §51, 003 3(4)).',
       operationId: 'ingestRecords',
       consumes: ['application/json', NDJSON],
       params: RecordsParamsSchema,
@@ -119,6 +122,7 @@ export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = as
     // between overlapping batches), and it cannot be retired half-way through one
     return await app.db.transaction().execute(async (trx) => {
       const dataset = writable(await datasets.findForUpdate(code, trx), code, principal)
+      if (!collectionAllowed(dataset)) throw new CollectionUnconfirmedError(code)
       const outcome = validateBatch({ fields: dataset.fields, primaryKey: dataset.primary_key, personKey: dataset.person_key }, rows)
       // sensitive fields are stored encrypted, with blind indexes for equality filters (R9.1)
       const codec = await app.encryption.codec(dataset)

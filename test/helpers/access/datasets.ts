@@ -28,6 +28,13 @@ export const DATASETS_ROUTES: RouteCase[] = [
   { method: 'GET', path: '/api/v1/datasets/{code}', url: '/api/v1/datasets/none', allowed: 'all' },
   { method: 'PATCH', path: '/api/v1/datasets/{code}', url: '/api/v1/datasets/none', payload: () => ({ name: 'Renamed' }), allowed: ['steward', 'security_admin'] },
   { method: 'POST', path: '/api/v1/datasets/{code}/publish', url: '/api/v1/datasets/none/publish', allowed: ['steward', 'security_admin'] },
+  {
+    method: 'POST',
+    path: '/api/v1/datasets/{code}/grading-review',
+    url: '/api/v1/datasets/none/grading-review',
+    payload: () => ({ decision: 'confirm' }),
+    allowed: ['security_admin']
+  },
   { method: 'GET', path: '/api/v1/datasets/{code}/grades', url: '/api/v1/datasets/none/grades', allowed: 'all' },
   { method: 'GET', path: '/api/v1/grading-policy', url: '/api/v1/grading-policy', allowed: 'all' },
   { method: 'PUT', path: '/api/v1/grading-policy', url: '/api/v1/grading-policy', payload: () => ({ levels }), allowed: ['security_admin'] },

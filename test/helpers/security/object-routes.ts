@@ -85,6 +85,7 @@ export const OBJECT_EXCEPTIONS: ObjectException[] = [
   { method: 'GET', path: '/api/v1/units/{code}', kind: 'public', reason: 'a unit\'s profile (name, data-protection officer) is the directory every unit reads' },
   { method: 'PATCH', path: '/api/v1/units/{code}', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'PUT', path: '/api/v1/datasets/{code}/encryption', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
+  { method: 'POST', path: '/api/v1/datasets/{code}/grading-review', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'PUT', path: '/api/v1/masking/policies/{dataset}', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'POST', path: '/api/v1/open-requests/{id}/reviews', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   {
