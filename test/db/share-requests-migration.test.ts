@@ -1,0 +1,104 @@
+// migrations/0015_share_requests_external.ts on a database of the release before it: existing
+// requests and reviews stay as they were, not external and renewing nothing; the new constraints hold.
+import { readdirSync } from 'node:fs'
+import type { Kysely } from 'kysely'
+import t from 'tap'
+import { createMigrator, migrateToLatest, migrationsDir } from '../../src/db/migrator.js'
+import { freshDatabase } from '../helpers/database.js'
+
+const ALL = readdirSync(migrationsDir).filter((f) => /^\d{4}_.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, '')).sort()
+const before = ALL[ALL.indexOf('0015_share_requests_external') - 1]!
+
+t.test('older share requests upgrade unchanged; external, recipients, leadership reviews and renewals are checked', async (t) => {
+  const testDb = await freshDatabase()
+  t.teardown(() => testDb.destroy())
+  const handle = await testDb.open()
+  t.teardown(() => handle.close())
+  const db = handle.db as unknown as Kysely<any>
+  const { error } = await createMigrator(handle.db).migrateTo(before)
+  t.error(error, `down to ${before}`)
+
+  await db.insertInto('units').values([{ code: 'CS', name: 'CS', officer_name: 'n', officer_contact: 'c' }, { code: 'MATH', name: 'MATH', officer_name: 'n', officer_contact: 'c' }]).execute()
+  await db.insertInto('datasets').values({
+    code: 'grades',
+    name: 'grades',
+    producer_unit: 'CS',
+    subject: 'grades',
+    category: 'student',
+    grade: 'ordinary',
+    national_grade: 'general',
+    share_attribute: 'conditional',
+    open_attribute: 'none',
+    personnel_basic: false,
+    update_frequency: 'daily',
+    retention_days: 365,
+    holds_pi: true,
+    sensitive_pi: false,
+    children_pi: false,
+    primary_key: ['id'],
+    fields: JSON.stringify([{ name: 'id', type: 'string', required: true, piType: 'student_id', sensitivity: 3 }]),
+    sources: [],
+    metadata_restricted: false,
+    status: 'published',
+    created_by: 'old',
+    published_at: new Date()
+  }).execute()
+  const request = (overrides: Record<string, unknown> = {}) => ({
+    dataset_code: 'grades',
+    producer_unit: 'CS',
+    consumer_unit: 'MATH',
+    requested_by: 'alice',
+    fields: ['id'],
+    purpose: 'p',
+    legal_basis: 'l',
+    access_modes: ['api'],
+    valid_from: '2026-01-01',
+    valid_until: '2026-12-31',
+    daily_row_quota: 10,
+    third_party: false,
+    workflow: 'producer_office',
+    needs_agreement: true,
+    status: 'pending_review',
+    ...overrides
+  })
+  const old = await db.insertInto('share_requests').values(request()).returning('id').executeTakeFirstOrThrow()
+  await db.insertInto('share_request_reviews').values({ share_request_id: old.id, party: 'producer', decision: 'approve', reviewer_sub: 's', reviewer_unit: 'CS' }).execute()
+
+  await migrateToLatest(handle.db)
+  t.match(await db.selectFrom('share_requests').selectAll().where('id', '=', old.id).executeTakeFirstOrThrow(), {
+    workflow: 'producer_office', status: 'pending_review', external: false, recipient_name: null, recipient_kind: null, renews: null
+  })
+  t.equal((await db.selectFrom('share_request_reviews').select('party').executeTakeFirstOrThrow()).party, 'producer')
+
+  const violates = { code: '23514' }
+  await t.rejects(db.updateTable('share_requests').set({ external: true }).where('id', '=', old.id).execute(), violates, 'external needs a recipient')
+  await t.rejects(db.insertInto('share_requests').values(request({ recipient_name: 'X', recipient_kind: 'government' })).execute(), violates, 'a recipient needs external')
+  await t.rejects(db.insertInto('share_requests').values(request({ external: true, recipient_name: 'X', recipient_kind: 'alien' })).execute(), violates, 'recipient kinds are few')
+  await t.rejects(db.insertInto('share_requests').values(request({ external: true, recipient_name: 'X', recipient_kind: 'government' })).execute(), violates, 'external goes to the leading group')
+  const external = await db.insertInto('share_requests')
+    .values(request({ external: true, recipient_name: 'X', recipient_kind: 'government', workflow: 'producer_office_leadership' })).returning('id').executeTakeFirstOrThrow()
+  await db.insertInto('share_request_reviews').values({ share_request_id: external.id, party: 'leadership', decision: 'approve', reviewer_sub: 'l', reviewer_unit: 'LEAD' }).execute()
+  await t.rejects(db.insertInto('share_request_reviews').values({ share_request_id: external.id, party: 'rector', decision: 'approve', reviewer_sub: 'r', reviewer_unit: 'LEAD' }).execute(), violates)
+
+  // one renewal of a grant under way at a time, whatever the application checks
+  const grant = await db.insertInto('grants').values({
+    share_request_id: old.id,
+    consumer_unit: 'MATH',
+    dataset_code: 'grades',
+    producer_unit: 'CS',
+    fields: ['id'],
+    row_filter: '{}',
+    purpose: 'p',
+    access_modes: ['api'],
+    valid_from: '2026-01-01',
+    valid_until: '2026-12-31',
+    daily_row_quota: 10,
+    masked: true,
+    third_party: false,
+    children_pi: false,
+    status: 'active'
+  }).returning('id').executeTakeFirstOrThrow()
+  await db.insertInto('share_requests').values(request({ renews: grant.id, status: 'rejected' })).execute()
+  await db.insertInto('share_requests').values(request({ renews: grant.id })).execute()
+  await t.rejects(db.insertInto('share_requests').values(request({ renews: grant.id, status: 'approved' })).execute(), { code: '23505' })
+})
