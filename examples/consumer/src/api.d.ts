@@ -140,6 +140,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/datasets/{code}/grading-review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm or reject a dataset's grading
+         * @description Only the office (security_admin). Decides what the producer proposed: a draft's grade, national grade, share and open attributes, personal information and collection record, or the changes of a published dataset that loosen protection and wait meanwhile. `confirm` may raise the grade or tighten the attributes (a lower grade or looser attribute than proposed is a 400 naming it); a dataset holding personal information needs its collection record (method, channel, scope, frequency, legalBasis, rules, riskAssessment), sensitive or children's personal information also `necessityAssessment` and `collectiveDecision` (400 naming the missing part). `reject` needs a reason; a published dataset's waiting changes are dropped, and it stays under its confirmed terms. A draft publishes only once confirmed; nothing awaiting a decision is a 409.
+         *
+         *     Requires role `security_admin`.
+         */
+        post: operations["reviewDatasetGrading"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets": {
         parameters: {
             query?: never;
@@ -189,7 +211,7 @@ export interface paths {
         head?: never;
         /**
          * Update a dataset
-         * @description The producer unit's steward edits the description, fields and keys; once published, grade, national grade, share and open attributes are the office's. A change of grade or attributes makes a new version in the grade history, with its reason. Adding a more sensitive field raises the grade by itself, and datasets derived from this one follow.
+         * @description The producer unit's steward edits its dataset; the office (security_admin) edits any, at once. On a published dataset a steward's change that loosens protection (a lower grade or national grade, a looser share or open attribute, a new personal-information field or one whose PI type, masking or sensitivity drops, a PI flag, the collection record) waits in `grading.proposal` for the office's grading review, while the dataset is served under its confirmed terms; the rest of the change, tightening or neutral, takes effect at once. Editing a confirmed draft so that it loosens, or a rejected draft at all, makes its grading `proposed` again. A change of grade or attributes makes a new version in the grade history, with its reason. Adding a more sensitive field raises the grade by itself, and derived datasets follow.
          *
          *     Requires role `steward` or `security_admin`.
          */
@@ -207,7 +229,7 @@ export interface paths {
         put?: never;
         /**
          * Publish a dataset
-         * @description Moves a draft into the published catalog, where other units find it and may request it.
+         * @description Moves a draft into the published catalog, where other units find it and may request it. Only once the office has confirmed its grading: before, a 409 `CATALOG_GRADING_UNCONFIRMED`.
          *
          *     Requires role `steward` or `security_admin`.
          */
@@ -250,7 +272,7 @@ export interface paths {
         get?: never;
         /**
          * Ingest records
-         * @description The producer unit (its stewards and service clients) pushes a batch of up to 10,000 records as a JSON array or as NDJSON. Each record is validated against the dataset's fields (type, required, code table, pattern, length, range, format: GB 11643 ID number, mainland mobile, e-mail); unknown fields are errors, and a key repeated within the batch is rejected after its first row. Valid records are upserted by primary key in one transaction, stamped with unit, subject, client and batch; invalid ones are listed with their reasons and not stored. Draft and published datasets accept records; retired and destroyed ones answer 409 (R3.1, R3.4).
+         * @description The producer unit (its stewards and service clients) pushes a batch of up to 10,000 records as a JSON array or as NDJSON. Each record is validated against the dataset's fields (type, required, code table, pattern, length, range, format: GB 11643 ID number, mainland mobile, e-mail); unknown fields are errors, and a key repeated within the batch is rejected after its first row. Valid records are upserted by primary key in one transaction, stamped with unit, subject, client and batch; invalid ones are listed with their reasons and not stored. Draft and published datasets accept records; retired and destroyed ones answer 409 (R3.1, R3.4), and so does a draft holding sensitive or children's personal information before the office confirmed its grading and collection (`CATALOG_COLLECTION_UNCONFIRMED`, 001 §51, 003 3(4)).
          *
          *     Requires role `steward`.
          */
@@ -571,7 +593,7 @@ export interface paths {
         put?: never;
         /**
          * Review a destruction
-         * @description The producer unit's steward and the office (security_admin) each approve or reject once (409 the second time); one person reviews once (403 for the other party); a rejection states its reason and ends the proposal. With both approvals the destruction is `approved` and waits for its witness.
+         * @description The producer unit's steward and the office (security_admin) each approve or reject once (409 the second time); one person holds one part of a destruction: the proposer does not review, nor does one person give both reviews (403 naming the conflict, whatever roles the token holds); a rejection states its reason and ends the proposal. With both approvals the destruction is `approved` and waits for its witness.
          *
          *     Requires role `steward` or `security_admin`.
          */
@@ -593,7 +615,7 @@ export interface paths {
         put?: never;
         /**
          * Witness a destruction
-         * @description A destruction supervisor witnesses an approved destruction (监销, R10.2); 409 before the approvals. A supervisor who proposed or reviewed it may not (403).
+         * @description A destruction supervisor witnesses an approved destruction (监销, R10.2); 409 before the approvals. A supervisor who proposed or reviewed it may not (403 naming the conflict).
          *
          *     Requires role `supervisor`.
          */
@@ -615,7 +637,7 @@ export interface paths {
         put?: never;
         /**
          * Execute a destruction
-         * @description The office executes an approved and witnessed destruction (409 otherwise; 403 for the witness), naming its dataset again in `confirm` (400 otherwise). In one transaction the records in scope are deleted; a whole dataset is also marked `destroyed`, its grants revoked (every gateway stops serving them within a second) and its data key destroyed (crypto-shredding); then the certificate is issued (`GET …/certificate`) and its digest recorded in the audit log.
+         * @description The office executes an approved and witnessed destruction (409 otherwise; 403 for its proposer, a reviewer or the witness: one person holds one part), naming its dataset again in `confirm` (400 otherwise). In one transaction the records in scope are deleted; a whole dataset is also marked `destroyed`, its grants revoked (every gateway stops serving them within a second) and its data key destroyed (crypto-shredding); then the certificate is issued (`GET …/certificate`) and its digest recorded in the audit log.
          *
          *     Requires role `security_admin`.
          */
@@ -657,15 +679,15 @@ export interface paths {
         };
         /**
          * List share requests
-         * @description Newest first. A unit sees the requests it filed and, for its stewards, those on its datasets; the office and auditors see all. `overdue=true` lists pending requests past their review deadline (R7.8).
+         * @description Newest first. A unit sees the requests it filed and, for its stewards, those on its datasets; the office and auditors see all; the leading group also sees every request that provides data outside the university. `overdue=true` lists pending requests past their review deadline (R7.8).
          *
-         *     Requires role `consumer` or `steward` or `security_admin` or `auditor`.
+         *     Requires role `consumer` or `steward` or `security_admin` or `auditor` or `leadership`.
          */
         get: operations["listShareRequests"];
         put?: never;
         /**
          * File a share request
-         * @description A consumer unit asks for the fields it needs of another unit's published dataset (minimum necessary, R7.5), with a row filter, purpose, legal basis, access modes, validity and expected daily volume. The dataset's share attribute decides the workflow: `none` is rejected at once with the reason; `unconditional` is approved by rule; `conditional` basic personnel data goes to the office alone; other conditional data to the producer's steward and the office, then a tripartite agreement. Every grant also needs the usage commitment.
+         * @description A consumer unit asks for the fields it needs of another unit's published dataset (minimum necessary, R7.5), with a row filter, purpose, legal basis, access modes, validity and expected daily volume. The dataset's share attribute decides the workflow: `none` is rejected at once with the reason; `unconditional` is approved by rule, unless a third party analyses it, it is exported or it covers 200,000 persons or more (then the office reviews); `conditional` basic personnel data goes to the office alone; other conditional data to the producer's steward and the office, then a tripartite agreement. Data provided outside the university (`external`, with its `recipient`) is reviewed by the producer's steward, then the office, then the leading group, and never includes children's personal information. `renews` names a live grant of your unit on the dataset that the new grant continues: it ends the day before the new one starts. Every grant also needs the usage commitment.
          *
          *     Requires role `consumer` or `steward`.
          */
@@ -687,7 +709,7 @@ export interface paths {
          * Get a share request
          * @description The request with its reviews, commitment, agreement and grant. Other units' requests are 404.
          *
-         *     Requires role `consumer` or `steward` or `security_admin` or `auditor`.
+         *     Requires role `consumer` or `steward` or `security_admin` or `auditor` or `leadership`.
          */
         get: operations["getShareRequest"];
         put?: never;
@@ -709,9 +731,9 @@ export interface paths {
         put?: never;
         /**
          * Review a share request
-         * @description The producer unit's steward or the office (security_admin) approves or rejects; a rejection states its reason (R7.1). Each reviewer decides once (409 the second time); a request whose period has ended cannot be approved (409). The office records the collective decision for sensitive personal information (R9.2), the authority's approval for 200,000 persons or more (R9.4), and may approve unmasked access for a named reason, never for a third party (R7.6). When every approval is in, a conditional non-personnel request gets its tripartite agreement.
+         * @description The producer unit's steward or the office (security_admin) approves or rejects; a rejection states its reason (R7.1). Each reviewer decides once (409 the second time); a request whose period has ended cannot be approved (409). The office records the collective decision for sensitive personal information (R9.2), the authority's approval for 200,000 persons or more (R9.4), and may approve unmasked access for a named reason, never for a third party (R7.6). When every approval is in, a conditional non-personnel request gets its tripartite agreement. Data provided outside the university is reviewed in order: the producer, then the office, then the leading group (`party: leadership`, a `leadership` token; 001 §58), each by a different person; a review out of turn is 409 `AUTHZ_REVIEW_OUT_OF_ORDER` naming who reviews first.
          *
-         *     Requires role `steward` or `security_admin`.
+         *     Requires role `steward` or `security_admin` or `leadership`.
          */
         post: operations["reviewShareRequest"];
         delete?: never;
@@ -817,7 +839,7 @@ export interface paths {
         };
         /**
          * List grants
-         * @description Newest first. A unit sees the grants it holds and, for its stewards, those on its datasets; the office and auditors see all. `status=expired` lists live grants past their end date.
+         * @description Newest first. A unit sees the grants it holds and, for its stewards, those on its datasets; the office and auditors see all. `status=expired` lists live grants past their end date; `recertificationDue=true` the live grants due for re-certification.
          *
          *     Requires role `consumer` or `steward` or `security_admin` or `auditor`.
          */
@@ -849,7 +871,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Narrow a grant
+         * @description Takes away only (004 §22): fewer `fields`, more `rowFilter` conditions (every current one kept; an `in` list may be cut), a lower `dailyRowQuota`, an earlier `validUntil` (not before today), with a `reason`. Anything wider is a 400 naming the property: file a new share request. The office, or a steward of the producer unit; an active or suspended grant (409 otherwise). Every gateway reads under the narrower terms within a second; audited with the terms before and after.
+         *
+         *     Requires role `steward` or `security_admin`.
+         */
+        patch: operations["narrowGrant"];
         trace?: never;
     };
     "/api/v1/grants/{id}/revoke": {
@@ -868,6 +896,28 @@ export interface paths {
          *     Requires role `steward` or `security_admin`.
          */
         post: operations["revokeGrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/grants/{id}/recertification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-certify a grant
+         * @description A steward of the producer unit confirms that a live grant is still needed (`keep`: its next re-certification falls due GRANT_RECERTIFY_DAYS from now, and a grant suspended for want of re-certification is active again) or ends it (`revoke`). Revoked or expired grants are 409.
+         *
+         *     Requires role `steward`.
+         */
+        post: operations["recertifyGrant"];
         delete?: never;
         options?: never;
         head?: never;
@@ -958,6 +1008,28 @@ export interface paths {
          *     Requires role `security_admin`.
          */
         post: operations["reviewOpenRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/principals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List who holds which role
+         * @description Every role assignment the platform has accepted a token for (its own tokens, service clients' and the campus identity provider's), one entry per issuer, subject, unit and set of roles, with the latest token id and expiry and the first and last use, so that the office reviews role assignments (R1.2). Each process registers the tokens it accepts in memory and writes them every `PRINCIPALS_FLUSH_MS` (5 s), so the last use can be that far behind. `role` keeps the assignments that include a role, `unit` those of one unit. In the order first seen, cursor-paginated. Tokens themselves are never kept.
+         *
+         *     Requires role `system_admin` or `security_admin` or `auditor`.
+         */
+        get: operations["listPrincipals"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1337,7 +1409,7 @@ export interface paths {
         };
         /**
          * List alerts
-         * @description High-risk behaviour recognised in the log, each traced to a caller and the seq range of its events: many refusals from one caller (by default 20 in 5 minutes; the caller is also blacklisted for BLACKLIST_AUTO_MINUTES), bursts of reads and exports (600 a minute), bulk extraction (100,000 rows an hour), each share request review past its deadline (overdue_review), reads of important or children's data outside working hours (off_hours: before 08:00, from 20:00 and at weekends, campus time), exports of sensitive or children's personal information (sensitive_export: 1,000 rows an hour), reads far above the caller's own rate (unusual_rate: 10 times its average per 5 minutes over the previous 7 days, and at least 100), and rows read under a grant beyond its daily row quota (quota). Thresholds and windows are configuration (AUDIT_ALERT_*). Rules run every few seconds.
+         * @description High-risk behaviour recognised in the log, each traced to a caller and the seq range of its events: many refusals from one caller (by default 20 in 5 minutes; the caller is also blacklisted for BLACKLIST_AUTO_MINUTES), bursts of reads and exports (600 a minute), bulk extraction (100,000 rows an hour), each share request review past its deadline (overdue_review), reads of important or children's data outside working hours (off_hours: before 08:00, from 20:00 and at weekends, campus time), exports of sensitive or children's personal information (sensitive_export: 1,000 rows an hour), reads far above the caller's own rate (unusual_rate: 10 times its average per 5 minutes over the previous 7 days, and at least 100), rows read under a grant beyond its daily row quota (quota), and each grant falling due for re-certification (recertification_due). Thresholds and windows are configuration (AUDIT_ALERT_*). Rules run every few seconds.
          *
          *     Requires role `auditor`.
          */
@@ -1635,7 +1707,7 @@ export interface paths {
         put?: never;
         /**
          * Register a service client
-         * @description Creates a business-system account of a unit and returns its secret once. Machine accounts may hold only `steward` and `consumer`. `holder` names the person responsible for the client: their offboarding disables it. A client run by an outside technical service provider (`kind: vendor`) is registered only with the confidentiality agreement the provider signed (R1.1): signed already and not expired; its tokens never outlive the agreement, and once it expires the client gets no token until a renewal is recorded.
+         * @description Creates a business-system account of a unit and returns its secret once. Machine accounts may hold only `steward` and `consumer`. `holder` names the person responsible for the client: their offboarding disables it. A client run by an outside technical service provider (`kind: vendor`) is registered only with the confidentiality agreement the provider signed (R1.1): signed already and not expired; its tokens never outlive the agreement, and once it expires the client gets no token until a renewal is recorded. `allowedAddresses` (terminal control, 004 §11) limits where its tokens are accepted from (400 naming `allowedAddresses.N` for a bad entry).
          *
          *     Requires role `system_admin`.
          */
@@ -1663,7 +1735,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update a service client
+         * @description Renames the client or replaces its terminal control (终端管控, 004 §11): `allowedAddresses`, the IPv4/IPv6 addresses and CIDR ranges its tokens, and the token endpoint for it, are accepted from (`[]`: from anywhere). A bad entry is a 400 naming `allowedAddresses.N`. Every process applies a change within about a second (this one at once), to the tokens already issued too.
+         *
+         *     Requires role `system_admin`.
+         */
+        patch: operations["updateClient"];
         trace?: never;
     };
     "/api/v1/clients/{clientId}/disable": {
@@ -1743,7 +1821,7 @@ export interface paths {
         put?: never;
         /**
          * Obtain a token (client credentials)
-         * @description OAuth 2 client-credentials grant (RFC 6749 §4.4) for registered service clients. Credentials in the body or in HTTP Basic. Unknown clients, wrong secrets and disabled clients get the same 401 `AUTH_CLIENT_INVALID`. A vendor client whose confidentiality agreement has expired gets 401 `AUTH_VENDOR_AGREEMENT_EXPIRED` (only with its right secret); a vendor client's token expires no later than its agreement (`expires_in` says when). A blacklisted client gets 403 `AUTH_BLOCKED`.
+         * @description OAuth 2 client-credentials grant (RFC 6749 §4.4) for registered service clients. Credentials in the body or in HTTP Basic. Unknown clients, wrong secrets and disabled clients get the same 401 `AUTH_CLIENT_INVALID`. A vendor client whose confidentiality agreement has expired gets 401 `AUTH_VENDOR_AGREEMENT_EXPIRED` (only with its right secret); a vendor client's token expires no later than its agreement (`expires_in` says when). A blacklisted client gets 403 `AUTH_BLOCKED`; a client with `allowedAddresses` asking from another address gets 403 `AUTH_ADDRESS_NOT_ALLOWED` (only with its right secret).
          */
         post: operations["issueToken"];
         delete?: never;
@@ -2693,6 +2771,434 @@ export interface operations {
             };
         };
     };
+    reviewDatasetGrading: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description dataset code: letters, digits, _ and -, at most 64
+                 * @example student_basic
+                 */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description confirm the proposed terms (with the office's tightening) or reject them
+                     * @enum {unknown}
+                     */
+                    decision: "confirm" | "reject";
+                    /** @description why; required to reject */
+                    reason?: string;
+                    /** @description confirm with this grade instead: never below the proposed one */
+                    grade?: "important" | "ordinary" | "internal_public" | "external_public";
+                    /** @description confirm with this share attribute: never looser than proposed */
+                    shareAttribute?: "unconditional" | "conditional" | "none";
+                    /** @description confirm with this open attribute: never looser than proposed */
+                    openAttribute?: "unconditional" | "conditional" | "none";
+                };
+            };
+        };
+        responses: {
+            /** @description a catalog entry (数据资源目录条目) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description dataset code: letters, digits, _ and -, at most 64
+                         * @example student_basic
+                         */
+                        code: string;
+                        name: string;
+                        description: string | null;
+                        /**
+                         * @description unit code: letters, digits, _ and -, at most 32
+                         * @example CS
+                         */
+                        producerUnit: string;
+                        /** @description what the data is about ("student basic information"): one live dataset per subject (一数一源, R2.6) */
+                        subject: string;
+                        /**
+                         * @description subject category (数据分类, R2.2): student 学生, staff 教职工, teaching 教学, asset 资产, research 科研, school 学校基本, routine 日常管理
+                         * @enum {unknown}
+                         */
+                        category: "student" | "staff" | "teaching" | "asset" | "research" | "school" | "routine";
+                        /**
+                         * @description grade (数据分级, R2.3), highest first: important 重要, ordinary 一般, internal_public 内部公开, external_public 外部公开
+                         * @enum {unknown}
+                         */
+                        grade: "important" | "ordinary" | "internal_public" | "external_public";
+                        /**
+                         * @description grade on the national scale of GB/T 43697-2024: core 核心数据, important 重要数据, general 一般数据
+                         * @enum {unknown}
+                         */
+                        nationalGrade: "core" | "important" | "general";
+                        /** @description incremented by each change of grade or attributes */
+                        gradeVersion: number;
+                        /**
+                         * @description share attribute (共享属性, R2.4): unconditional 无条件共享, conditional 有条件共享, none 不予共享
+                         * @enum {unknown}
+                         */
+                        shareAttribute: "unconditional" | "conditional" | "none";
+                        /**
+                         * @description open attribute (开放属性, R2.5): unconditional 无条件开放, conditional 有条件开放, none 不予开放
+                         * @enum {unknown}
+                         */
+                        openAttribute: "unconditional" | "conditional" | "none";
+                        /** @description basic personal information of staff or students: its share requests are reviewed by the office alone (R7.3) */
+                        personnelBasic: boolean;
+                        /**
+                         * @description how often the producer refreshes the data (更新频率, R2.10)
+                         * @enum {unknown}
+                         */
+                        updateFrequency: "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                        /** @description shortest storage period in days (R5.2): rows older than this are reported for destruction */
+                        retentionDays: number;
+                        primaryKey: string[];
+                        /** @description the field naming the person a record is about, for person counts (R9.4) */
+                        personKey: string | null;
+                        /** @description holds personal information; also true when any field has a PI type */
+                        holdsPersonalInfo: boolean;
+                        /** @description holds sensitive personal information (R9.2); also true when a field has a sensitive PI type */
+                        sensitivePersonalInfo: boolean;
+                        /** @description holds personal information of children under 14 (R9.3) */
+                        childrenPersonalInfo: boolean;
+                        sources: string[];
+                        /** @description the field list of an important dataset is shown only to the producer, the office and units with a grant or pending request (R2.8) */
+                        restricted: boolean;
+                        /** @description true when the field list is withheld from this caller (R2.8) */
+                        fieldsHidden: boolean;
+                        /**
+                         * @description draft 草稿, published 已发布, retired 已停用, destroyed 已销毁
+                         * @enum {unknown}
+                         */
+                        status: "draft" | "published" | "retired" | "destroyed";
+                        collection: {
+                            /**
+                             * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                             * @enum {unknown}
+                             */
+                            method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                            /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                            channel?: string;
+                            /** @description whose data and which items (采集范围): only what the duty requires */
+                            scope?: string;
+                            /** @description how much (采集数量): persons or records, an estimate */
+                            volume?: string;
+                            /**
+                             * @description how often it is collected (采集频度)
+                             * @enum {unknown}
+                             */
+                            frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                            /** @description the law, regulation or duty that allows the collection */
+                            legalBasis?: string;
+                            /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                            rules?: string;
+                            /** @description the risk assessment made before the collection began (R3.2) */
+                            riskAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                            necessityAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                            collectiveDecision?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                        } | null;
+                        /** @description the office's review of the grade, attributes and collection (001 §8(1), §39) */
+                        grading: {
+                            /**
+                             * @description the office's decision on the grading: proposed 待确认 (the producer's terms await the office), confirmed 已确认, rejected 已驳回
+                             * @enum {unknown}
+                             */
+                            status: "proposed" | "confirmed" | "rejected";
+                            /** @description who in the office decided last */
+                            decidedBy: string | null;
+                            decidedAt: string | null;
+                            /** @description the reason of the last decision */
+                            reason: string | null;
+                            /** @description shown to the producer unit and the office only */
+                            proposal: {
+                                /** @description the proposed values; what is not named stays as confirmed */
+                                changes: {
+                                    /**
+                                     * @description grade (数据分级, R2.3), highest first: important 重要, ordinary 一般, internal_public 内部公开, external_public 外部公开
+                                     * @enum {unknown}
+                                     */
+                                    grade?: "important" | "ordinary" | "internal_public" | "external_public";
+                                    /**
+                                     * @description grade on the national scale of GB/T 43697-2024: core 核心数据, important 重要数据, general 一般数据
+                                     * @enum {unknown}
+                                     */
+                                    nationalGrade?: "core" | "important" | "general";
+                                    /**
+                                     * @description share attribute (共享属性, R2.4): unconditional 无条件共享, conditional 有条件共享, none 不予共享
+                                     * @enum {unknown}
+                                     */
+                                    shareAttribute?: "unconditional" | "conditional" | "none";
+                                    /**
+                                     * @description open attribute (开放属性, R2.5): unconditional 无条件开放, conditional 有条件开放, none 不予开放
+                                     * @enum {unknown}
+                                     */
+                                    openAttribute?: "unconditional" | "conditional" | "none";
+                                    fields?: {
+                                        /** @description field name: a letter, then letters, digits and _ */
+                                        name: string;
+                                        /**
+                                         * @description value type; date is YYYY-MM-DD, datetime is RFC 3339
+                                         * @enum {unknown}
+                                         */
+                                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                                        required: boolean;
+                                        /** @default null */
+                                        piType: ("id_number" | "name" | "phone" | "email" | "address" | "bank_card" | "birth_date" | "gender" | "ethnicity" | "religion" | "health" | "biometric" | "location" | "student_id" | "staff_id" | "passport" | "photo" | "family" | "education" | "other") | null;
+                                        sensitivity: number;
+                                        /** @default null */
+                                        description: string | null;
+                                        format: ("id_number" | "mobile" | "email") | null;
+                                        /**
+                                         * @description the allowed values (a code table, 代码表)
+                                         * @default null
+                                         */
+                                        enum: (string | number)[] | null;
+                                        /**
+                                         * @description a regular expression string values must match
+                                         * @default null
+                                         */
+                                        pattern: string | null;
+                                        /** @default null */
+                                        maxLength: number | null;
+                                        /** @default null */
+                                        minimum: number | null;
+                                        /** @default null */
+                                        maximum: number | null;
+                                        /** @default null */
+                                        masking: ({
+                                            /** @description masking strategy (keep, mask, redact, hash, generalize…), see GET /api/v1/masking/strategies */
+                                            strategy: string;
+                                        } & {
+                                            [key: string]: unknown;
+                                        }) | null;
+                                    }[];
+                                    holdsPersonalInfo?: boolean;
+                                    sensitivePersonalInfo?: boolean;
+                                    childrenPersonalInfo?: boolean;
+                                    collection?: {
+                                        /**
+                                         * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                                         * @enum {unknown}
+                                         */
+                                        method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                                        /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                                        channel?: string;
+                                        /** @description whose data and which items (采集范围): only what the duty requires */
+                                        scope?: string;
+                                        /** @description how much (采集数量): persons or records, an estimate */
+                                        volume?: string;
+                                        /**
+                                         * @description how often it is collected (采集频度)
+                                         * @enum {unknown}
+                                         */
+                                        frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                                        /** @description the law, regulation or duty that allows the collection */
+                                        legalBasis?: string;
+                                        /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                                        rules?: string;
+                                        /** @description the risk assessment made before the collection began (R3.2) */
+                                        riskAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                                        necessityAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                                        collectiveDecision?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                    } | null;
+                                };
+                                proposedBy: string;
+                                /** Format: date-time */
+                                proposedAt: string;
+                                reason: string | null;
+                            } | null;
+                        };
+                        fields: {
+                            /** @description field name: a letter, then letters, digits and _ */
+                            name: string;
+                            /**
+                             * @description value type; date is YYYY-MM-DD, datetime is RFC 3339
+                             * @enum {unknown}
+                             */
+                            type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                            required: boolean;
+                            /** @default null */
+                            piType: ("id_number" | "name" | "phone" | "email" | "address" | "bank_card" | "birth_date" | "gender" | "ethnicity" | "religion" | "health" | "biometric" | "location" | "student_id" | "staff_id" | "passport" | "photo" | "family" | "education" | "other") | null;
+                            sensitivity: number;
+                            /** @default null */
+                            description: string | null;
+                            format: ("id_number" | "mobile" | "email") | null;
+                            /**
+                             * @description the allowed values (a code table, 代码表)
+                             * @default null
+                             */
+                            enum: (string | number)[] | null;
+                            /**
+                             * @description a regular expression string values must match
+                             * @default null
+                             */
+                            pattern: string | null;
+                            /** @default null */
+                            maxLength: number | null;
+                            /** @default null */
+                            minimum: number | null;
+                            /** @default null */
+                            maximum: number | null;
+                            /** @default null */
+                            masking: ({
+                                /** @description masking strategy (keep, mask, redact, hash, generalize…), see GET /api/v1/masking/strategies */
+                                strategy: string;
+                            } & {
+                                [key: string]: unknown;
+                            }) | null;
+                        }[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        publishedAt: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listDatasets: {
         parameters: {
             query?: {
@@ -2801,6 +3307,195 @@ export interface operations {
                              * @enum {unknown}
                              */
                             status: "draft" | "published" | "retired" | "destroyed";
+                            collection: {
+                                /**
+                                 * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                                 * @enum {unknown}
+                                 */
+                                method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                                /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                                channel?: string;
+                                /** @description whose data and which items (采集范围): only what the duty requires */
+                                scope?: string;
+                                /** @description how much (采集数量): persons or records, an estimate */
+                                volume?: string;
+                                /**
+                                 * @description how often it is collected (采集频度)
+                                 * @enum {unknown}
+                                 */
+                                frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                                /** @description the law, regulation or duty that allows the collection */
+                                legalBasis?: string;
+                                /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                                rules?: string;
+                                /** @description the risk assessment made before the collection began (R3.2) */
+                                riskAssessment?: {
+                                    /** @description the document's number or URL */
+                                    reference: string;
+                                    /**
+                                     * Format: date
+                                     * @description the day it was made, YYYY-MM-DD
+                                     */
+                                    date: string;
+                                };
+                                /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                                necessityAssessment?: {
+                                    /** @description the document's number or URL */
+                                    reference: string;
+                                    /**
+                                     * Format: date
+                                     * @description the day it was made, YYYY-MM-DD
+                                     */
+                                    date: string;
+                                };
+                                /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                                collectiveDecision?: {
+                                    /** @description the document's number or URL */
+                                    reference: string;
+                                    /**
+                                     * Format: date
+                                     * @description the day it was made, YYYY-MM-DD
+                                     */
+                                    date: string;
+                                };
+                            } | null;
+                            /** @description the office's review of the grade, attributes and collection (001 §8(1), §39) */
+                            grading: {
+                                /**
+                                 * @description the office's decision on the grading: proposed 待确认 (the producer's terms await the office), confirmed 已确认, rejected 已驳回
+                                 * @enum {unknown}
+                                 */
+                                status: "proposed" | "confirmed" | "rejected";
+                                /** @description who in the office decided last */
+                                decidedBy: string | null;
+                                decidedAt: string | null;
+                                /** @description the reason of the last decision */
+                                reason: string | null;
+                                /** @description shown to the producer unit and the office only */
+                                proposal: {
+                                    /** @description the proposed values; what is not named stays as confirmed */
+                                    changes: {
+                                        /**
+                                         * @description grade (数据分级, R2.3), highest first: important 重要, ordinary 一般, internal_public 内部公开, external_public 外部公开
+                                         * @enum {unknown}
+                                         */
+                                        grade?: "important" | "ordinary" | "internal_public" | "external_public";
+                                        /**
+                                         * @description grade on the national scale of GB/T 43697-2024: core 核心数据, important 重要数据, general 一般数据
+                                         * @enum {unknown}
+                                         */
+                                        nationalGrade?: "core" | "important" | "general";
+                                        /**
+                                         * @description share attribute (共享属性, R2.4): unconditional 无条件共享, conditional 有条件共享, none 不予共享
+                                         * @enum {unknown}
+                                         */
+                                        shareAttribute?: "unconditional" | "conditional" | "none";
+                                        /**
+                                         * @description open attribute (开放属性, R2.5): unconditional 无条件开放, conditional 有条件开放, none 不予开放
+                                         * @enum {unknown}
+                                         */
+                                        openAttribute?: "unconditional" | "conditional" | "none";
+                                        fields?: {
+                                            /** @description field name: a letter, then letters, digits and _ */
+                                            name: string;
+                                            /**
+                                             * @description value type; date is YYYY-MM-DD, datetime is RFC 3339
+                                             * @enum {unknown}
+                                             */
+                                            type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                                            required: boolean;
+                                            /** @default null */
+                                            piType: ("id_number" | "name" | "phone" | "email" | "address" | "bank_card" | "birth_date" | "gender" | "ethnicity" | "religion" | "health" | "biometric" | "location" | "student_id" | "staff_id" | "passport" | "photo" | "family" | "education" | "other") | null;
+                                            sensitivity: number;
+                                            /** @default null */
+                                            description: string | null;
+                                            format: ("id_number" | "mobile" | "email") | null;
+                                            /**
+                                             * @description the allowed values (a code table, 代码表)
+                                             * @default null
+                                             */
+                                            enum: (string | number)[] | null;
+                                            /**
+                                             * @description a regular expression string values must match
+                                             * @default null
+                                             */
+                                            pattern: string | null;
+                                            /** @default null */
+                                            maxLength: number | null;
+                                            /** @default null */
+                                            minimum: number | null;
+                                            /** @default null */
+                                            maximum: number | null;
+                                            /** @default null */
+                                            masking: ({
+                                                /** @description masking strategy (keep, mask, redact, hash, generalize…), see GET /api/v1/masking/strategies */
+                                                strategy: string;
+                                            } & {
+                                                [key: string]: unknown;
+                                            }) | null;
+                                        }[];
+                                        holdsPersonalInfo?: boolean;
+                                        sensitivePersonalInfo?: boolean;
+                                        childrenPersonalInfo?: boolean;
+                                        collection?: {
+                                            /**
+                                             * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                                             * @enum {unknown}
+                                             */
+                                            method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                                            /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                                            channel?: string;
+                                            /** @description whose data and which items (采集范围): only what the duty requires */
+                                            scope?: string;
+                                            /** @description how much (采集数量): persons or records, an estimate */
+                                            volume?: string;
+                                            /**
+                                             * @description how often it is collected (采集频度)
+                                             * @enum {unknown}
+                                             */
+                                            frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                                            /** @description the law, regulation or duty that allows the collection */
+                                            legalBasis?: string;
+                                            /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                                            rules?: string;
+                                            /** @description the risk assessment made before the collection began (R3.2) */
+                                            riskAssessment?: {
+                                                /** @description the document's number or URL */
+                                                reference: string;
+                                                /**
+                                                 * Format: date
+                                                 * @description the day it was made, YYYY-MM-DD
+                                                 */
+                                                date: string;
+                                            };
+                                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                                            necessityAssessment?: {
+                                                /** @description the document's number or URL */
+                                                reference: string;
+                                                /**
+                                                 * Format: date
+                                                 * @description the day it was made, YYYY-MM-DD
+                                                 */
+                                                date: string;
+                                            };
+                                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                                            collectiveDecision?: {
+                                                /** @description the document's number or URL */
+                                                reference: string;
+                                                /**
+                                                 * Format: date
+                                                 * @description the day it was made, YYYY-MM-DD
+                                                 */
+                                                date: string;
+                                            };
+                                        } | null;
+                                    };
+                                    proposedBy: string;
+                                    /** Format: date-time */
+                                    proposedAt: string;
+                                    reason: string | null;
+                                } | null;
+                            };
                             fields: {
                                 /** @description field name: a letter, then letters, digits and _ */
                                 name: string;
@@ -3021,6 +3716,59 @@ export interface operations {
                     sources?: string[];
                     /** @description the field list of an important dataset is shown only to the producer, the office and units with a grant or pending request (R2.8) */
                     restricted?: boolean;
+                    /** @description how the data is collected (R3.2); an edit replaces it whole */
+                    collection?: {
+                        /**
+                         * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                         * @enum {unknown}
+                         */
+                        method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                        /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                        channel?: string;
+                        /** @description whose data and which items (采集范围): only what the duty requires */
+                        scope?: string;
+                        /** @description how much (采集数量): persons or records, an estimate */
+                        volume?: string;
+                        /**
+                         * @description how often it is collected (采集频度)
+                         * @enum {unknown}
+                         */
+                        frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                        /** @description the law, regulation or duty that allows the collection */
+                        legalBasis?: string;
+                        /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                        rules?: string;
+                        /** @description the risk assessment made before the collection began (R3.2) */
+                        riskAssessment?: {
+                            /** @description the document's number or URL */
+                            reference: string;
+                            /**
+                             * Format: date
+                             * @description the day it was made, YYYY-MM-DD
+                             */
+                            date: string;
+                        };
+                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                        necessityAssessment?: {
+                            /** @description the document's number or URL */
+                            reference: string;
+                            /**
+                             * Format: date
+                             * @description the day it was made, YYYY-MM-DD
+                             */
+                            date: string;
+                        };
+                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                        collectiveDecision?: {
+                            /** @description the document's number or URL */
+                            reference: string;
+                            /**
+                             * Format: date
+                             * @description the day it was made, YYYY-MM-DD
+                             */
+                            date: string;
+                        };
+                    } | null;
                     /** @description the fields (data elements) of a record */
                     fields: {
                         /** @description field name: a letter, then letters, digits and _ */
@@ -3147,6 +3895,195 @@ export interface operations {
                          * @enum {unknown}
                          */
                         status: "draft" | "published" | "retired" | "destroyed";
+                        collection: {
+                            /**
+                             * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                             * @enum {unknown}
+                             */
+                            method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                            /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                            channel?: string;
+                            /** @description whose data and which items (采集范围): only what the duty requires */
+                            scope?: string;
+                            /** @description how much (采集数量): persons or records, an estimate */
+                            volume?: string;
+                            /**
+                             * @description how often it is collected (采集频度)
+                             * @enum {unknown}
+                             */
+                            frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                            /** @description the law, regulation or duty that allows the collection */
+                            legalBasis?: string;
+                            /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                            rules?: string;
+                            /** @description the risk assessment made before the collection began (R3.2) */
+                            riskAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                            necessityAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                            collectiveDecision?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                        } | null;
+                        /** @description the office's review of the grade, attributes and collection (001 §8(1), §39) */
+                        grading: {
+                            /**
+                             * @description the office's decision on the grading: proposed 待确认 (the producer's terms await the office), confirmed 已确认, rejected 已驳回
+                             * @enum {unknown}
+                             */
+                            status: "proposed" | "confirmed" | "rejected";
+                            /** @description who in the office decided last */
+                            decidedBy: string | null;
+                            decidedAt: string | null;
+                            /** @description the reason of the last decision */
+                            reason: string | null;
+                            /** @description shown to the producer unit and the office only */
+                            proposal: {
+                                /** @description the proposed values; what is not named stays as confirmed */
+                                changes: {
+                                    /**
+                                     * @description grade (数据分级, R2.3), highest first: important 重要, ordinary 一般, internal_public 内部公开, external_public 外部公开
+                                     * @enum {unknown}
+                                     */
+                                    grade?: "important" | "ordinary" | "internal_public" | "external_public";
+                                    /**
+                                     * @description grade on the national scale of GB/T 43697-2024: core 核心数据, important 重要数据, general 一般数据
+                                     * @enum {unknown}
+                                     */
+                                    nationalGrade?: "core" | "important" | "general";
+                                    /**
+                                     * @description share attribute (共享属性, R2.4): unconditional 无条件共享, conditional 有条件共享, none 不予共享
+                                     * @enum {unknown}
+                                     */
+                                    shareAttribute?: "unconditional" | "conditional" | "none";
+                                    /**
+                                     * @description open attribute (开放属性, R2.5): unconditional 无条件开放, conditional 有条件开放, none 不予开放
+                                     * @enum {unknown}
+                                     */
+                                    openAttribute?: "unconditional" | "conditional" | "none";
+                                    fields?: {
+                                        /** @description field name: a letter, then letters, digits and _ */
+                                        name: string;
+                                        /**
+                                         * @description value type; date is YYYY-MM-DD, datetime is RFC 3339
+                                         * @enum {unknown}
+                                         */
+                                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                                        required: boolean;
+                                        /** @default null */
+                                        piType: ("id_number" | "name" | "phone" | "email" | "address" | "bank_card" | "birth_date" | "gender" | "ethnicity" | "religion" | "health" | "biometric" | "location" | "student_id" | "staff_id" | "passport" | "photo" | "family" | "education" | "other") | null;
+                                        sensitivity: number;
+                                        /** @default null */
+                                        description: string | null;
+                                        format: ("id_number" | "mobile" | "email") | null;
+                                        /**
+                                         * @description the allowed values (a code table, 代码表)
+                                         * @default null
+                                         */
+                                        enum: (string | number)[] | null;
+                                        /**
+                                         * @description a regular expression string values must match
+                                         * @default null
+                                         */
+                                        pattern: string | null;
+                                        /** @default null */
+                                        maxLength: number | null;
+                                        /** @default null */
+                                        minimum: number | null;
+                                        /** @default null */
+                                        maximum: number | null;
+                                        /** @default null */
+                                        masking: ({
+                                            /** @description masking strategy (keep, mask, redact, hash, generalize…), see GET /api/v1/masking/strategies */
+                                            strategy: string;
+                                        } & {
+                                            [key: string]: unknown;
+                                        }) | null;
+                                    }[];
+                                    holdsPersonalInfo?: boolean;
+                                    sensitivePersonalInfo?: boolean;
+                                    childrenPersonalInfo?: boolean;
+                                    collection?: {
+                                        /**
+                                         * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                                         * @enum {unknown}
+                                         */
+                                        method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                                        /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                                        channel?: string;
+                                        /** @description whose data and which items (采集范围): only what the duty requires */
+                                        scope?: string;
+                                        /** @description how much (采集数量): persons or records, an estimate */
+                                        volume?: string;
+                                        /**
+                                         * @description how often it is collected (采集频度)
+                                         * @enum {unknown}
+                                         */
+                                        frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                                        /** @description the law, regulation or duty that allows the collection */
+                                        legalBasis?: string;
+                                        /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                                        rules?: string;
+                                        /** @description the risk assessment made before the collection began (R3.2) */
+                                        riskAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                                        necessityAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                                        collectiveDecision?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                    } | null;
+                                };
+                                proposedBy: string;
+                                /** Format: date-time */
+                                proposedAt: string;
+                                reason: string | null;
+                            } | null;
+                        };
                         fields: {
                             /** @description field name: a letter, then letters, digits and _ */
                             name: string;
@@ -3359,6 +4296,195 @@ export interface operations {
                          * @enum {unknown}
                          */
                         status: "draft" | "published" | "retired" | "destroyed";
+                        collection: {
+                            /**
+                             * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                             * @enum {unknown}
+                             */
+                            method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                            /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                            channel?: string;
+                            /** @description whose data and which items (采集范围): only what the duty requires */
+                            scope?: string;
+                            /** @description how much (采集数量): persons or records, an estimate */
+                            volume?: string;
+                            /**
+                             * @description how often it is collected (采集频度)
+                             * @enum {unknown}
+                             */
+                            frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                            /** @description the law, regulation or duty that allows the collection */
+                            legalBasis?: string;
+                            /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                            rules?: string;
+                            /** @description the risk assessment made before the collection began (R3.2) */
+                            riskAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                            necessityAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                            collectiveDecision?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                        } | null;
+                        /** @description the office's review of the grade, attributes and collection (001 §8(1), §39) */
+                        grading: {
+                            /**
+                             * @description the office's decision on the grading: proposed 待确认 (the producer's terms await the office), confirmed 已确认, rejected 已驳回
+                             * @enum {unknown}
+                             */
+                            status: "proposed" | "confirmed" | "rejected";
+                            /** @description who in the office decided last */
+                            decidedBy: string | null;
+                            decidedAt: string | null;
+                            /** @description the reason of the last decision */
+                            reason: string | null;
+                            /** @description shown to the producer unit and the office only */
+                            proposal: {
+                                /** @description the proposed values; what is not named stays as confirmed */
+                                changes: {
+                                    /**
+                                     * @description grade (数据分级, R2.3), highest first: important 重要, ordinary 一般, internal_public 内部公开, external_public 外部公开
+                                     * @enum {unknown}
+                                     */
+                                    grade?: "important" | "ordinary" | "internal_public" | "external_public";
+                                    /**
+                                     * @description grade on the national scale of GB/T 43697-2024: core 核心数据, important 重要数据, general 一般数据
+                                     * @enum {unknown}
+                                     */
+                                    nationalGrade?: "core" | "important" | "general";
+                                    /**
+                                     * @description share attribute (共享属性, R2.4): unconditional 无条件共享, conditional 有条件共享, none 不予共享
+                                     * @enum {unknown}
+                                     */
+                                    shareAttribute?: "unconditional" | "conditional" | "none";
+                                    /**
+                                     * @description open attribute (开放属性, R2.5): unconditional 无条件开放, conditional 有条件开放, none 不予开放
+                                     * @enum {unknown}
+                                     */
+                                    openAttribute?: "unconditional" | "conditional" | "none";
+                                    fields?: {
+                                        /** @description field name: a letter, then letters, digits and _ */
+                                        name: string;
+                                        /**
+                                         * @description value type; date is YYYY-MM-DD, datetime is RFC 3339
+                                         * @enum {unknown}
+                                         */
+                                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                                        required: boolean;
+                                        /** @default null */
+                                        piType: ("id_number" | "name" | "phone" | "email" | "address" | "bank_card" | "birth_date" | "gender" | "ethnicity" | "religion" | "health" | "biometric" | "location" | "student_id" | "staff_id" | "passport" | "photo" | "family" | "education" | "other") | null;
+                                        sensitivity: number;
+                                        /** @default null */
+                                        description: string | null;
+                                        format: ("id_number" | "mobile" | "email") | null;
+                                        /**
+                                         * @description the allowed values (a code table, 代码表)
+                                         * @default null
+                                         */
+                                        enum: (string | number)[] | null;
+                                        /**
+                                         * @description a regular expression string values must match
+                                         * @default null
+                                         */
+                                        pattern: string | null;
+                                        /** @default null */
+                                        maxLength: number | null;
+                                        /** @default null */
+                                        minimum: number | null;
+                                        /** @default null */
+                                        maximum: number | null;
+                                        /** @default null */
+                                        masking: ({
+                                            /** @description masking strategy (keep, mask, redact, hash, generalize…), see GET /api/v1/masking/strategies */
+                                            strategy: string;
+                                        } & {
+                                            [key: string]: unknown;
+                                        }) | null;
+                                    }[];
+                                    holdsPersonalInfo?: boolean;
+                                    sensitivePersonalInfo?: boolean;
+                                    childrenPersonalInfo?: boolean;
+                                    collection?: {
+                                        /**
+                                         * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                                         * @enum {unknown}
+                                         */
+                                        method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                                        /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                                        channel?: string;
+                                        /** @description whose data and which items (采集范围): only what the duty requires */
+                                        scope?: string;
+                                        /** @description how much (采集数量): persons or records, an estimate */
+                                        volume?: string;
+                                        /**
+                                         * @description how often it is collected (采集频度)
+                                         * @enum {unknown}
+                                         */
+                                        frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                                        /** @description the law, regulation or duty that allows the collection */
+                                        legalBasis?: string;
+                                        /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                                        rules?: string;
+                                        /** @description the risk assessment made before the collection began (R3.2) */
+                                        riskAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                                        necessityAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                                        collectiveDecision?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                    } | null;
+                                };
+                                proposedBy: string;
+                                /** Format: date-time */
+                                proposedAt: string;
+                                reason: string | null;
+                            } | null;
+                        };
                         fields: {
                             /** @description field name: a letter, then letters, digits and _ */
                             name: string;
@@ -3475,7 +4601,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description Stewards edit their unit's datasets; grade, national grade, share and open attributes and `restricted` of a published dataset are the office's (security_admin) */
+        /** @description Stewards edit their unit's datasets. On a published dataset a change that loosens protection (a lower grade, a looser share or open attribute, new or changed personal information, a changed collection record) waits for the office's grading review; the rest takes effect at once. `restricted` is the office's (security_admin). */
         requestBody: {
             content: {
                 /**
@@ -3538,6 +4664,59 @@ export interface operations {
                     sources?: string[];
                     /** @description the field list of an important dataset is shown only to the producer, the office and units with a grant or pending request (R2.8) */
                     restricted?: boolean;
+                    /** @description how the data is collected (R3.2); an edit replaces it whole */
+                    collection?: {
+                        /**
+                         * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                         * @enum {unknown}
+                         */
+                        method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                        /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                        channel?: string;
+                        /** @description whose data and which items (采集范围): only what the duty requires */
+                        scope?: string;
+                        /** @description how much (采集数量): persons or records, an estimate */
+                        volume?: string;
+                        /**
+                         * @description how often it is collected (采集频度)
+                         * @enum {unknown}
+                         */
+                        frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                        /** @description the law, regulation or duty that allows the collection */
+                        legalBasis?: string;
+                        /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                        rules?: string;
+                        /** @description the risk assessment made before the collection began (R3.2) */
+                        riskAssessment?: {
+                            /** @description the document's number or URL */
+                            reference: string;
+                            /**
+                             * Format: date
+                             * @description the day it was made, YYYY-MM-DD
+                             */
+                            date: string;
+                        };
+                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                        necessityAssessment?: {
+                            /** @description the document's number or URL */
+                            reference: string;
+                            /**
+                             * Format: date
+                             * @description the day it was made, YYYY-MM-DD
+                             */
+                            date: string;
+                        };
+                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                        collectiveDecision?: {
+                            /** @description the document's number or URL */
+                            reference: string;
+                            /**
+                             * Format: date
+                             * @description the day it was made, YYYY-MM-DD
+                             */
+                            date: string;
+                        };
+                    } | null;
                     /** @description the fields (data elements) of a record */
                     fields?: {
                         /** @description field name: a letter, then letters, digits and _ */
@@ -3666,6 +4845,195 @@ export interface operations {
                          * @enum {unknown}
                          */
                         status: "draft" | "published" | "retired" | "destroyed";
+                        collection: {
+                            /**
+                             * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                             * @enum {unknown}
+                             */
+                            method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                            /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                            channel?: string;
+                            /** @description whose data and which items (采集范围): only what the duty requires */
+                            scope?: string;
+                            /** @description how much (采集数量): persons or records, an estimate */
+                            volume?: string;
+                            /**
+                             * @description how often it is collected (采集频度)
+                             * @enum {unknown}
+                             */
+                            frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                            /** @description the law, regulation or duty that allows the collection */
+                            legalBasis?: string;
+                            /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                            rules?: string;
+                            /** @description the risk assessment made before the collection began (R3.2) */
+                            riskAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                            necessityAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                            collectiveDecision?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                        } | null;
+                        /** @description the office's review of the grade, attributes and collection (001 §8(1), §39) */
+                        grading: {
+                            /**
+                             * @description the office's decision on the grading: proposed 待确认 (the producer's terms await the office), confirmed 已确认, rejected 已驳回
+                             * @enum {unknown}
+                             */
+                            status: "proposed" | "confirmed" | "rejected";
+                            /** @description who in the office decided last */
+                            decidedBy: string | null;
+                            decidedAt: string | null;
+                            /** @description the reason of the last decision */
+                            reason: string | null;
+                            /** @description shown to the producer unit and the office only */
+                            proposal: {
+                                /** @description the proposed values; what is not named stays as confirmed */
+                                changes: {
+                                    /**
+                                     * @description grade (数据分级, R2.3), highest first: important 重要, ordinary 一般, internal_public 内部公开, external_public 外部公开
+                                     * @enum {unknown}
+                                     */
+                                    grade?: "important" | "ordinary" | "internal_public" | "external_public";
+                                    /**
+                                     * @description grade on the national scale of GB/T 43697-2024: core 核心数据, important 重要数据, general 一般数据
+                                     * @enum {unknown}
+                                     */
+                                    nationalGrade?: "core" | "important" | "general";
+                                    /**
+                                     * @description share attribute (共享属性, R2.4): unconditional 无条件共享, conditional 有条件共享, none 不予共享
+                                     * @enum {unknown}
+                                     */
+                                    shareAttribute?: "unconditional" | "conditional" | "none";
+                                    /**
+                                     * @description open attribute (开放属性, R2.5): unconditional 无条件开放, conditional 有条件开放, none 不予开放
+                                     * @enum {unknown}
+                                     */
+                                    openAttribute?: "unconditional" | "conditional" | "none";
+                                    fields?: {
+                                        /** @description field name: a letter, then letters, digits and _ */
+                                        name: string;
+                                        /**
+                                         * @description value type; date is YYYY-MM-DD, datetime is RFC 3339
+                                         * @enum {unknown}
+                                         */
+                                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                                        required: boolean;
+                                        /** @default null */
+                                        piType: ("id_number" | "name" | "phone" | "email" | "address" | "bank_card" | "birth_date" | "gender" | "ethnicity" | "religion" | "health" | "biometric" | "location" | "student_id" | "staff_id" | "passport" | "photo" | "family" | "education" | "other") | null;
+                                        sensitivity: number;
+                                        /** @default null */
+                                        description: string | null;
+                                        format: ("id_number" | "mobile" | "email") | null;
+                                        /**
+                                         * @description the allowed values (a code table, 代码表)
+                                         * @default null
+                                         */
+                                        enum: (string | number)[] | null;
+                                        /**
+                                         * @description a regular expression string values must match
+                                         * @default null
+                                         */
+                                        pattern: string | null;
+                                        /** @default null */
+                                        maxLength: number | null;
+                                        /** @default null */
+                                        minimum: number | null;
+                                        /** @default null */
+                                        maximum: number | null;
+                                        /** @default null */
+                                        masking: ({
+                                            /** @description masking strategy (keep, mask, redact, hash, generalize…), see GET /api/v1/masking/strategies */
+                                            strategy: string;
+                                        } & {
+                                            [key: string]: unknown;
+                                        }) | null;
+                                    }[];
+                                    holdsPersonalInfo?: boolean;
+                                    sensitivePersonalInfo?: boolean;
+                                    childrenPersonalInfo?: boolean;
+                                    collection?: {
+                                        /**
+                                         * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                                         * @enum {unknown}
+                                         */
+                                        method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                                        /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                                        channel?: string;
+                                        /** @description whose data and which items (采集范围): only what the duty requires */
+                                        scope?: string;
+                                        /** @description how much (采集数量): persons or records, an estimate */
+                                        volume?: string;
+                                        /**
+                                         * @description how often it is collected (采集频度)
+                                         * @enum {unknown}
+                                         */
+                                        frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                                        /** @description the law, regulation or duty that allows the collection */
+                                        legalBasis?: string;
+                                        /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                                        rules?: string;
+                                        /** @description the risk assessment made before the collection began (R3.2) */
+                                        riskAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                                        necessityAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                                        collectiveDecision?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                    } | null;
+                                };
+                                proposedBy: string;
+                                /** Format: date-time */
+                                proposedAt: string;
+                                reason: string | null;
+                            } | null;
+                        };
                         fields: {
                             /** @description field name: a letter, then letters, digits and _ */
                             name: string;
@@ -3887,6 +5255,195 @@ export interface operations {
                          * @enum {unknown}
                          */
                         status: "draft" | "published" | "retired" | "destroyed";
+                        collection: {
+                            /**
+                             * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                             * @enum {unknown}
+                             */
+                            method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                            /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                            channel?: string;
+                            /** @description whose data and which items (采集范围): only what the duty requires */
+                            scope?: string;
+                            /** @description how much (采集数量): persons or records, an estimate */
+                            volume?: string;
+                            /**
+                             * @description how often it is collected (采集频度)
+                             * @enum {unknown}
+                             */
+                            frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                            /** @description the law, regulation or duty that allows the collection */
+                            legalBasis?: string;
+                            /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                            rules?: string;
+                            /** @description the risk assessment made before the collection began (R3.2) */
+                            riskAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                            necessityAssessment?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                            collectiveDecision?: {
+                                /** @description the document's number or URL */
+                                reference: string;
+                                /**
+                                 * Format: date
+                                 * @description the day it was made, YYYY-MM-DD
+                                 */
+                                date: string;
+                            };
+                        } | null;
+                        /** @description the office's review of the grade, attributes and collection (001 §8(1), §39) */
+                        grading: {
+                            /**
+                             * @description the office's decision on the grading: proposed 待确认 (the producer's terms await the office), confirmed 已确认, rejected 已驳回
+                             * @enum {unknown}
+                             */
+                            status: "proposed" | "confirmed" | "rejected";
+                            /** @description who in the office decided last */
+                            decidedBy: string | null;
+                            decidedAt: string | null;
+                            /** @description the reason of the last decision */
+                            reason: string | null;
+                            /** @description shown to the producer unit and the office only */
+                            proposal: {
+                                /** @description the proposed values; what is not named stays as confirmed */
+                                changes: {
+                                    /**
+                                     * @description grade (数据分级, R2.3), highest first: important 重要, ordinary 一般, internal_public 内部公开, external_public 外部公开
+                                     * @enum {unknown}
+                                     */
+                                    grade?: "important" | "ordinary" | "internal_public" | "external_public";
+                                    /**
+                                     * @description grade on the national scale of GB/T 43697-2024: core 核心数据, important 重要数据, general 一般数据
+                                     * @enum {unknown}
+                                     */
+                                    nationalGrade?: "core" | "important" | "general";
+                                    /**
+                                     * @description share attribute (共享属性, R2.4): unconditional 无条件共享, conditional 有条件共享, none 不予共享
+                                     * @enum {unknown}
+                                     */
+                                    shareAttribute?: "unconditional" | "conditional" | "none";
+                                    /**
+                                     * @description open attribute (开放属性, R2.5): unconditional 无条件开放, conditional 有条件开放, none 不予开放
+                                     * @enum {unknown}
+                                     */
+                                    openAttribute?: "unconditional" | "conditional" | "none";
+                                    fields?: {
+                                        /** @description field name: a letter, then letters, digits and _ */
+                                        name: string;
+                                        /**
+                                         * @description value type; date is YYYY-MM-DD, datetime is RFC 3339
+                                         * @enum {unknown}
+                                         */
+                                        type: "string" | "integer" | "number" | "boolean" | "date" | "datetime";
+                                        required: boolean;
+                                        /** @default null */
+                                        piType: ("id_number" | "name" | "phone" | "email" | "address" | "bank_card" | "birth_date" | "gender" | "ethnicity" | "religion" | "health" | "biometric" | "location" | "student_id" | "staff_id" | "passport" | "photo" | "family" | "education" | "other") | null;
+                                        sensitivity: number;
+                                        /** @default null */
+                                        description: string | null;
+                                        format: ("id_number" | "mobile" | "email") | null;
+                                        /**
+                                         * @description the allowed values (a code table, 代码表)
+                                         * @default null
+                                         */
+                                        enum: (string | number)[] | null;
+                                        /**
+                                         * @description a regular expression string values must match
+                                         * @default null
+                                         */
+                                        pattern: string | null;
+                                        /** @default null */
+                                        maxLength: number | null;
+                                        /** @default null */
+                                        minimum: number | null;
+                                        /** @default null */
+                                        maximum: number | null;
+                                        /** @default null */
+                                        masking: ({
+                                            /** @description masking strategy (keep, mask, redact, hash, generalize…), see GET /api/v1/masking/strategies */
+                                            strategy: string;
+                                        } & {
+                                            [key: string]: unknown;
+                                        }) | null;
+                                    }[];
+                                    holdsPersonalInfo?: boolean;
+                                    sensitivePersonalInfo?: boolean;
+                                    childrenPersonalInfo?: boolean;
+                                    collection?: {
+                                        /**
+                                         * @description how the data is collected (采集方式): self_reported 本人填报, business_process 业务办理中产生, manual_entry 人工录入, device 设备采集 (card readers, door access, cameras), external_source 从外部机构获取, derived 由其他数据加工
+                                         * @enum {unknown}
+                                         */
+                                        method?: "self_reported" | "business_process" | "manual_entry" | "device" | "external_source" | "derived";
+                                        /** @description through what the data arrives (采集渠道): a business system, a form, an interface */
+                                        channel?: string;
+                                        /** @description whose data and which items (采集范围): only what the duty requires */
+                                        scope?: string;
+                                        /** @description how much (采集数量): persons or records, an estimate */
+                                        volume?: string;
+                                        /**
+                                         * @description how often it is collected (采集频度)
+                                         * @enum {unknown}
+                                         */
+                                        frequency?: "once" | "realtime" | "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "on_demand";
+                                        /** @description the law, regulation or duty that allows the collection */
+                                        legalBasis?: string;
+                                        /** @description the collection rules shown to the persons (采集规则告知): the text or its URL */
+                                        rules?: string;
+                                        /** @description the risk assessment made before the collection began (R3.2) */
+                                        riskAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
+                                        necessityAssessment?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
+                                        collectiveDecision?: {
+                                            /** @description the document's number or URL */
+                                            reference: string;
+                                            /**
+                                             * Format: date
+                                             * @description the day it was made, YYYY-MM-DD
+                                             */
+                                            date: string;
+                                        };
+                                    } | null;
+                                };
+                                proposedBy: string;
+                                /** Format: date-time */
+                                proposedAt: string;
+                                reason: string | null;
+                            } | null;
+                        };
                         fields: {
                             /** @description field name: a letter, then letters, digits and _ */
                             name: string;
@@ -8058,6 +9615,8 @@ export interface operations {
                 role?: "consumer" | "producer";
                 /** @description only pending requests past their review deadline */
                 overdue?: boolean;
+                /** @description only requests that provide data outside the university (or only those that do not) */
+                external?: boolean;
             };
             header?: never;
             path?: never;
@@ -8115,6 +9674,18 @@ export interface operations {
                             dailyRowQuota: number;
                             thirdParty: boolean;
                             thirdPartyName: string | null;
+                            /** @description the data is provided outside the university (对外提供) */
+                            external: boolean;
+                            recipient: {
+                                /** @description who receives the data outside the university */
+                                name: string;
+                                /**
+                                 * @description government (a government body or regulator), enterprise, university (another school), research_institute, individual, other
+                                 * @enum {unknown}
+                                 */
+                                kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
+                            } | null;
+                            renews: string | null;
                             consents: string[];
                             /**
                              * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
@@ -8123,12 +9694,12 @@ export interface operations {
                             status: "pending_review" | "approved" | "active" | "rejected" | "withdrawn";
                             decisionReason: string | null;
                             /**
-                             * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3), producer_office (conditional, 有条件共享)
+                             * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3; or unconditional data for a third party, an export or 200,000 persons or more), producer_office (conditional, 有条件共享), producer_office_leadership (provided outside the university: the producer, then the office, then the leading group)
                              * @enum {unknown}
                              */
-                            workflow: "none" | "rule" | "office" | "producer_office";
+                            workflow: "none" | "rule" | "office" | "producer_office" | "producer_office_leadership";
                             /** @description what is still missing before the grant exists */
-                            awaiting: ("producer" | "office" | "commitment" | "agreement")[];
+                            awaiting: ("producer" | "office" | "leadership" | "commitment" | "agreement")[];
                             reviewDueAt: string | null;
                             /** @description a review is still missing after its deadline (R7.8) */
                             overdue: boolean;
@@ -8138,10 +9709,10 @@ export interface operations {
                             personCount: number | null;
                             reviews: {
                                 /**
-                                 * @description `rule`: decided by the share attribute itself
+                                 * @description `rule`: decided by the share attribute itself; `leadership`: the leading group
                                  * @enum {unknown}
                                  */
-                                party: "rule" | "producer" | "office";
+                                party: "rule" | "producer" | "office" | "leadership";
                                 /** @enum {unknown} */
                                 decision: "approve" | "reject";
                                 reason: string | null;
@@ -8302,6 +9873,26 @@ export interface operations {
                     thirdParty: boolean;
                     /** @description who the third party is; required when thirdParty */
                     thirdPartyName?: string;
+                    /**
+                     * @description the data is provided outside the university (对外提供, 001 §42, §58): reviewed by the producer's steward, then the office, then the leading group; needs `recipient`; never children's personal information
+                     * @default false
+                     */
+                    external?: boolean;
+                    /** @description the recipient outside the university (对外提供) */
+                    recipient?: {
+                        /** @description who receives the data outside the university */
+                        name: string;
+                        /**
+                         * @description government (a government body or regulator), enterprise, university (another school), research_institute, individual, other
+                         * @enum {unknown}
+                         */
+                        kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
+                    };
+                    /**
+                     * Format: uuid
+                     * @description a live grant of your unit on the same dataset that this request continues: when the new grant starts, the renewed one ends the day before (no gap, no overlap)
+                     */
+                    renews?: string;
                     /** @description grant to this one person or account (token `sub`) of the consumer unit instead of the whole unit */
                     subject?: string;
                     /** @description ids of the consents the use rests on; withdrawing one suspends the grant; children's data needs a guardian consent (R9.3) */
@@ -8359,6 +9950,18 @@ export interface operations {
                         dailyRowQuota: number;
                         thirdParty: boolean;
                         thirdPartyName: string | null;
+                        /** @description the data is provided outside the university (对外提供) */
+                        external: boolean;
+                        recipient: {
+                            /** @description who receives the data outside the university */
+                            name: string;
+                            /**
+                             * @description government (a government body or regulator), enterprise, university (another school), research_institute, individual, other
+                             * @enum {unknown}
+                             */
+                            kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
+                        } | null;
+                        renews: string | null;
                         consents: string[];
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
@@ -8367,12 +9970,12 @@ export interface operations {
                         status: "pending_review" | "approved" | "active" | "rejected" | "withdrawn";
                         decisionReason: string | null;
                         /**
-                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3), producer_office (conditional, 有条件共享)
+                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3; or unconditional data for a third party, an export or 200,000 persons or more), producer_office (conditional, 有条件共享), producer_office_leadership (provided outside the university: the producer, then the office, then the leading group)
                          * @enum {unknown}
                          */
-                        workflow: "none" | "rule" | "office" | "producer_office";
+                        workflow: "none" | "rule" | "office" | "producer_office" | "producer_office_leadership";
                         /** @description what is still missing before the grant exists */
-                        awaiting: ("producer" | "office" | "commitment" | "agreement")[];
+                        awaiting: ("producer" | "office" | "leadership" | "commitment" | "agreement")[];
                         reviewDueAt: string | null;
                         /** @description a review is still missing after its deadline (R7.8) */
                         overdue: boolean;
@@ -8382,10 +9985,10 @@ export interface operations {
                         personCount: number | null;
                         reviews: {
                             /**
-                             * @description `rule`: decided by the share attribute itself
+                             * @description `rule`: decided by the share attribute itself; `leadership`: the leading group
                              * @enum {unknown}
                              */
-                            party: "rule" | "producer" | "office";
+                            party: "rule" | "producer" | "office" | "leadership";
                             /** @enum {unknown} */
                             decision: "approve" | "reject";
                             reason: string | null;
@@ -8544,6 +10147,18 @@ export interface operations {
                         dailyRowQuota: number;
                         thirdParty: boolean;
                         thirdPartyName: string | null;
+                        /** @description the data is provided outside the university (对外提供) */
+                        external: boolean;
+                        recipient: {
+                            /** @description who receives the data outside the university */
+                            name: string;
+                            /**
+                             * @description government (a government body or regulator), enterprise, university (another school), research_institute, individual, other
+                             * @enum {unknown}
+                             */
+                            kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
+                        } | null;
+                        renews: string | null;
                         consents: string[];
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
@@ -8552,12 +10167,12 @@ export interface operations {
                         status: "pending_review" | "approved" | "active" | "rejected" | "withdrawn";
                         decisionReason: string | null;
                         /**
-                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3), producer_office (conditional, 有条件共享)
+                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3; or unconditional data for a third party, an export or 200,000 persons or more), producer_office (conditional, 有条件共享), producer_office_leadership (provided outside the university: the producer, then the office, then the leading group)
                          * @enum {unknown}
                          */
-                        workflow: "none" | "rule" | "office" | "producer_office";
+                        workflow: "none" | "rule" | "office" | "producer_office" | "producer_office_leadership";
                         /** @description what is still missing before the grant exists */
-                        awaiting: ("producer" | "office" | "commitment" | "agreement")[];
+                        awaiting: ("producer" | "office" | "leadership" | "commitment" | "agreement")[];
                         reviewDueAt: string | null;
                         /** @description a review is still missing after its deadline (R7.8) */
                         overdue: boolean;
@@ -8567,10 +10182,10 @@ export interface operations {
                         personCount: number | null;
                         reviews: {
                             /**
-                             * @description `rule`: decided by the share attribute itself
+                             * @description `rule`: decided by the share attribute itself; `leadership`: the leading group
                              * @enum {unknown}
                              */
-                            party: "rule" | "producer" | "office";
+                            party: "rule" | "producer" | "office" | "leadership";
                             /** @enum {unknown} */
                             decision: "approve" | "reject";
                             reason: string | null;
@@ -8680,10 +10295,10 @@ export interface operations {
                     /** @description required to reject */
                     reason?: string;
                     /**
-                     * @description which reviewer the caller acts as; inferred from the roles when absent
+                     * @description which reviewer the caller acts as; inferred from the roles when absent. `leadership`: the leading group's final review of data provided outside the university
                      * @enum {unknown}
                      */
-                    party?: "producer" | "office";
+                    party?: "producer" | "office" | "leadership";
                     /** @description office approval of sensitive personal information: reference of the leadership's collective decision (集体决策, R9.2) */
                     collectiveDecision?: string;
                     /** @description office approval for 200,000 or more persons: reference of the authority's approval (R9.4) */
@@ -8744,6 +10359,18 @@ export interface operations {
                         dailyRowQuota: number;
                         thirdParty: boolean;
                         thirdPartyName: string | null;
+                        /** @description the data is provided outside the university (对外提供) */
+                        external: boolean;
+                        recipient: {
+                            /** @description who receives the data outside the university */
+                            name: string;
+                            /**
+                             * @description government (a government body or regulator), enterprise, university (another school), research_institute, individual, other
+                             * @enum {unknown}
+                             */
+                            kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
+                        } | null;
+                        renews: string | null;
                         consents: string[];
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
@@ -8752,12 +10379,12 @@ export interface operations {
                         status: "pending_review" | "approved" | "active" | "rejected" | "withdrawn";
                         decisionReason: string | null;
                         /**
-                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3), producer_office (conditional, 有条件共享)
+                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3; or unconditional data for a third party, an export or 200,000 persons or more), producer_office (conditional, 有条件共享), producer_office_leadership (provided outside the university: the producer, then the office, then the leading group)
                          * @enum {unknown}
                          */
-                        workflow: "none" | "rule" | "office" | "producer_office";
+                        workflow: "none" | "rule" | "office" | "producer_office" | "producer_office_leadership";
                         /** @description what is still missing before the grant exists */
-                        awaiting: ("producer" | "office" | "commitment" | "agreement")[];
+                        awaiting: ("producer" | "office" | "leadership" | "commitment" | "agreement")[];
                         reviewDueAt: string | null;
                         /** @description a review is still missing after its deadline (R7.8) */
                         overdue: boolean;
@@ -8767,10 +10394,10 @@ export interface operations {
                         personCount: number | null;
                         reviews: {
                             /**
-                             * @description `rule`: decided by the share attribute itself
+                             * @description `rule`: decided by the share attribute itself; `leadership`: the leading group
                              * @enum {unknown}
                              */
-                            party: "rule" | "producer" | "office";
+                            party: "rule" | "producer" | "office" | "leadership";
                             /** @enum {unknown} */
                             decision: "approve" | "reject";
                             reason: string | null;
@@ -8962,6 +10589,18 @@ export interface operations {
                         dailyRowQuota: number;
                         thirdParty: boolean;
                         thirdPartyName: string | null;
+                        /** @description the data is provided outside the university (对外提供) */
+                        external: boolean;
+                        recipient: {
+                            /** @description who receives the data outside the university */
+                            name: string;
+                            /**
+                             * @description government (a government body or regulator), enterprise, university (another school), research_institute, individual, other
+                             * @enum {unknown}
+                             */
+                            kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
+                        } | null;
+                        renews: string | null;
                         consents: string[];
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
@@ -8970,12 +10609,12 @@ export interface operations {
                         status: "pending_review" | "approved" | "active" | "rejected" | "withdrawn";
                         decisionReason: string | null;
                         /**
-                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3), producer_office (conditional, 有条件共享)
+                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3; or unconditional data for a third party, an export or 200,000 persons or more), producer_office (conditional, 有条件共享), producer_office_leadership (provided outside the university: the producer, then the office, then the leading group)
                          * @enum {unknown}
                          */
-                        workflow: "none" | "rule" | "office" | "producer_office";
+                        workflow: "none" | "rule" | "office" | "producer_office" | "producer_office_leadership";
                         /** @description what is still missing before the grant exists */
-                        awaiting: ("producer" | "office" | "commitment" | "agreement")[];
+                        awaiting: ("producer" | "office" | "leadership" | "commitment" | "agreement")[];
                         reviewDueAt: string | null;
                         /** @description a review is still missing after its deadline (R7.8) */
                         overdue: boolean;
@@ -8985,10 +10624,10 @@ export interface operations {
                         personCount: number | null;
                         reviews: {
                             /**
-                             * @description `rule`: decided by the share attribute itself
+                             * @description `rule`: decided by the share attribute itself; `leadership`: the leading group
                              * @enum {unknown}
                              */
-                            party: "rule" | "producer" | "office";
+                            party: "rule" | "producer" | "office" | "leadership";
                             /** @enum {unknown} */
                             decision: "approve" | "reject";
                             reason: string | null;
@@ -9176,6 +10815,18 @@ export interface operations {
                         dailyRowQuota: number;
                         thirdParty: boolean;
                         thirdPartyName: string | null;
+                        /** @description the data is provided outside the university (对外提供) */
+                        external: boolean;
+                        recipient: {
+                            /** @description who receives the data outside the university */
+                            name: string;
+                            /**
+                             * @description government (a government body or regulator), enterprise, university (another school), research_institute, individual, other
+                             * @enum {unknown}
+                             */
+                            kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
+                        } | null;
+                        renews: string | null;
                         consents: string[];
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
@@ -9184,12 +10835,12 @@ export interface operations {
                         status: "pending_review" | "approved" | "active" | "rejected" | "withdrawn";
                         decisionReason: string | null;
                         /**
-                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3), producer_office (conditional, 有条件共享)
+                         * @description who reviews: none (not shareable, 不予共享), rule (unconditional, 无条件共享), office (basic personnel data, R7.3; or unconditional data for a third party, an export or 200,000 persons or more), producer_office (conditional, 有条件共享), producer_office_leadership (provided outside the university: the producer, then the office, then the leading group)
                          * @enum {unknown}
                          */
-                        workflow: "none" | "rule" | "office" | "producer_office";
+                        workflow: "none" | "rule" | "office" | "producer_office" | "producer_office_leadership";
                         /** @description what is still missing before the grant exists */
-                        awaiting: ("producer" | "office" | "commitment" | "agreement")[];
+                        awaiting: ("producer" | "office" | "leadership" | "commitment" | "agreement")[];
                         reviewDueAt: string | null;
                         /** @description a review is still missing after its deadline (R7.8) */
                         overdue: boolean;
@@ -9199,10 +10850,10 @@ export interface operations {
                         personCount: number | null;
                         reviews: {
                             /**
-                             * @description `rule`: decided by the share attribute itself
+                             * @description `rule`: decided by the share attribute itself; `leadership`: the leading group
                              * @enum {unknown}
                              */
-                            party: "rule" | "producer" | "office";
+                            party: "rule" | "producer" | "office" | "leadership";
                             /** @enum {unknown} */
                             decision: "approve" | "reject";
                             reason: string | null;
@@ -9681,6 +11332,8 @@ export interface operations {
                  */
                 consumerUnit?: string;
                 subject?: string;
+                /** @description true: live grants due for re-certification (past their due date); false: the others */
+                recertificationDue?: boolean;
             };
             header?: never;
             path?: never;
@@ -9756,6 +11409,27 @@ export interface operations {
                             statusReason: string | null;
                             statusChangedBy: string | null;
                             statusChangedAt: string | null;
+                            /** @description periodic re-confirmation by a steward of the producer unit (004 §25), every GRANT_RECERTIFY_DAYS from creation or the last decision */
+                            recertification: {
+                                /** Format: date-time */
+                                dueAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description unconfirmed by then, the grant is suspended until a steward keeps it
+                                 */
+                                graceEndsAt: string;
+                                /** @description a live grant past dueAt, not yet re-certified */
+                                due: boolean;
+                                /** @description the last re-certification decision; null before the first */
+                                last: {
+                                    /** @enum {unknown} */
+                                    decision: "keep" | "revoke";
+                                    reason: string;
+                                    by: string;
+                                    /** Format: date-time */
+                                    at: string;
+                                } | null;
+                            };
                             /** Format: date-time */
                             createdAt: string;
                         }[];
@@ -9860,6 +11534,12 @@ export interface operations {
                      *       "statusReason": null,
                      *       "statusChangedBy": null,
                      *       "statusChangedAt": null,
+                     *       "recertification": {
+                     *         "dueAt": "2027-11-24T08:00:00.000Z",
+                     *         "graceEndsAt": "2027-12-24T08:00:00.000Z",
+                     *         "due": false,
+                     *         "last": null
+                     *       },
                      *       "createdAt": "2026-11-24T08:00:00.000Z"
                      *     }
                      */
@@ -9924,6 +11604,27 @@ export interface operations {
                         statusReason: string | null;
                         statusChangedBy: string | null;
                         statusChangedAt: string | null;
+                        /** @description periodic re-confirmation by a steward of the producer unit (004 §25), every GRANT_RECERTIFY_DAYS from creation or the last decision */
+                        recertification: {
+                            /** Format: date-time */
+                            dueAt: string;
+                            /**
+                             * Format: date-time
+                             * @description unconfirmed by then, the grant is suspended until a steward keeps it
+                             */
+                            graceEndsAt: string;
+                            /** @description a live grant past dueAt, not yet re-certified */
+                            due: boolean;
+                            /** @description the last re-certification decision; null before the first */
+                            last: {
+                                /** @enum {unknown} */
+                                decision: "keep" | "revoke";
+                                reason: string;
+                                by: string;
+                                /** Format: date-time */
+                                at: string;
+                            } | null;
+                        };
                         /** Format: date-time */
                         createdAt: string;
                     };
@@ -9958,6 +11659,281 @@ export interface operations {
             };
             /** @description no such object, or not visible to the caller's unit */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    narrowGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Narrowing only: fewer fields, the row filter with every current condition kept and more added (an `in` list may be cut), a lower daily row quota, an earlier end (not before today). Anything wider is a 400: file a new share request. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "the assessment no longer needs phone numbers",
+                 *       "fields": [
+                 *         "student_id",
+                 *         "college"
+                 *       ],
+                 *       "rowFilter": {
+                 *         "college": "CS",
+                 *         "year": 2026
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    /** @description why; recorded in the audit log */
+                    reason: string;
+                    /** @description the fields left: a subset of the grant's */
+                    fields?: string[];
+                    /**
+                     * @description rows the consumer may read, as structured JSON (never SQL): `{"college": "CS"}` is equality, `{"year": {"in": [2023, 2024]}}` a list; operators in, ne, gt, gte, lt, lte; conditions are ANDed; `{}` is every row
+                     * @example {
+                     *       "college": "CS",
+                     *       "year": {
+                     *         "in": [
+                     *           2023,
+                     *           2024
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    rowFilter?: {
+                        [key: string]: (string | number | boolean) | {
+                            [key: string]: unknown;
+                        };
+                    };
+                    /** @description lower than the grant's */
+                    dailyRowQuota?: number;
+                    /**
+                     * Format: date
+                     * @description a calendar day, YYYY-MM-DD
+                     */
+                    validUntil?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A grant (授权): what one consumer may read of one dataset, how, for what and until when */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "7d1f0e2a-3b4c-4d5e-8f90-a1b2c3d4e5f6",
+                     *       "shareRequest": "5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f",
+                     *       "consumerUnit": "MATH",
+                     *       "subject": null,
+                     *       "dataset": "student_basic",
+                     *       "producerUnit": "CS",
+                     *       "fields": [
+                     *         "student_id",
+                     *         "name",
+                     *         "college"
+                     *       ],
+                     *       "rowFilter": {
+                     *         "college": "CS"
+                     *       },
+                     *       "purpose": "scholarship assessment 2026",
+                     *       "accessModes": [
+                     *         "api"
+                     *       ],
+                     *       "validFrom": "2026-12-01",
+                     *       "validUntil": "2027-06-30",
+                     *       "dailyRowQuota": 5000,
+                     *       "masked": true,
+                     *       "thirdParty": false,
+                     *       "childrenData": false,
+                     *       "consents": [],
+                     *       "status": "active",
+                     *       "statusReason": null,
+                     *       "statusChangedBy": null,
+                     *       "statusChangedAt": null,
+                     *       "recertification": {
+                     *         "dueAt": "2027-11-24T08:00:00.000Z",
+                     *         "graceEndsAt": "2027-12-24T08:00:00.000Z",
+                     *         "due": false,
+                     *         "last": null
+                     *       },
+                     *       "createdAt": "2026-11-24T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @example 5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f
+                         */
+                        id: string;
+                        /**
+                         * Format: uuid
+                         * @example 5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f
+                         */
+                        shareRequest: string;
+                        /**
+                         * @description unit code: letters, digits, _ and -, at most 32
+                         * @example CS
+                         */
+                        consumerUnit: string;
+                        /** @description the one person or account the grant is for; null: the whole consumer unit */
+                        subject: string | null;
+                        /**
+                         * @description dataset code: letters, digits, _ and -, at most 64
+                         * @example student_basic
+                         */
+                        dataset: string;
+                        /**
+                         * @description unit code: letters, digits, _ and -, at most 32
+                         * @example CS
+                         */
+                        producerUnit: string;
+                        fields: string[];
+                        rowFilter: {
+                            [key: string]: unknown;
+                        };
+                        /** @description the data serves this purpose only (R6.3) */
+                        purpose: string;
+                        accessModes: string[];
+                        /**
+                         * Format: date
+                         * @description a calendar day, YYYY-MM-DD
+                         */
+                        validFrom: string;
+                        /**
+                         * Format: date
+                         * @description a calendar day, YYYY-MM-DD
+                         */
+                        validUntil: string;
+                        dailyRowQuota: number;
+                        /** @description data is masked by the dataset's policy; false only where the office approved unmasked access for a named reason */
+                        masked: boolean;
+                        thirdParty: boolean;
+                        /** @description the dataset holds children's personal information: every access is flagged in the audit log (R9.3) */
+                        childrenData: boolean;
+                        /** @description consents the grant rests on; withdrawing one suspends it */
+                        consents: string[];
+                        /**
+                         * @description active, suspended (a consent was withdrawn), revoked, expired (past validUntil)
+                         * @enum {unknown}
+                         */
+                        status: "active" | "suspended" | "revoked" | "expired";
+                        statusReason: string | null;
+                        statusChangedBy: string | null;
+                        statusChangedAt: string | null;
+                        /** @description periodic re-confirmation by a steward of the producer unit (004 §25), every GRANT_RECERTIFY_DAYS from creation or the last decision */
+                        recertification: {
+                            /** Format: date-time */
+                            dueAt: string;
+                            /**
+                             * Format: date-time
+                             * @description unconfirmed by then, the grant is suspended until a steward keeps it
+                             */
+                            graceEndsAt: string;
+                            /** @description a live grant past dueAt, not yet re-certified */
+                            due: boolean;
+                            /** @description the last re-certification decision; null before the first */
+                            last: {
+                                /** @enum {unknown} */
+                                decision: "keep" | "revoke";
+                                reason: string;
+                                by: string;
+                                /** Format: date-time */
+                                at: string;
+                            } | null;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10046,6 +12022,12 @@ export interface operations {
                      *       "statusReason": null,
                      *       "statusChangedBy": null,
                      *       "statusChangedAt": null,
+                     *       "recertification": {
+                     *         "dueAt": "2027-11-24T08:00:00.000Z",
+                     *         "graceEndsAt": "2027-12-24T08:00:00.000Z",
+                     *         "due": false,
+                     *         "last": null
+                     *       },
                      *       "createdAt": "2026-11-24T08:00:00.000Z"
                      *     }
                      */
@@ -10110,6 +12092,273 @@ export interface operations {
                         statusReason: string | null;
                         statusChangedBy: string | null;
                         statusChangedAt: string | null;
+                        /** @description periodic re-confirmation by a steward of the producer unit (004 §25), every GRANT_RECERTIFY_DAYS from creation or the last decision */
+                        recertification: {
+                            /** Format: date-time */
+                            dueAt: string;
+                            /**
+                             * Format: date-time
+                             * @description unconfirmed by then, the grant is suspended until a steward keeps it
+                             */
+                            graceEndsAt: string;
+                            /** @description a live grant past dueAt, not yet re-certified */
+                            due: boolean;
+                            /** @description the last re-certification decision; null before the first */
+                            last: {
+                                /** @enum {unknown} */
+                                decision: "keep" | "revoke";
+                                reason: string;
+                                by: string;
+                                /** Format: date-time */
+                                at: string;
+                            } | null;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recertifyGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example 5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "decision": "keep",
+                 *       "reason": "the scholarship assessment runs again this year"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description keep: the grant is still needed (a new period starts; a grant the sweep suspended is active again); revoke: it ends now
+                     * @enum {unknown}
+                     */
+                    decision: "keep" | "revoke";
+                    /** @description why; recorded in the audit log */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A grant (授权): what one consumer may read of one dataset, how, for what and until when */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "7d1f0e2a-3b4c-4d5e-8f90-a1b2c3d4e5f6",
+                     *       "shareRequest": "5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f",
+                     *       "consumerUnit": "MATH",
+                     *       "subject": null,
+                     *       "dataset": "student_basic",
+                     *       "producerUnit": "CS",
+                     *       "fields": [
+                     *         "student_id",
+                     *         "name",
+                     *         "college"
+                     *       ],
+                     *       "rowFilter": {
+                     *         "college": "CS"
+                     *       },
+                     *       "purpose": "scholarship assessment 2026",
+                     *       "accessModes": [
+                     *         "api"
+                     *       ],
+                     *       "validFrom": "2026-12-01",
+                     *       "validUntil": "2027-06-30",
+                     *       "dailyRowQuota": 5000,
+                     *       "masked": true,
+                     *       "thirdParty": false,
+                     *       "childrenData": false,
+                     *       "consents": [],
+                     *       "status": "active",
+                     *       "statusReason": null,
+                     *       "statusChangedBy": null,
+                     *       "statusChangedAt": null,
+                     *       "recertification": {
+                     *         "dueAt": "2027-11-24T08:00:00.000Z",
+                     *         "graceEndsAt": "2027-12-24T08:00:00.000Z",
+                     *         "due": false,
+                     *         "last": null
+                     *       },
+                     *       "createdAt": "2026-11-24T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @example 5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f
+                         */
+                        id: string;
+                        /**
+                         * Format: uuid
+                         * @example 5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f
+                         */
+                        shareRequest: string;
+                        /**
+                         * @description unit code: letters, digits, _ and -, at most 32
+                         * @example CS
+                         */
+                        consumerUnit: string;
+                        /** @description the one person or account the grant is for; null: the whole consumer unit */
+                        subject: string | null;
+                        /**
+                         * @description dataset code: letters, digits, _ and -, at most 64
+                         * @example student_basic
+                         */
+                        dataset: string;
+                        /**
+                         * @description unit code: letters, digits, _ and -, at most 32
+                         * @example CS
+                         */
+                        producerUnit: string;
+                        fields: string[];
+                        rowFilter: {
+                            [key: string]: unknown;
+                        };
+                        /** @description the data serves this purpose only (R6.3) */
+                        purpose: string;
+                        accessModes: string[];
+                        /**
+                         * Format: date
+                         * @description a calendar day, YYYY-MM-DD
+                         */
+                        validFrom: string;
+                        /**
+                         * Format: date
+                         * @description a calendar day, YYYY-MM-DD
+                         */
+                        validUntil: string;
+                        dailyRowQuota: number;
+                        /** @description data is masked by the dataset's policy; false only where the office approved unmasked access for a named reason */
+                        masked: boolean;
+                        thirdParty: boolean;
+                        /** @description the dataset holds children's personal information: every access is flagged in the audit log (R9.3) */
+                        childrenData: boolean;
+                        /** @description consents the grant rests on; withdrawing one suspends it */
+                        consents: string[];
+                        /**
+                         * @description active, suspended (a consent was withdrawn), revoked, expired (past validUntil)
+                         * @enum {unknown}
+                         */
+                        status: "active" | "suspended" | "revoked" | "expired";
+                        statusReason: string | null;
+                        statusChangedBy: string | null;
+                        statusChangedAt: string | null;
+                        /** @description periodic re-confirmation by a steward of the producer unit (004 §25), every GRANT_RECERTIFY_DAYS from creation or the last decision */
+                        recertification: {
+                            /** Format: date-time */
+                            dueAt: string;
+                            /**
+                             * Format: date-time
+                             * @description unconfirmed by then, the grant is suspended until a steward keeps it
+                             */
+                            graceEndsAt: string;
+                            /** @description a live grant past dueAt, not yet re-certified */
+                            due: boolean;
+                            /** @description the last re-certification decision; null before the first */
+                            last: {
+                                /** @enum {unknown} */
+                                decision: "keep" | "revoke";
+                                reason: string;
+                                by: string;
+                                /** Format: date-time */
+                                at: string;
+                            } | null;
+                        };
                         /** Format: date-time */
                         createdAt: string;
                     };
@@ -10887,6 +13136,115 @@ export interface operations {
             };
             /** @description unsupported content type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPrincipals: {
+        parameters: {
+            query?: {
+                /** @description page size (at most 200) */
+                limit?: number;
+                /** @description the `nextCursor` of the previous page */
+                cursor?: string;
+                /** @description only assignments that include this role */
+                role?: "system_admin" | "security_admin" | "auditor" | "steward" | "consumer" | "supervisor" | "leadership";
+                /** @description only assignments in this unit */
+                unit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of role assignments, in the order first seen */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description token subject: a person, or `client:<id>` for a service client */
+                            sub: string;
+                            /** @description the unit the tokens named */
+                            unit: string;
+                            /** @description the role set of this assignment, sorted; a person seen with two role sets has two entries */
+                            roles: ("system_admin" | "security_admin" | "auditor" | "steward" | "consumer" | "supervisor" | "leadership")[];
+                            /** @description who issued the tokens (`iss`): Datagate itself or the campus identity provider */
+                            issuer: string;
+                            /**
+                             * @description `client`: a service client's client-credentials tokens
+                             * @enum {unknown}
+                             */
+                            kind: "person" | "client";
+                            /** @description the service client id, for a client */
+                            client: string | null;
+                            /** @description `jti` of the latest token seen for this assignment (never the token) */
+                            tokenId: string | null;
+                            tokenExpiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description first accepted use of a token with this assignment
+                             */
+                            firstSeenAt: string;
+                            /**
+                             * Format: date-time
+                             * @description latest accepted use (written in batches: up to PRINCIPALS_FLUSH_MS behind)
+                             */
+                            lastSeenAt: string;
+                            /** @description accepted requests with this assignment */
+                            uses: number;
+                        }[];
+                        /** @description cursor of the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13800,10 +16158,10 @@ export interface operations {
                         data: {
                             id: number;
                             /**
-                             * @description denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; overdue_review: a share request's review passed its deadline (actor: the unit that must review); off_hours: important or children's data read or exported outside working hours (campus time); sensitive_export: rows of sensitive or children's personal information exported; unusual_rate: reads and exports far above the caller's own average; quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit)
+                             * @description denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; overdue_review: a share request's review passed its deadline (actor: the unit that must review); off_hours: important or children's data read or exported outside working hours (campus time); sensitive_export: rows of sensitive or children's personal information exported; unusual_rate: reads and exports far above the caller's own average; quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit); recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it)
                              * @enum {unknown}
                              */
-                            rule: "denials" | "burst" | "volume" | "overdue_review" | "off_hours" | "sensitive_export" | "unusual_rate" | "quota";
+                            rule: "denials" | "burst" | "volume" | "overdue_review" | "off_hours" | "sensitive_export" | "unusual_rate" | "quota" | "recertification_due";
                             actor: {
                                 sub: string;
                                 unit: string | null;
@@ -13920,10 +16278,10 @@ export interface operations {
                     "application/json": {
                         id: number;
                         /**
-                         * @description denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; overdue_review: a share request's review passed its deadline (actor: the unit that must review); off_hours: important or children's data read or exported outside working hours (campus time); sensitive_export: rows of sensitive or children's personal information exported; unusual_rate: reads and exports far above the caller's own average; quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit)
+                         * @description denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; overdue_review: a share request's review passed its deadline (actor: the unit that must review); off_hours: important or children's data read or exported outside working hours (campus time); sensitive_export: rows of sensitive or children's personal information exported; unusual_rate: reads and exports far above the caller's own average; quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit); recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it)
                          * @enum {unknown}
                          */
-                        rule: "denials" | "burst" | "volume" | "overdue_review" | "off_hours" | "sensitive_export" | "unusual_rate" | "quota";
+                        rule: "denials" | "burst" | "volume" | "overdue_review" | "off_hours" | "sensitive_export" | "unusual_rate" | "quota" | "recertification_due";
                         actor: {
                             sub: string;
                             unit: string | null;
@@ -15781,6 +18139,14 @@ export interface operations {
                             /** Format: date-time */
                             createdAt: string;
                             lastUsedAt: string | null;
+                            /**
+                             * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                             * @example [
+                             *       "10.20.0.0/16",
+                             *       "2001:db8:20::/48"
+                             *     ]
+                             */
+                            allowedAddresses: string[];
                         }[];
                         /** @description cursor of the next page; null on the last page */
                         nextCursor: string | null;
@@ -15883,6 +18249,14 @@ export interface operations {
                      * @example zhang.wei
                      */
                     holder?: string;
+                    /**
+                     * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                     * @example [
+                     *       "10.20.0.0/16",
+                     *       "2001:db8:20::/48"
+                     *     ]
+                     */
+                    allowedAddresses?: string[];
                 };
             };
         };
@@ -15908,6 +18282,10 @@ export interface operations {
                      *       "createdBy": "admin",
                      *       "createdAt": "2026-09-01T08:00:00.000Z",
                      *       "lastUsedAt": null,
+                     *       "allowedAddresses": [
+                     *         "10.20.0.0/16",
+                     *         "2001:db8:20::/48"
+                     *       ],
                      *       "clientSecret": "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c"
                      *     }
                      */
@@ -15966,6 +18344,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                         /** @description shown once: only its scrypt hash is stored */
                         clientSecret: string;
                     };
@@ -16112,6 +18498,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                     };
                 };
             };
@@ -16144,6 +18538,183 @@ export interface operations {
             };
             /** @description no such object, or not visible to the caller's unit */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description client id
+                 * @example dgc_3kq9Zp0aXb1YwQ7e
+                 */
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        /** @description what changes; the rest stays */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description what system this is */
+                    name?: string;
+                    /**
+                     * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                     * @example [
+                     *       "10.20.0.0/16",
+                     *       "2001:db8:20::/48"
+                     *     ]
+                     */
+                    allowedAddresses?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description A business system that obtains tokens with the client-credentials grant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description client id
+                         * @example dgc_3kq9Zp0aXb1YwQ7e
+                         */
+                        clientId: string;
+                        name: string;
+                        /**
+                         * @description unit code: letters, digits, _ and -, at most 32
+                         * @example CS
+                         */
+                        unit: string;
+                        roles: ("steward" | "consumer")[];
+                        /** @enum {unknown} */
+                        status: "active" | "disabled";
+                        /**
+                         * @description `vendor`: run by an outside technical service provider under a confidentiality agreement
+                         * @enum {unknown}
+                         */
+                        kind: "internal" | "vendor";
+                        /** @description the provider and its agreement; null for an internal client */
+                        vendor: {
+                            name: string;
+                            agreement: {
+                                /** @description reference of the signed agreement in the school's records */
+                                reference: string;
+                                /** @description who signed for the provider */
+                                signer: string;
+                                /**
+                                 * Format: date-time
+                                 * @description when it was signed (not in the future)
+                                 */
+                                signedAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description when it ends: the client gets no token from then on, and no token outlives it
+                                 */
+                                expiresAt: string;
+                                /** @description the agreement has ended: the client gets no token until a renewal is recorded */
+                                expired: boolean;
+                                /** @description who recorded this agreement */
+                                recordedBy: string;
+                                /**
+                                 * Format: date-time
+                                 * @description when it was recorded
+                                 */
+                                recordedAt: string;
+                            };
+                        } | null;
+                        /** @description the person responsible for the client; their offboarding disables it */
+                        holder: string | null;
+                        createdBy: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -16247,6 +18818,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                     };
                 };
             };
@@ -16398,6 +18977,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                     };
                 };
             };
@@ -16579,6 +19166,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                     };
                 };
             };
