@@ -41,6 +41,8 @@ export const EnvSchema = Type.Object({
   REVIEW_DEADLINE_DAYS: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'sharing: working days a share request\'s reviewers have before it is overdue (R7.8)' }),
   CAMPUS_HOLIDAYS: Type.Optional(Type.String({ pattern: DAY_LIST, description: 'campus calendar: public holidays (YYYY-MM-DD, comma-separated), days off for review deadlines and off-hours alerts' })),
   CAMPUS_WORKDAYS: Type.Optional(Type.String({ pattern: DAY_LIST, description: 'campus calendar: weekend days worked instead (调休, YYYY-MM-DD, comma-separated), working days for deadlines and alerts' })),
+  GRANT_RECERTIFY_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 365, description: 'sharing: days after which a live grant is due for re-certification by a steward of the producer unit (004 §25), counted from its creation or its last confirmation' }),
+  GRANT_RECERTIFY_GRACE_DAYS: Type.Integer({ minimum: 0, maximum: 365, default: 30, description: 'sharing: days a due grant may stay unconfirmed before the sweep suspends it' }),
   REVIEW_SWEEP_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'sharing: how often overdue reviews are looked for and reported to the audit log' }),
   RETENTION_SWEEP_SECONDS: Type.Integer({ minimum: 0, maximum: 604800, default: 3600, description: 'retention: how often each catalog process looks for datasets with records past their retention period and opens one destruction proposal per dataset (one instance at a time, under an advisory lock); 0 disables' }),
   PI_EXTERNAL_APPROVAL_PERSONS: Type.Integer({ minimum: 1, default: 200000, description: 'sharing: personal information of this many persons or more needs an external-approval reference (R9.4)' }),

@@ -40,7 +40,7 @@ export interface AlertRuleSpec {
 }
 
 export const ALERT_RULE_NAMES = [
-  'denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota'
+  'denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota', 'recertification_due'
 ] as const
 export type AlertRule = typeof ALERT_RULE_NAMES[number]
 
@@ -120,7 +120,12 @@ export function alertSettingsOf (config: AlertConfig): AlertSettings {
        * exports) on one campus day beyond its daily row quota; the window is unused: the rule sums
        * whole days of the grants that read since its last evaluation
        */
-      quota: { ...caller, per: 'grant_day', windowSeconds: 86_400, threshold: config.AUDIT_ALERT_QUOTA_PERCENT, actions: reads, measure: 'rows', successOnly: true }
+      quota: { ...caller, per: 'grant_day', windowSeconds: 86_400, threshold: config.AUDIT_ALERT_QUOTA_PERCENT, actions: reads, measure: 'rows', successOnly: true },
+      /**
+       * a live grant fell due for re-certification (004 §25), reported once per period by the
+       * authorization service's sweep; the event's unit is the producer, whose steward must act
+       */
+      recertification_due: { windowSeconds: 86_400, threshold: 1, actions: [], operations: ['grant.recertification_due'], measure: 'events', per: 'event', autoBlock: false }
     }
   }
 }

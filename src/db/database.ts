@@ -476,6 +476,13 @@ export interface GrantTable {
   status_changed_at: Date | null
   created_at: CreatedAt
   updated_at: UpdatedAt
+  /** re-certification (migrations/0017): the last decision of the producer's steward; due GRANT_RECERTIFY_DAYS after it (or after creation) */
+  recertified_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  recertified_by: ColumnType<string | null, string | null | undefined, string | null>
+  recertification_decision: ColumnType<'keep' | 'revoke' | null, 'keep' | 'revoke' | null | undefined, 'keep' | 'revoke' | null>
+  recertification_reason: ColumnType<string | null, string | null | undefined, string | null>
+  /** when the current period's due date was reported to the audit log (once per period) */
+  recertification_reported_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 export type Grant = Selectable<GrantTable>
 export type NewGrant = Insertable<GrantTable>

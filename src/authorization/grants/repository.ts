@@ -17,6 +17,20 @@ export interface GrantFilter {
   status?: GrantStatus | 'expired'
   consumerUnit?: string
   subject?: string
+  /** due for re-certification (true) or not (false), a period having started at or before `recertifyCutoff` */
+  recertificationDue?: boolean
+  recertifyCutoff?: Date
+}
+
+/** The start of a grant's current re-certification period: its last confirmation, else its creation. */
+const PERIOD_START = sql<Date>`coalesce(recertified_at, created_at)`
+
+/** What narrowing may change (already checked to narrow only). */
+export interface GrantNarrowing {
+  fields?: string[]
+  row_filter?: Record<string, unknown>
+  daily_row_quota?: number
+  valid_until?: string
 }
 
 export function createGrantRepository (db: Kysely<Database>) {
@@ -46,6 +60,10 @@ export function createGrantRepository (db: Kysely<Database>) {
         q = q.where('status', '=', filter.status)
         if (filter.status !== 'revoked') q = q.where('valid_until', '>=', CAMPUS_TODAY)
       }
+      if (filter.recertificationDue !== undefined && filter.recertifyCutoff !== undefined) {
+        const due = sql<boolean>`(status <> 'revoked' and valid_until >= ${CAMPUS_TODAY} and ${PERIOD_START} <= ${filter.recertifyCutoff})`
+        q = q.where(filter.recertificationDue ? due : sql<boolean>`not ${due}`)
+      }
       if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq)
       return await q.orderBy('seq', 'desc').limit(filter.limit).execute()
     },
@@ -54,6 +72,49 @@ export function createGrantRepository (db: Kysely<Database>) {
       return await trx.updateTable('grants')
         .set({ status, status_reason: reason, status_changed_by: by, status_changed_at: sql`now()`, updated_at: sql`now()` })
         .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    },
+
+    async narrow (id: string, changes: GrantNarrowing, trx: Db): Promise<Grant> {
+      const { row_filter: filter, ...rest } = changes
+      return await trx.updateTable('grants')
+        .set({ ...rest, ...(filter !== undefined ? { row_filter: JSON.stringify(filter) } : {}), updated_at: sql`now()` })
+        .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    },
+
+    /** Records a re-certification decision: a new period starts, not yet reported. */
+    async recertify (id: string, decision: 'keep' | 'revoke', reason: string, by: string, trx: Db): Promise<Grant> {
+      return await trx.updateTable('grants')
+        .set({
+          recertified_at: sql`now()`,
+          recertified_by: by,
+          recertification_decision: decision,
+          recertification_reason: reason,
+          recertification_reported_at: null,
+          updated_at: sql`now()`
+        })
+        .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    },
+
+    /** Live grants whose period started at or before `cutoff` and were not reported yet; marks them reported (claims them). */
+    async takeNewlyDue (cutoff: Date, today: string, now: Date, trx: Db): Promise<Grant[]> {
+      // looked up first: an update of no rows would still move the grants version (a statement
+      // trigger) and drop every gateway's cache at each sweep
+      const ids = await trx.selectFrom('grants').select('id')
+        .where('status', '<>', 'revoked').where('valid_until', '>=', today)
+        .where(PERIOD_START, '<=', cutoff)
+        .where('recertification_reported_at', 'is', null)
+        .orderBy('seq').limit(1000).forUpdate().skipLocked().execute()
+      if (ids.length === 0) return []
+      return await trx.updateTable('grants').set({ recertification_reported_at: now })
+        .where('id', 'in', ids.map((r) => r.id)).returningAll().execute()
+    },
+
+    /** Active grants whose period started at or before `cutoff`, locked: the grace has run out. */
+    async unconfirmedPastGrace (cutoff: Date, today: string, trx: Db): Promise<Grant[]> {
+      return await trx.selectFrom('grants').selectAll()
+        .where('status', '=', 'active').where('valid_until', '>=', today)
+        .where(PERIOD_START, '<=', cutoff)
+        .orderBy('seq').limit(1000).forUpdate().skipLocked().execute()
     }
   }
 }

@@ -1,8 +1,8 @@
-import { Type } from 'typebox'
-import { DatasetCodeSchema } from '../../catalog/datasets/schemas.js'
+import { Type, type Static } from 'typebox'
+import { DatasetCodeSchema, FieldNameSchema } from '../../catalog/datasets/schemas.js'
 import { UnitCodeSchema } from '../../catalog/units/schemas.js'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
-import { DaySchema, IdSchema } from '../share-requests/schemas.js'
+import { DaySchema, IdSchema, RowFilterSchema } from '../share-requests/schemas.js'
 
 const timestamp = Type.String({ format: 'date-time' })
 export const GRANT_STATUSES = ['active', 'suspended', 'revoked', 'expired'] as const
@@ -29,8 +29,21 @@ const example = {
   statusReason: null,
   statusChangedBy: null,
   statusChangedAt: null,
+  recertification: { dueAt: '2027-11-24T08:00:00.000Z', graceEndsAt: '2027-12-24T08:00:00.000Z', due: false, last: null },
   createdAt: '2026-11-24T08:00:00.000Z'
 }
+
+const RecertificationViewSchema = Type.Object({
+  dueAt: timestamp,
+  graceEndsAt: Type.String({ format: 'date-time', description: 'unconfirmed by then, the grant is suspended until a steward keeps it' }),
+  due: Type.Boolean({ description: 'a live grant past dueAt, not yet re-certified' }),
+  last: Type.Union([Type.Object({
+    decision: Type.Enum(['keep', 'revoke']),
+    reason: Type.String(),
+    by: Type.String(),
+    at: timestamp
+  }), Type.Null()], { description: 'the last re-certification decision; null before the first' })
+}, { description: 'periodic re-confirmation by a steward of the producer unit (004 §25), every GRANT_RECERTIFY_DAYS from creation or the last decision' })
 
 export const GrantSchema = Type.Object({
   id: IdSchema,
@@ -54,6 +67,7 @@ export const GrantSchema = Type.Object({
   statusReason: Type.Union([Type.String(), Type.Null()]),
   statusChangedBy: Type.Union([Type.String(), Type.Null()]),
   statusChangedAt: Type.Union([timestamp, Type.Null()]),
+  recertification: RecertificationViewSchema,
   createdAt: timestamp
 }, { description: 'A grant (授权): what one consumer may read of one dataset, how, for what and until when', examples: [example] })
 
@@ -62,7 +76,8 @@ export const ListGrantsQuerySchema = Type.Object({
   dataset: Type.Optional(DatasetCodeSchema),
   status: Type.Optional(Type.Enum([...GRANT_STATUSES])),
   consumerUnit: Type.Optional(UnitCodeSchema),
-  subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))
+  subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  recertificationDue: Type.Optional(Type.Boolean({ description: 'true: live grants due for re-certification (past their due date); false: the others' }))
 }, { additionalProperties: false })
 
 export const GrantPageSchema = pageOf(GrantSchema, 'grants, newest first')
@@ -70,3 +85,27 @@ export const GrantPageSchema = pageOf(GrantSchema, 'grants, newest first')
 export const RevokeBodySchema = Type.Object({
   reason: Type.String({ minLength: 1, maxLength: 2000, description: 'why the grant ends now' })
 }, { additionalProperties: false, examples: [{ reason: 'the scholarship assessment is over' }] })
+
+const reason = Type.String({ minLength: 1, maxLength: 2000, description: 'why; recorded in the audit log' })
+
+export const NarrowGrantSchema = Type.Object({
+  reason,
+  fields: Type.Optional(Type.Array(FieldNameSchema, {
+    minItems: 1, maxItems: 200, uniqueItems: true, description: 'the fields left: a subset of the grant\'s'
+  })),
+  rowFilter: Type.Optional(RowFilterSchema),
+  dailyRowQuota: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'lower than the grant\'s' })),
+  validUntil: Type.Optional(DaySchema)
+}, {
+  additionalProperties: false,
+  description: 'Narrowing only: fewer fields, the row filter with every current condition kept and more added (an `in` list may be cut), ' +
+    'a lower daily row quota, an earlier end (not before today). Anything wider is a 400: file a new share request.',
+  examples: [{ reason: 'the assessment no longer needs phone numbers', fields: ['student_id', 'college'], rowFilter: { college: 'CS', year: 2026 } }]
+})
+export type NarrowGrant = Static<typeof NarrowGrantSchema>
+
+export const RecertificationBodySchema = Type.Object({
+  decision: Type.Enum(['keep', 'revoke'], { description: 'keep: the grant is still needed (a new period starts; a grant the sweep suspended is active again); revoke: it ends now' }),
+  reason
+}, { additionalProperties: false, examples: [{ decision: 'keep', reason: 'the scholarship assessment runs again this year' }] })
+export type RecertificationBody = Static<typeof RecertificationBodySchema>

@@ -4,9 +4,10 @@ import type { Principal } from '../../platform/auth/plugin.js'
 import { recordEvent } from '../../platform/events.js'
 import { GrantNotFoundError, GrantStateError, PartyForbiddenError } from '../errors.js'
 import { canSee } from '../visibility.js'
+import { recertificationView, type RecertifySettings } from './recertification.js'
 import { createGrantRepository, effectiveStatus } from './repository.js'
 
-export function toGrantView (g: Grant) {
+export function toGrantView (g: Grant, settings: RecertifySettings) {
   return {
     id: g.id,
     shareRequest: g.share_request_id,
@@ -29,6 +30,7 @@ export function toGrantView (g: Grant) {
     statusReason: g.status_reason,
     statusChangedBy: g.status_changed_by,
     statusChangedAt: g.status_changed_at?.toISOString() ?? null,
+    recertification: recertificationView(g, settings),
     createdAt: g.created_at.toISOString()
   }
 }

@@ -23,5 +23,7 @@ export const SHARING_ROUTES: RouteCase[] = [
   { method: 'POST', path: '/api/v1/agreements/{id}/signatures', url: `/api/v1/agreements/${id}/signatures`, payload: () => ({ party: 'consumer' }), allowed: ['consumer', 'steward', 'security_admin'] },
   { method: 'GET', path: '/api/v1/grants', url: '/api/v1/grants', allowed: readers },
   { method: 'GET', path: '/api/v1/grants/{id}', url: `/api/v1/grants/${id}`, allowed: readers },
-  { method: 'POST', path: '/api/v1/grants/{id}/revoke', url: `/api/v1/grants/${id}/revoke`, payload: () => ({ reason: 'r' }), allowed: ['steward', 'security_admin'] }
+  { method: 'POST', path: '/api/v1/grants/{id}/revoke', url: `/api/v1/grants/${id}/revoke`, payload: () => ({ reason: 'r' }), allowed: ['steward', 'security_admin'] },
+  { method: 'PATCH', path: '/api/v1/grants/{id}', url: `/api/v1/grants/${id}`, payload: () => ({ reason: 'r', dailyRowQuota: 1 }), allowed: ['steward', 'security_admin'] },
+  { method: 'POST', path: '/api/v1/grants/{id}/recertification', url: `/api/v1/grants/${id}/recertification`, payload: () => ({ decision: 'keep', reason: 'r' }), allowed: ['steward'] }
 ]

@@ -65,6 +65,8 @@ export const OBJECT_CASES: ObjectCase[] = [
   { method: 'POST', path: '/api/v1/agreements/{id}/signatures', object: 'agreement', role: 'consumer', payload: { party: 'consumer' } },
   { method: 'GET', path: '/api/v1/grants/{id}', object: 'grant', role: 'consumer' },
   { method: 'POST', path: '/api/v1/grants/{id}/revoke', object: 'grant', role: 'steward', payload: { reason: 'not mine' } },
+  { method: 'PATCH', path: '/api/v1/grants/{id}', object: 'grant', role: 'steward', payload: { reason: 'not mine', dailyRowQuota: 1 } },
+  { method: 'POST', path: '/api/v1/grants/{id}/recertification', object: 'grant', role: 'steward', payload: { decision: 'revoke', reason: 'not mine' } },
   // exports
   { method: 'GET', path: '/api/v1/exports/{id}', object: 'export', role: 'consumer' },
   { method: 'GET', path: '/api/v1/exports/{id}/file', object: 'export', role: 'steward' }
