@@ -11374,7 +11374,7 @@ export interface operations {
                             /** @description consents the grant rests on; withdrawing one suspends it */
                             consents: string[];
                             /**
-                             * @description active, suspended (a consent was withdrawn), revoked, expired (past validUntil)
+                             * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
                              * @enum {unknown}
                              */
                             status: "active" | "suspended" | "revoked" | "expired";
@@ -11569,7 +11569,7 @@ export interface operations {
                         /** @description consents the grant rests on; withdrawing one suspends it */
                         consents: string[];
                         /**
-                         * @description active, suspended (a consent was withdrawn), revoked, expired (past validUntil)
+                         * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
                          * @enum {unknown}
                          */
                         status: "active" | "suspended" | "revoked" | "expired";
@@ -11817,7 +11817,7 @@ export interface operations {
                         /** @description consents the grant rests on; withdrawing one suspends it */
                         consents: string[];
                         /**
-                         * @description active, suspended (a consent was withdrawn), revoked, expired (past validUntil)
+                         * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
                          * @enum {unknown}
                          */
                         status: "active" | "suspended" | "revoked" | "expired";
@@ -12057,7 +12057,7 @@ export interface operations {
                         /** @description consents the grant rests on; withdrawing one suspends it */
                         consents: string[];
                         /**
-                         * @description active, suspended (a consent was withdrawn), revoked, expired (past validUntil)
+                         * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
                          * @enum {unknown}
                          */
                         status: "active" | "suspended" | "revoked" | "expired";
@@ -12303,7 +12303,7 @@ export interface operations {
                         /** @description consents the grant rests on; withdrawing one suspends it */
                         consents: string[];
                         /**
-                         * @description active, suspended (a consent was withdrawn), revoked, expired (past validUntil)
+                         * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
                          * @enum {unknown}
                          */
                         status: "active" | "suspended" | "revoked" | "expired";

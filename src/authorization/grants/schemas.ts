@@ -63,7 +63,7 @@ export const GrantSchema = Type.Object({
   thirdParty: Type.Boolean(),
   childrenData: Type.Boolean({ description: 'the dataset holds children\'s personal information: every access is flagged in the audit log (R9.3)' }),
   consents: Type.Array(IdSchema, { description: 'consents the grant rests on; withdrawing one suspends it' }),
-  status: Type.Enum([...GRANT_STATUSES], { description: 'active, suspended (a consent was withdrawn), revoked, expired (past validUntil)' }),
+  status: Type.Enum([...GRANT_STATUSES], { description: 'active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)' }),
   statusReason: Type.Union([Type.String(), Type.Null()]),
   statusChangedBy: Type.Union([Type.String(), Type.Null()]),
   statusChangedAt: Type.Union([timestamp, Type.Null()]),
