@@ -128,8 +128,8 @@ export interface StoredCollection {
   legalBasis?: string
   rules?: string
   riskAssessment?: StoredReference
-  necessityAssessment?: StoredReference
-  collectiveDecision?: StoredReference
+  necessityAssessment?: StoredReference | string
+  collectiveDecision?: StoredReference | string
 }
 
 /** Changes of a published dataset that wait for the office, as stored in `datasets.grading_proposal`. */

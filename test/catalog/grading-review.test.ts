@@ -172,4 +172,7 @@ t.test('sensitive or children\'s personal information: no record before the offi
   const badDate = await patch(h, 'kids', { collection: { ...COLLECTION, riskAssessment: { reference: 'x', date: 'soon' } } })
   names(t, badDate, 'collection.riskAssessment.date', 'a risk assessment without a date')
   names(t, await patch(h, 'kids', { collection: { ...COLLECTION, method: 'scraping' } }), 'collection.method', 'an unknown collection method')
+  const minutes = await patch(h, 'kids', { collection: { ...COLLECTION, collectiveDecision: 'school affairs meeting 2026-07, minutes' } })
+  t.equal(minutes.statusCode, 200, 'a reference alone will do for the decision')
+  t.match((await decide(h, 'kids', { decision: 'confirm' })).json(), { grading: { status: 'confirmed' }, collection: { collectiveDecision: 'school affairs meeting 2026-07, minutes' } })
 })

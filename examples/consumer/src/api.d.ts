@@ -1014,6 +1014,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/principals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List who holds which role
+         * @description Every role assignment the platform has accepted a token for (its own tokens, service clients' and the campus identity provider's), one entry per issuer, subject, unit and set of roles, with the latest token id and expiry and the first and last use, so that the office reviews role assignments (R1.2). Each process registers the tokens it accepts in memory and writes them every `PRINCIPALS_FLUSH_MS` (5 s), so the last use can be that far behind. `role` keeps the assignments that include a role, `unit` those of one unit. In the order first seen, cursor-paginated. Tokens themselves are never kept.
+         *
+         *     Requires role `system_admin` or `security_admin` or `auditor`.
+         */
+        get: operations["listPrincipals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/principals/{sub}/offboard": {
         parameters: {
             query?: never;
@@ -1685,7 +1707,7 @@ export interface paths {
         put?: never;
         /**
          * Register a service client
-         * @description Creates a business-system account of a unit and returns its secret once. Machine accounts may hold only `steward` and `consumer`. `holder` names the person responsible for the client: their offboarding disables it. A client run by an outside technical service provider (`kind: vendor`) is registered only with the confidentiality agreement the provider signed (R1.1): signed already and not expired; its tokens never outlive the agreement, and once it expires the client gets no token until a renewal is recorded.
+         * @description Creates a business-system account of a unit and returns its secret once. Machine accounts may hold only `steward` and `consumer`. `holder` names the person responsible for the client: their offboarding disables it. A client run by an outside technical service provider (`kind: vendor`) is registered only with the confidentiality agreement the provider signed (R1.1): signed already and not expired; its tokens never outlive the agreement, and once it expires the client gets no token until a renewal is recorded. `allowedAddresses` (terminal control, 004 §11) limits where its tokens are accepted from (400 naming `allowedAddresses.N` for a bad entry).
          *
          *     Requires role `system_admin`.
          */
@@ -1713,7 +1735,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update a service client
+         * @description Renames the client or replaces its terminal control (终端管控, 004 §11): `allowedAddresses`, the IPv4/IPv6 addresses and CIDR ranges its tokens, and the token endpoint for it, are accepted from (`[]`: from anywhere). A bad entry is a 400 naming `allowedAddresses.N`. Every process applies a change within about a second (this one at once), to the tokens already issued too.
+         *
+         *     Requires role `system_admin`.
+         */
+        patch: operations["updateClient"];
         trace?: never;
     };
     "/api/v1/clients/{clientId}/disable": {
@@ -1793,7 +1821,7 @@ export interface paths {
         put?: never;
         /**
          * Obtain a token (client credentials)
-         * @description OAuth 2 client-credentials grant (RFC 6749 §4.4) for registered service clients. Credentials in the body or in HTTP Basic. Unknown clients, wrong secrets and disabled clients get the same 401 `AUTH_CLIENT_INVALID`. A vendor client whose confidentiality agreement has expired gets 401 `AUTH_VENDOR_AGREEMENT_EXPIRED` (only with its right secret); a vendor client's token expires no later than its agreement (`expires_in` says when). A blacklisted client gets 403 `AUTH_BLOCKED`.
+         * @description OAuth 2 client-credentials grant (RFC 6749 §4.4) for registered service clients. Credentials in the body or in HTTP Basic. Unknown clients, wrong secrets and disabled clients get the same 401 `AUTH_CLIENT_INVALID`. A vendor client whose confidentiality agreement has expired gets 401 `AUTH_VENDOR_AGREEMENT_EXPIRED` (only with its right secret); a vendor client's token expires no later than its agreement (`expires_in` says when). A blacklisted client gets 403 `AUTH_BLOCKED`; a client with `allowedAddresses` asking from another address gets 403 `AUTH_ADDRESS_NOT_ALLOWED` (only with its right secret).
          */
         post: operations["issueToken"];
         delete?: never;
@@ -2883,8 +2911,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                            necessityAssessment?: {
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                            necessityAssessment?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -2893,8 +2921,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                            collectiveDecision?: {
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                            collectiveDecision?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -3013,8 +3041,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                                        necessityAssessment?: {
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                                        necessityAssessment?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -3023,8 +3051,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                                        collectiveDecision?: {
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                                        collectiveDecision?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -3310,8 +3338,8 @@ export interface operations {
                                      */
                                     date: string;
                                 };
-                                /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                                necessityAssessment?: {
+                                /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                                necessityAssessment?: string | {
                                     /** @description the document's number or URL */
                                     reference: string;
                                     /**
@@ -3320,8 +3348,8 @@ export interface operations {
                                      */
                                     date: string;
                                 };
-                                /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                                collectiveDecision?: {
+                                /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                                collectiveDecision?: string | {
                                     /** @description the document's number or URL */
                                     reference: string;
                                     /**
@@ -3440,8 +3468,8 @@ export interface operations {
                                                  */
                                                 date: string;
                                             };
-                                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                                            necessityAssessment?: {
+                                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                                            necessityAssessment?: string | {
                                                 /** @description the document's number or URL */
                                                 reference: string;
                                                 /**
@@ -3450,8 +3478,8 @@ export interface operations {
                                                  */
                                                 date: string;
                                             };
-                                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                                            collectiveDecision?: {
+                                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                                            collectiveDecision?: string | {
                                                 /** @description the document's number or URL */
                                                 reference: string;
                                                 /**
@@ -3720,8 +3748,8 @@ export interface operations {
                              */
                             date: string;
                         };
-                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                        necessityAssessment?: {
+                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                        necessityAssessment?: string | {
                             /** @description the document's number or URL */
                             reference: string;
                             /**
@@ -3730,8 +3758,8 @@ export interface operations {
                              */
                             date: string;
                         };
-                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                        collectiveDecision?: {
+                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                        collectiveDecision?: string | {
                             /** @description the document's number or URL */
                             reference: string;
                             /**
@@ -3898,8 +3926,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                            necessityAssessment?: {
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                            necessityAssessment?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -3908,8 +3936,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                            collectiveDecision?: {
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                            collectiveDecision?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -4028,8 +4056,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                                        necessityAssessment?: {
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                                        necessityAssessment?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -4038,8 +4066,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                                        collectiveDecision?: {
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                                        collectiveDecision?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -4299,8 +4327,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                            necessityAssessment?: {
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                            necessityAssessment?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -4309,8 +4337,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                            collectiveDecision?: {
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                            collectiveDecision?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -4429,8 +4457,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                                        necessityAssessment?: {
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                                        necessityAssessment?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -4439,8 +4467,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                                        collectiveDecision?: {
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                                        collectiveDecision?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -4668,8 +4696,8 @@ export interface operations {
                              */
                             date: string;
                         };
-                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                        necessityAssessment?: {
+                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                        necessityAssessment?: string | {
                             /** @description the document's number or URL */
                             reference: string;
                             /**
@@ -4678,8 +4706,8 @@ export interface operations {
                              */
                             date: string;
                         };
-                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                        collectiveDecision?: {
+                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                        collectiveDecision?: string | {
                             /** @description the document's number or URL */
                             reference: string;
                             /**
@@ -4848,8 +4876,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                            necessityAssessment?: {
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                            necessityAssessment?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -4858,8 +4886,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                            collectiveDecision?: {
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                            collectiveDecision?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -4978,8 +5006,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                                        necessityAssessment?: {
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                                        necessityAssessment?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -4988,8 +5016,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                                        collectiveDecision?: {
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                                        collectiveDecision?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -5258,8 +5286,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                            necessityAssessment?: {
+                            /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                            necessityAssessment?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -5268,8 +5296,8 @@ export interface operations {
                                  */
                                 date: string;
                             };
-                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                            collectiveDecision?: {
+                            /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                            collectiveDecision?: string | {
                                 /** @description the document's number or URL */
                                 reference: string;
                                 /**
@@ -5388,8 +5416,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)) */
-                                        necessityAssessment?: {
+                                        /** @description the necessity assessment sensitive or children's personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone */
+                                        necessityAssessment?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -5398,8 +5426,8 @@ export interface operations {
                                              */
                                             date: string;
                                         };
-                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires */
-                                        collectiveDecision?: {
+                                        /** @description the unit leadership's collective decision (集体决策) sensitive or children's personal information requires: `{reference, date}` or the reference alone */
+                                        collectiveDecision?: string | {
                                             /** @description the document's number or URL */
                                             reference: string;
                                             /**
@@ -13135,6 +13163,115 @@ export interface operations {
             };
         };
     };
+    listPrincipals: {
+        parameters: {
+            query?: {
+                /** @description page size (at most 200) */
+                limit?: number;
+                /** @description the `nextCursor` of the previous page */
+                cursor?: string;
+                /** @description only assignments that include this role */
+                role?: "system_admin" | "security_admin" | "auditor" | "steward" | "consumer" | "supervisor" | "leadership";
+                /** @description only assignments in this unit */
+                unit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of role assignments, in the order first seen */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description token subject: a person, or `client:<id>` for a service client */
+                            sub: string;
+                            /** @description the unit the tokens named */
+                            unit: string;
+                            /** @description the role set of this assignment, sorted; a person seen with two role sets has two entries */
+                            roles: ("system_admin" | "security_admin" | "auditor" | "steward" | "consumer" | "supervisor" | "leadership")[];
+                            /** @description who issued the tokens (`iss`): Datagate itself or the campus identity provider */
+                            issuer: string;
+                            /**
+                             * @description `client`: a service client's client-credentials tokens
+                             * @enum {unknown}
+                             */
+                            kind: "person" | "client";
+                            /** @description the service client id, for a client */
+                            client: string | null;
+                            /** @description `jti` of the latest token seen for this assignment (never the token) */
+                            tokenId: string | null;
+                            tokenExpiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description first accepted use of a token with this assignment
+                             */
+                            firstSeenAt: string;
+                            /**
+                             * Format: date-time
+                             * @description latest accepted use (written in batches: up to PRINCIPALS_FLUSH_MS behind)
+                             */
+                            lastSeenAt: string;
+                            /** @description accepted requests with this assignment */
+                            uses: number;
+                        }[];
+                        /** @description cursor of the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     offboardPrincipal: {
         parameters: {
             query?: never;
@@ -18002,6 +18139,14 @@ export interface operations {
                             /** Format: date-time */
                             createdAt: string;
                             lastUsedAt: string | null;
+                            /**
+                             * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                             * @example [
+                             *       "10.20.0.0/16",
+                             *       "2001:db8:20::/48"
+                             *     ]
+                             */
+                            allowedAddresses: string[];
                         }[];
                         /** @description cursor of the next page; null on the last page */
                         nextCursor: string | null;
@@ -18104,6 +18249,14 @@ export interface operations {
                      * @example zhang.wei
                      */
                     holder?: string;
+                    /**
+                     * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                     * @example [
+                     *       "10.20.0.0/16",
+                     *       "2001:db8:20::/48"
+                     *     ]
+                     */
+                    allowedAddresses?: string[];
                 };
             };
         };
@@ -18129,6 +18282,10 @@ export interface operations {
                      *       "createdBy": "admin",
                      *       "createdAt": "2026-09-01T08:00:00.000Z",
                      *       "lastUsedAt": null,
+                     *       "allowedAddresses": [
+                     *         "10.20.0.0/16",
+                     *         "2001:db8:20::/48"
+                     *       ],
                      *       "clientSecret": "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c"
                      *     }
                      */
@@ -18187,6 +18344,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                         /** @description shown once: only its scrypt hash is stored */
                         clientSecret: string;
                     };
@@ -18333,6 +18498,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                     };
                 };
             };
@@ -18365,6 +18538,183 @@ export interface operations {
             };
             /** @description no such object, or not visible to the caller's unit */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description client id
+                 * @example dgc_3kq9Zp0aXb1YwQ7e
+                 */
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        /** @description what changes; the rest stays */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description what system this is */
+                    name?: string;
+                    /**
+                     * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                     * @example [
+                     *       "10.20.0.0/16",
+                     *       "2001:db8:20::/48"
+                     *     ]
+                     */
+                    allowedAddresses?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description A business system that obtains tokens with the client-credentials grant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description client id
+                         * @example dgc_3kq9Zp0aXb1YwQ7e
+                         */
+                        clientId: string;
+                        name: string;
+                        /**
+                         * @description unit code: letters, digits, _ and -, at most 32
+                         * @example CS
+                         */
+                        unit: string;
+                        roles: ("steward" | "consumer")[];
+                        /** @enum {unknown} */
+                        status: "active" | "disabled";
+                        /**
+                         * @description `vendor`: run by an outside technical service provider under a confidentiality agreement
+                         * @enum {unknown}
+                         */
+                        kind: "internal" | "vendor";
+                        /** @description the provider and its agreement; null for an internal client */
+                        vendor: {
+                            name: string;
+                            agreement: {
+                                /** @description reference of the signed agreement in the school's records */
+                                reference: string;
+                                /** @description who signed for the provider */
+                                signer: string;
+                                /**
+                                 * Format: date-time
+                                 * @description when it was signed (not in the future)
+                                 */
+                                signedAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description when it ends: the client gets no token from then on, and no token outlives it
+                                 */
+                                expiresAt: string;
+                                /** @description the agreement has ended: the client gets no token until a renewal is recorded */
+                                expired: boolean;
+                                /** @description who recorded this agreement */
+                                recordedBy: string;
+                                /**
+                                 * Format: date-time
+                                 * @description when it was recorded
+                                 */
+                                recordedAt: string;
+                            };
+                        } | null;
+                        /** @description the person responsible for the client; their offboarding disables it */
+                        holder: string | null;
+                        createdBy: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -18468,6 +18818,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                     };
                 };
             };
@@ -18619,6 +18977,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                     };
                 };
             };
@@ -18800,6 +19166,14 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         lastUsedAt: string | null;
+                        /**
+                         * @description terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the client's tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. Stored in canonical form, each once.
+                         * @example [
+                         *       "10.20.0.0/16",
+                         *       "2001:db8:20::/48"
+                         *     ]
+                         */
+                        allowedAddresses: string[];
                     };
                 };
             };

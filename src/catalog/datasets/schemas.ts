@@ -33,10 +33,10 @@ export const GradingStatusSchema = labelled(GRADING_STATUSES,
   'the office\'s decision on the grading: proposed 待确认 (the producer\'s terms await the office), confirmed 已确认, rejected 已驳回')
 
 const text = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description })
-const ReferenceSchema = (description: string) => Type.Object({
+const ReferenceSchema = (description?: string) => Type.Object({
   reference: text(500, 'the document\'s number or URL'),
   date: Type.String({ format: 'date', description: 'the day it was made, YYYY-MM-DD' })
-}, { additionalProperties: false, description })
+}, { additionalProperties: false, ...(description !== undefined ? { description } : {}) })
 
 export const CollectionSchema = Type.Object({
   method: Type.Optional(CollectionMethodSchema),
@@ -47,8 +47,12 @@ export const CollectionSchema = Type.Object({
   legalBasis: Type.Optional(text(2000, 'the law, regulation or duty that allows the collection')),
   rules: Type.Optional(text(4000, 'the collection rules shown to the persons (采集规则告知): the text or its URL')),
   riskAssessment: Type.Optional(ReferenceSchema('the risk assessment made before the collection began (R3.2)')),
-  necessityAssessment: Type.Optional(ReferenceSchema('the necessity assessment sensitive or children\'s personal information requires (001 §51, 003 3(4))')),
-  collectiveDecision: Type.Optional(ReferenceSchema('the unit leadership\'s collective decision (集体决策) sensitive or children\'s personal information requires'))
+  necessityAssessment: Type.Optional(Type.Union([text(500, 'the document\'s number or URL'), ReferenceSchema()], {
+    description: 'the necessity assessment sensitive or children\'s personal information requires (001 §51, 003 3(4)): `{reference, date}` or the reference alone'
+  })),
+  collectiveDecision: Type.Optional(Type.Union([text(500, 'the minutes\' number or URL'), ReferenceSchema()], {
+    description: 'the unit leadership\'s collective decision (集体决策) sensitive or children\'s personal information requires: `{reference, date}` or the reference alone'
+  }))
 }, {
   additionalProperties: false,
   description: 'How the data is collected (R3.2). A dataset holding personal information is confirmed by the office only with every part ' +
