@@ -1,4 +1,5 @@
 import t from 'tap'
+import { reportOverdueReviews } from '../../src/authorization/share-requests/overdue.js'
 import { eventsOf } from '../../src/platform/events.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { insertDataset } from '../helpers/catalog.js'
@@ -93,7 +94,8 @@ t.test('external: the producer, then the office, then the leading group, each a 
   t.same(events.map((e) => [e.action, e.details.party ?? null]), [
     ['share_request.create', null], ['share_request.approve', 'producer'], ['share_request.approve', 'office'], ['share_request.approve', 'leadership'], ['share_request.commit', null]
   ])
-  t.match(events[0]!.details, { external: true, recipient: RECIPIENT })
+  t.match(events[0]!.details, { external: true, recipientKind: 'government' })
+  t.notOk(JSON.stringify(events[0]!.details).includes(RECIPIENT.name), 'no recipient name in the audit chain')
 })
 
 t.test('external on each kind of dataset; the leading group rejects with a reason', async (t) => {
@@ -101,6 +103,13 @@ t.test('external on each kind of dataset; the leading group rejects with a reaso
   t.match(open, { workflow: 'producer_office_leadership', awaiting: ['producer', 'office', 'leadership', 'commitment'] }, 'unconditional: no agreement')
   const basic = await file(h, { dataset: 'students', fields: ['student_id'], rowFilter: {}, external: true, recipient: RECIPIENT })
   t.match(basic, { workflow: 'producer_office_leadership', awaiting: ['producer', 'office', 'leadership', 'commitment', 'agreement'] }, 'basic personnel data leaving the university needs all three and the agreement')
+  await review(h, basic.id, 'producer')
+  await review(h, basic.id, 'office')
+  await h.database.db.updateTable('share_requests').set({ review_due_at: new Date(Date.now() - 60_000) }).where('id', '=', basic.id).execute()
+  t.same(await reportOverdueReviews(h.database.db), [basic.id])
+  t.match((await eventsOf(h.database.db, 'share_request', basic.id)).at(-1), {
+    action: 'share_request.review_overdue', actor_unit: 'leadership', details: { awaiting: ['leadership'] }
+  }, 'a late leading group is reported as such')
   const none = await file(h, { dataset: 'secrets', external: true, recipient: RECIPIENT })
   t.match(none, { status: 'rejected', workflow: 'none', awaiting: [] }, 'not shareable stays refused at once')
 

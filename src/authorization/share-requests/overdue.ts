@@ -20,8 +20,8 @@ export async function reportOverdueReviews (db: Kysely<Database>): Promise<strin
       await recordEvent(trx, {
         service: 'authorization',
         action: 'share_request.review_overdue',
-        // the unit that must act: the producer while its review is missing, else the office
-        actor: { sub: 'system:deadlines', unit: missing.includes('producer') ? r.producer_unit : 'office', roles: [] },
+        // who must act: the producer while its review is missing, else the office, else the leading group
+        actor: { sub: 'system:deadlines', unit: missing.includes('producer') ? r.producer_unit : missing.includes('office') ? 'office' : 'leadership', roles: [] },
         objectType: 'share_request',
         objectId: r.id,
         dataset: r.dataset_code,

@@ -149,7 +149,8 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
           status: r.status,
           thirdParty: r.third_party,
           external: r.external,
-          ...(r.external ? { recipient: { name: r.recipient_name, kind: r.recipient_kind } } : {}),
+          // the recipient's kind only: its name may be a person's, and stays on the request
+          ...(r.external ? { recipientKind: r.recipient_kind } : {}),
           ...(r.renews ? { renews: r.renews } : {}),
           personCount
         })
