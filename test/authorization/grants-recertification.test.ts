@@ -17,7 +17,8 @@ const ago = (days: number) => new Date(Date.now() - days * DAY)
 const settings = { GRANT_RECERTIFY_DAYS: 365, GRANT_RECERTIFY_GRACE_DAYS: 30 }
 
 t.test('re-certification: due list, alert once, suspension after the grace, keep and revoke', async (t) => {
-  const h = await build(t)
+  // the app's own sweep must not run before the test's (it runs every REVIEW_SWEEP_SECONDS)
+  const h = await build(t, { env: { REVIEW_SWEEP_SECONDS: '86400' } })
   const db = h.database.db
   const due = (await insertGrant(h, { grant: { created_at: ago(370), valid_until: day(800) } })).grant // due, within its grace
   const lapsed = (await insertGrant(h, { grant: { created_at: ago(400) } })).grant // past its grace
