@@ -40,11 +40,12 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
         '200,000 persons or more (then the office reviews); `conditional` basic personnel data goes to the office alone; ' +
         'other conditional data to the producer\'s steward and the office, then a tripartite agreement. Data provided outside the university ' +
         '(`external`, with its `recipient`) is reviewed by the producer\'s steward, then the office, then the leading group, and never includes children\'s ' +
-        'personal information. `renews` names a live grant of your unit on the dataset that the new grant continues: it ends the day before the new one starts. ' +
+        'personal information. `renews` names a live grant of your unit on the dataset that the new grant continues: it ends the day before the new one starts; ' +
+        'a grant has one renewal pending, approved or granted at a time (409 `AUTHZ_RENEWAL_OPEN`). ' +
         'Every grant also needs the usage commitment.',
       operationId: 'createShareRequest',
       body: CreateShareRequestSchema,
-      response: { 201: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
+      response: { 201: ShareRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
     }
   }, async (request, reply) => {
     const row = await service.create(request.body, request.principal!, String(request.id))
