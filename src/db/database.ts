@@ -43,8 +43,25 @@ export interface ServiceClientTable {
   agreement_expires_at: NullableTime
   agreement_recorded_by: string | null
   agreement_recorded_at: NullableTime
+  // terminal control: addresses and CIDR ranges its tokens are accepted from; empty: anywhere (migrations/0018)
+  allowed_addresses: Generated<string[]>
 }
 export type ServiceClient = Selectable<ServiceClientTable>
+/** One role assignment seen on an accepted token (migrations/0018): never the token itself. */
+export interface PrincipalTable {
+  id: Generated<string>
+  issuer: string
+  sub: string
+  unit_code: string
+  roles: string[]
+  client_id: string | null
+  token_id: string | null
+  token_expires_at: Date | null
+  first_seen_at: Date
+  last_seen_at: Date
+  uses: Generated<string>
+}
+export type PrincipalRow = Selectable<PrincipalTable>
 export type NewServiceClient = Insertable<ServiceClientTable>
 
 // catalog service: grading policy, datasets, records, ingest batches, asset registry
@@ -713,6 +730,7 @@ export type DestructionCertificateRow = Selectable<DestructionCertificateTable>
 export interface Database {
   units: UnitTable
   service_clients: ServiceClientTable
+  principals: PrincipalTable
   grading_levels: GradingLevelTable
   datasets: DatasetTable
   dataset_grade_history: DatasetGradeHistoryTable

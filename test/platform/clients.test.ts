@@ -1,8 +1,10 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
 import { verifySecret } from '../../src/platform/crypto.js'
 import { eventsOf } from '../../src/platform/events.js'
 import { build, createUnit, type TestApp } from '../helpers/build.js'
+import { TEST_DATABASE_URL } from '../helpers/database.js'
 
 const problemType = 'application/problem+json; charset=utf-8'
 const OTHER_ROLES = ['security_admin', 'auditor', 'steward', 'consumer', 'supervisor', 'leadership'] as const
@@ -20,6 +22,7 @@ interface Created {
   kind: 'internal' | 'vendor'
   vendor: null | { name: string, agreement: { reference: string, signer: string, signedAt: string, expiresAt: string, expired: boolean } }
   holder: string | null
+  allowedAddresses: string[]
 }
 
 /** A route that answers who the caller is, to see what a token turns into. */
@@ -554,4 +557,106 @@ t.test('a client is handed to another holder; offboarding then follows the new o
   const offboard = async (sub: string) => await h.as('system_admin', { method: 'POST', url: `/api/v1/principals/${sub}/offboard`, payload: { unit: 'SA', reason: 'left' } })
   t.same((await offboard('zhang.wei')).json().disabledClients, [], 'the former holder no longer takes the client with them')
   t.same((await offboard('li.na')).json().disabledClients, [client.clientId])
+})
+
+t.test('terminal control: a client\'s tokens, and the token endpoint for it, only from its registered addresses', async (t) => {
+  const h = await build(t)
+  await createUnit(h, 'SA')
+  const at = (remoteAddress: string, extra: object = {}) => ({ remoteAddress, ...extra })
+  const asAdmin = async (method: 'POST' | 'PATCH', url: string, payload: object) =>
+    await h.as('system_admin', { method, url, payload }, { sub: 'admin-li' })
+  const count = async () => (await storedClients(h)).length
+
+  // validated: a bad entry is a 400 naming it, and nothing is written
+  const bad: [object, string][] = [
+    [{ allowedAddresses: ['10.0.0.0/8', 'gate.example.edu.cn'] }, 'allowedAddresses.1'],
+    [{ allowedAddresses: ['10.0.0.0/33'] }, 'allowedAddresses.0'],
+    [{ allowedAddresses: ['fe80::1%eth0'] }, 'allowedAddresses.0'],
+    [{ allowedAddresses: [''] }, 'allowedAddresses.0'],
+    [{ allowedAddresses: Array.from({ length: 65 }, (_, i) => `10.0.0.${i}`) }, 'allowedAddresses'],
+    [{ allowedAddresses: '10.0.0.0/8' }, 'allowedAddresses']
+  ]
+  for (const [body, field] of bad) {
+    const res = await asAdmin('POST', '/api/v1/clients', { name: 'gate', unit: 'SA', roles: ['consumer'], ...body })
+    t.equal(res.statusCode, 400, res.body)
+    t.ok(res.json().errors.some((e: { field: string }) => e.field === field), `names ${field}: ${res.body}`)
+  }
+  t.equal(await count(), 0)
+
+  // stored canonical, each once, and shown in the view
+  const created = await createClient(h, {
+    name: 'one-card gate', unit: 'SA', roles: ['consumer'], allowedAddresses: ['10.20.0.0/16', ' 2001:DB8:0:0::7 ', '10.20.0.0/16', '192.168.1.7/32']
+  })
+  t.same(created.allowedAddresses, ['10.20.0.0/16', '2001:db8::7', '192.168.1.7'])
+  t.same((await h.as('system_admin', { method: 'GET', url: `/api/v1/clients/${created.clientId}` })).json().allowedAddresses, created.allowedAddresses)
+  const form = { grant_type: 'client_credentials', client_id: created.clientId, client_secret: created.clientSecret }
+  const tokenFrom = async (remoteAddress: string, secret = created.clientSecret) => await h.app.inject({
+    method: 'POST', url: '/api/v1/auth/token', ...at(remoteAddress), payload: { ...form, client_secret: secret }
+  })
+
+  // the token endpoint
+  for (const ip of ['10.20.5.5', '::ffff:10.20.1.1', '2001:db8::7', '192.168.1.7']) t.equal((await tokenFrom(ip)).statusCode, 200, `from ${ip}`)
+  const elsewhere = await tokenFrom('10.21.0.1')
+  t.equal(elsewhere.statusCode, 403, elsewhere.body)
+  t.match(elsewhere.json(), { code: 'AUTH_ADDRESS_NOT_ALLOWED', detail: /registered addresses/ })
+  t.notOk(elsewhere.json().access_token)
+  t.equal((await tokenFrom('10.21.0.1', 'wrong')).statusCode, 401, 'a wrong secret learns nothing about the addresses')
+
+  // its tokens
+  const token = (await tokenFrom('10.20.5.5')).json().access_token as string
+  const use = async (ip: string, app = h.app, extra: object = {}) =>
+    await app.inject({ method: 'GET', url: '/api/v1/units', ...at(ip, extra), headers: { authorization: `Bearer ${token}` } })
+  t.equal((await use('10.20.9.9')).statusCode, 200)
+  const stolen = await use('172.16.0.1')
+  t.equal(stolen.statusCode, 403)
+  t.equal(stolen.json().code, 'AUTH_ADDRESS_NOT_ALLOWED')
+  t.equal((await h.as('consumer', { method: 'GET', url: '/api/v1/units', ...at('172.16.0.1') }, { unit: 'SA', sub: 'zhang.wei' })).statusCode, 200,
+    'a person\'s token is not bound to a terminal')
+
+  // both refusals are audited as denials
+  const denied = (await h.as('auditor', { method: 'GET', url: '/api/v1/audit/events?action=denied&limit=200' })).json().data as Record<string, any>[]
+  t.match(denied.find((e) => e.requestId === elsewhere.json().requestId), { outcome: 'denied', actor: { ip: '10.21.0.1' }, details: { status: 403, route: '/api/v1/auth/token' } })
+  t.match(denied.find((e) => e.requestId === stolen.json().requestId), { actor: { sub: `client:${created.clientId}`, client: created.clientId, ip: '172.16.0.1' }, details: { status: 403 } })
+  t.notOk((await h.as('auditor', { method: 'GET', url: '/api/v1/principals?unit=SA&role=consumer' })).json().data
+    .some((p: { client: string | null, uses: number }) => p.client === created.clientId && p.uses > 1), 'a refused use is not an accepted one')
+
+  // update: validated, audited, applied by this process at once, and by another one on its next reload
+  const url = `/api/v1/clients/${created.clientId}`
+  const badUpdate = await asAdmin('PATCH', url, { allowedAddresses: ['172.16.0.0/12', '300.1.1.1'] })
+  t.equal(badUpdate.statusCode, 400)
+  t.match(badUpdate.json().errors, [{ field: 'allowedAddresses.1' }])
+  t.equal((await asAdmin('PATCH', url, {})).statusCode, 400, 'an update changes something')
+  t.equal((await asAdmin('PATCH', '/api/v1/clients/dgc_nope0000000000000', { allowedAddresses: [] })).statusCode, 404)
+  for (const role of OTHER_ROLES) {
+    t.equal((await h.as(role, { method: 'PATCH', url, payload: { allowedAddresses: [] } })).statusCode, 403, `${role} changes no client`)
+  }
+  t.same((await storedClients(h))[0]!.allowed_addresses, ['10.20.0.0/16', '2001:db8::7', '192.168.1.7'], 'unchanged so far')
+
+  // a second process on the same database, behind a proxy (TRUST_PROXY): the caller's address is the forwarded one
+  const database = TEST_DATABASE_URL ? await h.testDb.open() : h.database
+  const other = await buildApp({ config: { ...h.config, TRUST_PROXY: true }, database, mode: 'all', keys: { signing: h.key, verification: h.key }, logger: false, closeDatabase: !!TEST_DATABASE_URL })
+  await other.ready()
+  t.teardown(() => other.close())
+  const viaProxy = (forwarded: string) => ({ headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': forwarded } })
+  const proxied = async (forwarded: string) => await other.inject({ method: 'GET', url: '/api/v1/units', remoteAddress: '127.0.0.1', ...viaProxy(forwarded) })
+  t.equal((await proxied('10.20.3.3')).statusCode, 200, 'the forwarded address is the caller\'s')
+  t.equal((await proxied('8.8.8.8')).statusCode, 403)
+
+  const moved = await asAdmin('PATCH', url, { allowedAddresses: ['172.16.0.0/12'], name: 'one-card gate (new building)' })
+  t.equal(moved.statusCode, 200, moved.body)
+  t.match(moved.json(), { name: 'one-card gate (new building)', allowedAddresses: ['172.16.0.0/12'] })
+  t.equal((await use('172.16.0.1')).statusCode, 200, 'this process applies the change at once, to tokens already issued')
+  t.equal((await use('10.20.9.9')).statusCode, 403)
+  await other.terminalControl.refresh() // what its timer does every BLACKLIST_REFRESH_MS
+  t.equal((await proxied('172.20.0.9')).statusCode, 200, 'the other process too, after its reload')
+  t.equal((await proxied('10.20.3.3')).statusCode, 403)
+  t.match((await eventsOf(h.database.db, 'service_client', created.clientId)).at(-1), {
+    action: 'client.update',
+    actor_sub: 'admin-li',
+    details: { before: { allowedAddresses: ['10.20.0.0/16', '2001:db8::7', '192.168.1.7'] }, after: { allowedAddresses: ['172.16.0.0/12'] } }
+  })
+
+  t.same((await asAdmin('PATCH', url, { allowedAddresses: [] })).json().allowedAddresses, [], 'an empty list: from anywhere')
+  t.equal((await use('8.8.4.4')).statusCode, 200)
+  t.equal((await tokenFrom('8.8.4.4')).statusCode, 200)
 })

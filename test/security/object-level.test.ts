@@ -14,8 +14,11 @@ import { unitObjects, type Objects } from '../helpers/security/objects.js'
 const LAW = { consumer: { unit: 'LAW', sub: 'law-bob' }, steward: { unit: 'LAW', sub: 'law-steward' } }
 const ABSENT_ID = '00000000-0000-4000-8000-000000000000'
 const ABSENT_CODE = 'no_such_dataset'
-/** The audit trail (its tables and partitions) records denials too, by design: it is not the objects' state. */
-const isAudit = (table: string) => table.startsWith('audit_')
+/**
+ * The audit trail (its tables and partitions) records denials too, by design, and the principal
+ * registry every accepted token (written by a timer): neither is the objects' state.
+ */
+const isAudit = (table: string) => table.startsWith('audit_') || table === 'principals'
 /** Bookkeeping a background timer touches with no change (the quota sync refreshes recent grants' rows). */
 const VOLATILE: Record<string, string[]> = { grant_usage: ['updated_at'] }
 

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Database, Grant, Offboarding, ShareRequest } from '../../db/database.js'
+import type { Database, Grant, Offboarding, PrincipalRow, ShareRequest } from '../../db/database.js'
 import { FieldError } from '../../platform/errors.js'
-import type { OffboardingView } from './schemas.js'
+import type { OffboardingView, PrincipalView } from './schemas.js'
 
 type Db = Kysely<Database> | Transaction<Database>
 
@@ -26,6 +26,30 @@ export function toOffboardingView (row: Offboarding, now = Date.now()): Offboard
     withdrawnRequests: row.withdrawn_requests,
     disabledClients: row.disabled_clients
   }
+}
+
+/** A role assignment seen on accepted tokens, as the API shows it (never the token). */
+export function toPrincipalView (row: PrincipalRow): PrincipalView {
+  return {
+    sub: row.sub,
+    unit: row.unit_code,
+    roles: row.roles as PrincipalView['roles'],
+    issuer: row.issuer,
+    kind: row.client_id === null ? 'person' : 'client',
+    client: row.client_id,
+    tokenId: row.token_id,
+    tokenExpiresAt: row.token_expires_at?.toISOString() ?? null,
+    firstSeenAt: row.first_seen_at.toISOString(),
+    lastSeenAt: row.last_seen_at.toISOString(),
+    uses: Number(row.uses)
+  }
+}
+
+export interface SeenFilter {
+  limit: number
+  afterId?: string
+  role?: string
+  unit?: string
 }
 
 export interface OffboardingFilter {
@@ -79,7 +103,15 @@ export function createPrincipalRepository (db: Kysely<Database>) {
       return await query.orderBy('seq', 'desc').limit(filter.limit).execute()
     },
 
-    /** The person's share requests still open, locked. */
+    /** Role assignments seen on accepted tokens, in the order first seen (principal-registry.ts writes them). */
+    async listSeen (filter: SeenFilter): Promise<PrincipalRow[]> {
+      let query = db.selectFrom('principals').selectAll()
+      if (filter.role !== undefined) query = query.where(sql<boolean>`${filter.role} = any(roles)`)
+      if (filter.unit !== undefined) query = query.where('unit_code', '=', filter.unit)
+      if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId)
+      return await query.orderBy('id').limit(filter.limit).execute()
+    },
+
     /** Requests not yet decided or not yet active, of one requester or on one dataset, locked. */
     async lockOpenRequests (of: { requestedBy: string } | { dataset: string }, trx: Transaction<Database>): Promise<ShareRequest[]> {
       return await trx.selectFrom('share_requests').selectAll()

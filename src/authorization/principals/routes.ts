@@ -4,19 +4,48 @@ import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { OffboardingNotFoundError } from './errors.js'
 import { createOffboarding } from './offboard.js'
-import { createPrincipalRepository, toOffboardingView } from './repository.js'
+import { createPrincipalRepository, toOffboardingView, toPrincipalView } from './repository.js'
 import {
-  ListOffboardedQuerySchema, OffboardingPageSchema, OffboardingQuerySchema, OffboardingSchema, OffboardSchema, PrincipalParamsSchema
+  ListOffboardedQuerySchema, ListPrincipalsQuerySchema, OffboardingPageSchema, OffboardingQuerySchema, OffboardingSchema, OffboardSchema,
+  PrincipalPageSchema, PrincipalParamsSchema
 } from './schemas.js'
 
 const tags = ['principals']
 const offboarders = { roles: ['system_admin', 'security_admin'] } as const
 const readers = { roles: ['system_admin', 'security_admin', 'auditor'] } as const
 
-/** People leaving (离岗, R1.4): everything they hold is revoked at once, and their confidentiality period is on record. */
+/**
+ * Who holds which role (R1.2, 004 §25): the role assignments seen on accepted tokens; and people
+ * leaving (离岗, R1.4): everything they hold is revoked at once, and their confidentiality period is on record.
+ */
 export const principalRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const principals = createPrincipalRepository(app.db)
   const offboard = createOffboarding(app.db)
+
+  app.get('/principals', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: 'List who holds which role',
+      description: 'Every role assignment the platform has accepted a token for (its own tokens, service clients\' and the campus ' +
+        'identity provider\'s), one entry per issuer, subject, unit and set of roles, with the latest token id and expiry and the first ' +
+        'and last use, so that the office reviews role assignments (R1.2). Each process registers the tokens it accepts in memory ' +
+        'and writes them every `PRINCIPALS_FLUSH_MS` (5 s), so the last use can be that far behind. `role` keeps the assignments ' +
+        'that include a role, `unit` those of one unit. In the order first seen, cursor-paginated. Tokens themselves are never kept.',
+      operationId: 'listPrincipals',
+      querystring: ListPrincipalsQuerySchema,
+      response: { 200: PrincipalPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+    }
+  }, async (request) => {
+    const { limit, cursor, ...filter } = request.query
+    const afterId = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
+    if (afterId !== undefined && !/^\d{1,19}$/.test(afterId)) throw new FieldError('cursor', 'is not a cursor this list issued')
+    // what this process saw meanwhile (the caller's own token included) is written first
+    await app.principalRegistry.flush().catch((err: unknown) => { request.log.warn({ err: { message: (err as Error).message } }, 'principals: could not be written') })
+    const rows = await principals.listSeen({ ...filter, limit: limit + 1, ...(afterId !== undefined ? { afterId } : {}) })
+    const { page, nextCursor } = paginate(rows, limit, (p) => [p.id])
+    return { data: page.map(toPrincipalView), nextCursor }
+  })
 
   app.post('/principals/:sub/offboard', {
     config: { access: offboarders },

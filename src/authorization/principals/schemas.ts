@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+import { ROLES } from '../../platform/auth/roles.js'
 import { PersonSubSchema } from '../../platform/clients/schemas.js'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
 import { IdSchema } from '../share-requests/schemas.js'
@@ -64,5 +65,45 @@ export const ListOffboardedQuerySchema = Type.Object({
   unit: Type.Optional(unitCode('only departures from this unit'))
 }, { additionalProperties: false })
 export type ListOffboardedQuery = Static<typeof ListOffboardedQuerySchema>
+
+const seenExample = {
+  sub: 'zhang.wei',
+  unit: 'CS',
+  roles: ['consumer', 'steward'],
+  issuer: 'https://idp.example.edu.cn',
+  kind: 'person',
+  client: null,
+  tokenId: '7d1f3c2a-5b6e-4f80-9a1b-2c3d4e5f6a7b',
+  tokenExpiresAt: '2026-11-24T09:00:00.000Z',
+  firstSeenAt: '2026-09-01T08:00:00.000Z',
+  lastSeenAt: '2026-11-24T08:41:07.000Z',
+  uses: 1834
+}
+
+export const PrincipalSchema = Type.Object({
+  sub: Type.String({ description: 'token subject: a person, or `client:<id>` for a service client' }),
+  unit: Type.String({ description: 'the unit the tokens named' }),
+  roles: Type.Array(Type.Enum([...ROLES]), { description: 'the role set of this assignment, sorted; a person seen with two role sets has two entries' }),
+  issuer: Type.String({ description: 'who issued the tokens (`iss`): Datagate itself or the campus identity provider' }),
+  kind: Type.Enum(['person', 'client'], { description: '`client`: a service client\'s client-credentials tokens' }),
+  client: Type.Union([Type.String(), Type.Null()], { description: 'the service client id, for a client' }),
+  tokenId: Type.Union([Type.String(), Type.Null()], { description: '`jti` of the latest token seen for this assignment (never the token)' }),
+  tokenExpiresAt: Type.Union([timestamp('when that token expires'), Type.Null()]),
+  firstSeenAt: timestamp('first accepted use of a token with this assignment'),
+  lastSeenAt: timestamp('latest accepted use (written in batches: up to PRINCIPALS_FLUSH_MS behind)'),
+  uses: Type.Integer({ description: 'accepted requests with this assignment' })
+}, {
+  description: 'One role assignment seen on accepted tokens (who holds which role, R1.2, 004 §25): issuer, subject, unit and set of roles',
+  examples: [seenExample]
+})
+export type PrincipalView = Static<typeof PrincipalSchema>
+
+export const ListPrincipalsQuerySchema = Type.Object({
+  ...PaginationQuerySchema,
+  role: Type.Optional(Type.Enum([...ROLES], { description: 'only assignments that include this role' })),
+  unit: Type.Optional(unitCode('only assignments in this unit'))
+}, { additionalProperties: false })
+
+export const PrincipalPageSchema = pageOf(PrincipalSchema, 'a page of role assignments, in the order first seen')
 
 export const OffboardingPageSchema = pageOf(OffboardingSchema, 'a page of departures, newest first')

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { createBlocklist, type BlockEntry, type Blocklist } from './blocklist.js'
+import { createReloader } from './snapshot-reloader.js'
 
 /** The process's blacklist: checked by the auth plugin on every request, reloaded from the database. */
 export interface BlocklistHandle {
@@ -24,9 +25,6 @@ export interface BlocklistOptions {
   refreshMs?: number
 }
 
-/** While the database cannot be read, the last snapshot stays and this often a warning says so. */
-const WARN_EVERY_MS = 60_000
-
 /**
  * Keeps an in-memory snapshot of the blacklist per process, so that checking it costs no query per
  * request: reloaded every `refreshMs` and at once after a local change. If a reload fails
@@ -34,52 +32,21 @@ const WARN_EVERY_MS = 60_000
  */
 async function blocklistPlugin (app: FastifyInstance, { load, refreshMs = 500 }: BlocklistOptions) {
   const check = createBlocklist()
-  let running = false
-  let queued: Promise<void> | null = null
-  let tail: Promise<void> = Promise.resolve()
-  let failingSince: number | null = null
-  let lastWarning = 0
-
-  async function reload () {
-    running = true
-    try {
+  const reloader = createReloader({
+    name: 'blacklist',
+    refreshMs,
+    log: app.log,
+    reload: async () => {
       check.replace(await load(app.db))
-      if (failingSince !== null) app.log.info({ entries: check.size }, 'blacklist: reloaded again')
-      failingSince = null
-    } catch (err) {
-      const now = Date.now()
-      failingSince ??= now
-      if (now - lastWarning >= WARN_EVERY_MS) {
-        lastWarning = now
-        app.log.warn({ err: { message: (err as Error).message }, staleForMs: now - failingSince, entries: check.size },
-          'blacklist: could not be reloaded; the last snapshot stays in force')
-      }
-    } finally {
-      running = false
+      return check.size
     }
-  }
-
-  // one reload at a time; a refresh asked for while one runs queues exactly one more, which starts
-  // after it and so sees every change committed before the ask
-  function refresh (): Promise<void> {
-    if (queued) return queued
-    const next = tail.then(async () => { queued = null; await reload() })
-    queued = next
-    tail = next
-    return next
-  }
-
-  app.decorate('blocklist', { check, refresh })
-
-  let timer: NodeJS.Timeout | undefined
+  })
+  app.decorate('blocklist', { check, refresh: reloader.refresh })
   app.addHook('onReady', async () => {
-    await refresh()
-    timer = setInterval(() => { if (!running && !queued) refresh().catch(() => {}) }, refreshMs).unref()
+    await reloader.refresh()
+    reloader.start()
   })
-  app.addHook('preClose', async () => {
-    clearInterval(timer)
-    await tail
-  })
+  app.addHook('preClose', async () => { await reloader.stop() })
 }
 
 export default fp(blocklistPlugin, { name: 'blocklist', dependencies: ['db'], fastify: '5.x' })

@@ -8,7 +8,10 @@ import { AuthForbiddenError, AuthTokenInvalidError, AuthTokenMissingError } from
 import { AuthBlockedError, type Blocklist } from './blocklist.js'
 import { createJwksResolver, JwksKeyError } from './jwks.js'
 import type { VerificationKey } from './keys.js'
+import { createPrincipalRegistry, type PrincipalRegistry } from './principal-registry.js'
 import { ROLES, roleConflict, type Role } from './roles.js'
+import { createReloader } from './snapshot-reloader.js'
+import { AuthAddressNotAllowedError, createTerminalControl, restrictedClients, type TerminalControl } from './terminal-control.js'
 
 /** Who is calling: the verified claims of the bearer token. */
 export interface Principal {
@@ -30,6 +33,12 @@ export type Access = 'public' | 'authenticated' | { roles: readonly Role[] }
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null
+  }
+  interface FastifyInstance {
+    /** who holds which role: the accepted tokens this process saw, written in batches (flush: now) */
+    principalRegistry: PrincipalRegistry
+    /** terminal control: the address lists of service clients, reloaded (refresh: now, after a change here) */
+    terminalControl: { check: TerminalControl, refresh (): Promise<void> }
   }
   interface FastifyContextConfig {
     access?: Access
@@ -55,7 +64,7 @@ class Refused extends Error {
 type Verify = (token: string) => Record<string, unknown>
 
 export interface AuthOptions {
-  config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_CLOCK_SKEW_S' | 'JWT_MAX_TTL_S' | 'JWKS_URL' | 'JWKS_ISSUER'>
+  config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_CLOCK_SKEW_S' | 'JWT_MAX_TTL_S' | 'JWKS_URL' | 'JWKS_ISSUER' | 'PRINCIPALS_FLUSH_MS' | 'BLACKLIST_REFRESH_MS'>
   key: VerificationKey
   /** the blacklist, checked on every request (R11.2); health probes and metrics are exempt */
   blocklist?: Blocklist
@@ -113,7 +122,7 @@ async function auth (app: FastifyInstance, { config, key, blocklist }: AuthOptio
     throw new Refused(iss === undefined ? 'missing claim iss' : 'unknown issuer')
   }
 
-  async function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
+  async function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<{ principal: Principal, issuer: string, exp: number }> {
     const header = request.headers.authorization
     if (!header) {
       reply.header('www-authenticate', 'Bearer realm="datagate"')
@@ -138,7 +147,7 @@ async function auth (app: FastifyInstance, { config, key, blocklist }: AuthOptio
     if (!checkClaims.Check(claims)) throw refuse('claims sub, unit and roles are missing or malformed')
     const conflict = roleConflict(claims.roles)
     if (conflict) throw refuse(conflict)
-    return {
+    const principal: Principal = {
       sub: claims.sub,
       unit: claims.unit,
       roles: claims.roles as Role[],
@@ -146,7 +155,33 @@ async function auth (app: FastifyInstance, { config, key, blocklist }: AuthOptio
       ...(claims.client && verified.own ? { client: claims.client } : {}),
       ...(claims.jti ? { tokenId: claims.jti } : {})
     }
+    // iss and exp are required claims, checked by the verifier
+    return { principal, issuer: verified.claims.iss as string, exp: verified.claims.exp as number }
   }
+
+  const registry = createPrincipalRegistry(app.db, { flushMs: config.PRINCIPALS_FLUSH_MS })
+  const terminals = createTerminalControl()
+  const terminalReloader = createReloader({
+    name: 'terminal control',
+    refreshMs: config.BLACKLIST_REFRESH_MS,
+    log: app.log,
+    reload: async () => {
+      terminals.replace(await restrictedClients(app.db))
+      return terminals.size
+    }
+  })
+  app.decorate('principalRegistry', registry)
+  app.decorate('terminalControl', { check: terminals, refresh: terminalReloader.refresh })
+  app.addHook('onReady', async () => {
+    await terminalReloader.refresh()
+    terminalReloader.start()
+    registry.start(app.log)
+  })
+  // before the database closes (its onClose runs first): the last sightings are written
+  app.addHook('preClose', async () => {
+    await terminalReloader.stop()
+    await registry.stop().catch((err: unknown) => { app.log.warn({ err: { message: (err as Error).message } }, 'principals: the last sightings could not be written') })
+  })
 
   app.decorateRequest('principal', null)
 
@@ -162,9 +197,14 @@ async function auth (app: FastifyInstance, { config, key, blocklist }: AuthOptio
     // so that a blocked balancer or monitor does not take the service out of rotation)
     if (blocklist && !/^\/(health\/|metrics\b)/.test(request.url) && blocklist.address(request.ip)) throw new AuthBlockedError('this address')
     if (access === undefined || access === 'public') return
-    request.principal = await authenticate(request, reply)
+    const { principal, issuer, exp } = await authenticate(request, reply)
     // the principal stays set, so that the audited refusal names who was refused
-    if (blocklist?.principal(request.principal)) throw new AuthBlockedError('this caller')
+    request.principal = principal
+    if (blocklist?.principal(principal)) throw new AuthBlockedError('this caller')
+    if (principal.client !== undefined && terminals.refuses(principal.client, request.ip)) {
+      throw new AuthAddressNotAllowedError(`the tokens of client ${principal.client} are accepted only from its registered addresses (terminal control)`)
+    }
+    registry.seen(principal, issuer, exp)
     if (access !== 'authenticated' && !access.roles.some((r) => request.principal!.roles.includes(r))) {
       throw new AuthForbiddenError(`requires one of the roles ${access.roles.join(', ')}`)
     }
@@ -192,4 +232,4 @@ function reasonOf (err: unknown): string {
   }
 }
 
-export default fp(auth, { name: 'auth', fastify: '5.x' })
+export default fp(auth, { name: 'auth', dependencies: ['db'], fastify: '5.x' })

@@ -40,7 +40,8 @@ export function toClientView (row: ServiceClient, now = Date.now()): ServiceClie
     holder: row.holder_sub,
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
-    lastUsedAt: row.last_used_at ? row.last_used_at.toISOString() : null
+    lastUsedAt: row.last_used_at ? row.last_used_at.toISOString() : null,
+    allowedAddresses: row.allowed_addresses
   }
 }
 
@@ -64,6 +65,8 @@ export interface NewClientValues extends ClientKindValues {
   secretHash: string
   holder: string | null
   createdBy: string
+  /** canonical (terminal-control.ts) */
+  allowedAddresses: string[]
 }
 
 export function createClientRepository (db: Kysely<Database>) {
@@ -79,6 +82,7 @@ export function createClientRepository (db: Kysely<Database>) {
         created_by: values.createdBy,
         holder_sub: values.holder,
         kind: values.kind,
+        allowed_addresses: values.allowedAddresses,
         ...(values.vendor ? { vendor_name: values.vendor.name, ...agreementColumns(values.vendor.agreement, values.createdBy) } : {})
       }).returningAll().executeTakeFirstOrThrow().catch((err: { code?: string }) => {
         if (err.code === '23503') throw new FieldError('unit', `no unit with code ${values.unit}`)
@@ -127,6 +131,13 @@ export function createClientRepository (db: Kysely<Database>) {
         .where('kind', '=', 'vendor')
         .returningAll()
         .executeTakeFirstOrThrow()
+    },
+
+    async update (clientId: string, changes: { name?: string, allowedAddresses?: string[] }, trx: Db = db): Promise<ServiceClient> {
+      return await trx.updateTable('service_clients').set({
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        ...(changes.allowedAddresses !== undefined ? { allowed_addresses: changes.allowedAddresses } : {})
+      }).where('client_id', '=', clientId).returningAll().executeTakeFirstOrThrow()
     },
 
     async setHolder (clientId: string, holder: string, trx: Db = db): Promise<ServiceClient> {

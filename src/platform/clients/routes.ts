@@ -10,12 +10,13 @@ import { recordEvent } from '../events.js'
 import { decodeCursor, paginate } from '../pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
 import { AuthBlockedError } from '../auth/blocklist.js'
+import { addressMatcher, AuthAddressNotAllowedError, canonicalAddresses } from '../auth/terminal-control.js'
 import type { TokenIssuer } from '../auth/token.js'
 import { AuthVendorAgreementExpiredError, ClientNotVendorError } from './errors.js'
 import { agreementOf, createClientRepository, toClientView } from './repository.js'
 import {
   ClientPageSchema, ClientParamsSchema, CreateClientSchema, CreatedClientSchema, HolderBodySchema, ListClientsQuerySchema,
-  RenewAgreementSchema, ServiceClientSchema, TokenRequestSchema, TokenResponseSchema
+  RenewAgreementSchema, ServiceClientSchema, TokenRequestSchema, TokenResponseSchema, UpdateClientSchema
 } from './schemas.js'
 import { checkAgreement, kindOf, tokenLifetime } from './vendor-agreement.js'
 
@@ -52,13 +53,15 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       description: 'Creates a business-system account of a unit and returns its secret once. Machine accounts may hold only `steward` and `consumer`. ' +
         '`holder` names the person responsible for the client: their offboarding disables it. A client run by an outside technical service ' +
         'provider (`kind: vendor`) is registered only with the confidentiality agreement the provider signed (R1.1): signed already and not ' +
-        'expired; its tokens never outlive the agreement, and once it expires the client gets no token until a renewal is recorded.',
+        'expired; its tokens never outlive the agreement, and once it expires the client gets no token until a renewal is recorded. ' +
+        '`allowedAddresses` (terminal control, 004 §11) limits where its tokens are accepted from (400 naming `allowedAddresses.N` for a bad entry).',
       operationId: 'createClient',
       body: CreateClientSchema,
       response: { 201: CreatedClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
     }
   }, async (request, reply) => {
     const { kind, vendor } = kindOf(request.body)
+    const allowedAddresses = canonicalAddresses(request.body.allowedAddresses ?? [])
     const secret = newSecret()
     const secretHash = await hashSecret(secret)
     const row = await app.db.transaction().execute(async (trx) => {
@@ -71,13 +74,15 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
         holder: request.body.holder ?? null,
         kind,
         vendor,
-        createdBy: request.principal!.sub
+        createdBy: request.principal!.sub,
+        allowedAddresses
       }, trx)
       await event(trx, request, 'create', created, {
-        roles: created.roles, holder: created.holder_sub, ...(vendor ? { vendor: vendor.name, agreement: agreementOf(created) } : {})
+        roles: created.roles, holder: created.holder_sub, allowedAddresses, ...(vendor ? { vendor: vendor.name, agreement: agreementOf(created) } : {})
       })
       return created
     })
+    if (allowedAddresses.length > 0) await app.terminalControl.refresh()
     // the one response that holds the secret: no cache or proxy may keep it
     reply.header('cache-control', 'no-store')
     return reply.code(201).send({ ...toClientView(row), clientSecret: secret })
@@ -112,6 +117,37 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
   }, async (request) => {
     const row = await clients.find(request.params.clientId)
     if (!row) throw new NotFoundError(`no client ${request.params.clientId}`)
+    return toClientView(row)
+  })
+
+  app.patch('/clients/:clientId', {
+    config: { access: admins },
+    schema: {
+      tags: ['clients'],
+      summary: 'Update a service client',
+      description: 'Renames the client or replaces its terminal control (终端管控, 004 §11): `allowedAddresses`, the IPv4/IPv6 addresses ' +
+        'and CIDR ranges its tokens, and the token endpoint for it, are accepted from (`[]`: from anywhere). A bad entry is a 400 ' +
+        'naming `allowedAddresses.N`. Every process applies a change within about a second (this one at once), to the tokens ' +
+        'already issued too.',
+      operationId: 'updateClient',
+      params: ClientParamsSchema,
+      body: UpdateClientSchema,
+      response: { 200: ServiceClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
+    }
+  }, async (request) => {
+    const { name, allowedAddresses } = request.body
+    const changes = { ...(name !== undefined ? { name } : {}), ...(allowedAddresses !== undefined ? { allowedAddresses: canonicalAddresses(allowedAddresses) } : {}) }
+    const row = await app.db.transaction().execute(async (trx) => {
+      const before = await clients.find(request.params.clientId, trx, { lock: true })
+      if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
+      const after = await clients.update(before.client_id, changes, trx)
+      await event(trx, request, 'update', after, {
+        before: { name: before.name, allowedAddresses: before.allowed_addresses },
+        after: { name: after.name, allowedAddresses: after.allowed_addresses }
+      })
+      return after
+    })
+    if (changes.allowedAddresses !== undefined) await app.terminalControl.refresh()
     return toClientView(row)
   })
 
@@ -194,7 +230,8 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       description: 'OAuth 2 client-credentials grant (RFC 6749 §4.4) for registered service clients. Credentials in the body or in HTTP Basic. ' +
         'Unknown clients, wrong secrets and disabled clients get the same 401 `AUTH_CLIENT_INVALID`. A vendor client whose confidentiality ' +
         'agreement has expired gets 401 `AUTH_VENDOR_AGREEMENT_EXPIRED` (only with its right secret); a vendor client\'s token expires ' +
-        'no later than its agreement (`expires_in` says when). A blacklisted client gets 403 `AUTH_BLOCKED`.',
+        'no later than its agreement (`expires_in` says when). A blacklisted client gets 403 `AUTH_BLOCKED`; a client with ' +
+        '`allowedAddresses` asking from another address gets 403 `AUTH_ADDRESS_NOT_ALLOWED` (only with its right secret).',
       operationId: 'issueToken',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: TokenRequestSchema,
@@ -205,6 +242,10 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
     const row = await clients.find(id)
     const matches = await verifySecret(secret, row?.secret_hash ?? DUMMY_HASH)
     if (!row || !matches || row.disabled_at) throw new AuthClientInvalidError()
+    // terminal control (004 §11): only from the client's registered addresses, if it has any
+    if (!addressMatcher(row.allowed_addresses)(request.ip)) {
+      throw new AuthAddressNotAllowedError(`client ${row.client_id} obtains tokens only from its registered addresses (terminal control)`)
+    }
     // a vendor works only under its confidentiality agreement, and no token outlives it (R1.1)
     const ttl = tokenLifetime(row, tokenTtlSeconds)
     if (ttl === null) throw new AuthVendorAgreementExpiredError()

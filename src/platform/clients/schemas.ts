@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+import { MAX_ALLOWED_ADDRESSES } from '../auth/terminal-control.js'
 import { PaginationQuerySchema, pageOf } from '../schemas.js'
 
 /** Roles a machine account may hold: the three officers and the oversight roles stay with people. */
@@ -47,7 +48,8 @@ const clientExample = {
   holder: 'zhang.wei',
   createdBy: 'admin',
   createdAt: '2026-09-01T08:00:00.000Z',
-  lastUsedAt: null
+  lastUsedAt: null,
+  allowedAddresses: ['10.20.0.0/16', '2001:db8:20::/48']
 }
 const vendorExample = {
   ...clientExample,
@@ -60,6 +62,15 @@ const vendorExample = {
     agreement: { ...agreementExample, expired: false, recordedBy: 'admin', recordedAt: '2026-09-01T08:00:00.000Z' }
   }
 }
+
+/** Terminal control (终端管控, 004 §11): where a client's tokens are accepted from. */
+export const AllowedAddressesSchema = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+  maxItems: MAX_ALLOWED_ADDRESSES,
+  description: 'terminal control (终端管控, 004 §11): the IPv4/IPv6 addresses and CIDR ranges (`10.20.0.0/16`, `2001:db8::/32`) the ' +
+    'client\'s tokens, and the token endpoint for it, are accepted from (403 `AUTH_ADDRESS_NOT_ALLOWED` elsewhere); empty: from anywhere. ' +
+    'Stored in canonical form, each once.',
+  examples: [['10.20.0.0/16', '2001:db8:20::/48']]
+})
 
 export const ServiceClientSchema = Type.Object({
   clientId: ClientIdSchema,
@@ -83,7 +94,8 @@ export const ServiceClientSchema = Type.Object({
   holder: Type.Union([PersonSubSchema, Type.Null()], { description: 'the person responsible for the client; their offboarding disables it' }),
   createdBy: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
-  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  allowedAddresses: AllowedAddressesSchema
 }, { description: 'A business system that obtains tokens with the client-credentials grant', examples: [clientExample, vendorExample] })
 export type ServiceClientView = Static<typeof ServiceClientSchema>
 
@@ -100,15 +112,27 @@ export const CreateClientSchema = Type.Object({
   roles: Type.Array(Type.Enum([...CLIENT_ROLES]), { minItems: 1, maxItems: CLIENT_ROLES.length, uniqueItems: true }),
   kind: Type.Optional(Type.Enum([...CLIENT_KINDS], { description: 'default: `vendor` when `vendor` is given, else `internal`' })),
   vendor: Type.Optional(VendorSchema),
-  holder: Type.Optional(PersonSubSchema)
+  holder: Type.Optional(PersonSubSchema),
+  allowedAddresses: Type.Optional(AllowedAddressesSchema)
 }, {
   additionalProperties: false,
   examples: [
-    { name: 'student affairs system', unit: 'SA', roles: ['steward'], holder: 'zhang.wei' },
+    { name: 'student affairs system', unit: 'SA', roles: ['steward'], holder: 'zhang.wei', allowedAddresses: ['10.20.0.0/16'] },
     { name: vendorExample.name, unit: 'SA', roles: ['consumer'], kind: 'vendor', holder: 'zhang.wei', vendor: { name: vendorExample.vendor.name, agreement: agreementExample } }
   ]
 })
 export type CreateClient = Static<typeof CreateClientSchema>
+
+export const UpdateClientSchema = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'what system this is' })),
+  allowedAddresses: Type.Optional(AllowedAddressesSchema)
+}, {
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'what changes; the rest stays',
+  examples: [{ allowedAddresses: ['10.20.0.0/16', '10.30.1.15'] }, { allowedAddresses: [] }]
+})
+export type UpdateClient = Static<typeof UpdateClientSchema>
 
 export const HolderBodySchema = Type.Object({
   holder: PersonSubSchema

@@ -10,6 +10,7 @@ export const PLATFORM_ROUTES: RouteCase[] = [
   { method: 'POST', path: '/api/v1/clients', url: '/api/v1/clients', payload: () => ({ name: 'system', unit: 'CS', roles: ['consumer'] }), allowed: ['system_admin'] },
   { method: 'GET', path: '/api/v1/clients', url: '/api/v1/clients', allowed: ['system_admin'] },
   { method: 'GET', path: '/api/v1/clients/{clientId}', url: '/api/v1/clients/dgc_0000000000000000', allowed: ['system_admin'] },
+  { method: 'PATCH', path: '/api/v1/clients/{clientId}', url: '/api/v1/clients/dgc_0000000000000000', payload: () => ({ allowedAddresses: ['10.0.0.0/8'] }), allowed: ['system_admin'] },
   { method: 'POST', path: '/api/v1/clients/{clientId}/disable', url: '/api/v1/clients/dgc_0000000000000000/disable', allowed: ['system_admin'] },
   { method: 'PUT', path: '/api/v1/clients/{clientId}/holder', url: '/api/v1/clients/dgc_0000000000000000/holder', payload: () => ({ holder: 'li.na' }), allowed: ['system_admin'] },
   {

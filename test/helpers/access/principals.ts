@@ -2,8 +2,9 @@ import type { RouteCase } from './route-case.js'
 
 const readers = ['system_admin', 'security_admin', 'auditor'] as const
 
-/** Offboarding (R1.4): the platform administrator and the office offboard; auditors read too. */
+/** Who holds which role, and offboarding (R1.4): the platform administrator and the office offboard; auditors read too. */
 export const PRINCIPALS_ROUTES: RouteCase[] = [
+  { method: 'GET', path: '/api/v1/principals', url: '/api/v1/principals', allowed: readers },
   {
     method: 'POST',
     path: '/api/v1/principals/{sub}/offboard',

@@ -102,6 +102,7 @@ export const OBJECT_EXCEPTIONS: ObjectException[] = [
   { method: 'GET', path: '/api/v1/audit/blacklist/{id}', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'POST', path: '/api/v1/audit/blacklist/{id}/lift', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'GET', path: '/api/v1/clients/{clientId}', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
+  { method: 'PATCH', path: '/api/v1/clients/{clientId}', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'POST', path: '/api/v1/clients/{clientId}/disable', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'PUT', path: '/api/v1/clients/{clientId}/holder', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'PUT', path: '/api/v1/clients/{clientId}/agreement', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
