@@ -1,7 +1,5 @@
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Ajv } from 'ajv'
-import addFormats from 'ajv-formats'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { liveBlacklist } from './audit/blacklist/repository.js'
 import auditLog from './audit/log-plugin.js'
@@ -19,6 +17,7 @@ import auth from './platform/auth/plugin.js'
 import type { SigningKey, VerificationKey } from './platform/auth/keys.js'
 import { createTokenIssuer } from './platform/auth/token.js'
 import { clientRoutes } from './platform/clients/routes.js'
+import { buildSerializer, validatorCompiler } from './platform/compilers.js'
 import health from './platform/health.js'
 import { loggerOptions } from './platform/logging.js'
 import observability, { requestId } from './platform/observability.js'
@@ -39,20 +38,6 @@ export interface AppOptions {
   https?: { cert: Buffer, key: Buffer }
 }
 
-/**
- * Body validation never coerces ("12" is not a number and unknown fields are errors); query strings
- * and path parameters are text by nature, so they are coerced to the schema's types.
- */
-function validatorCompiler () {
-  const make = (coerce: boolean) => addFormats.default(new Ajv({
-    removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: true, strict: false
-  }))
-  const strict = make(false)
-  const coercing = make(true)
-  return ({ schema, httpPart }: { schema: object, httpPart?: string }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema)
-}
-
 /** Builds the Fastify app of one run mode. It never listens: server.ts does. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config, mode, keys } = options
@@ -68,6 +53,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.TRUST_PROXY,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     routerOptions: { maxParamLength: 256 },
+    schemaController: { compilersFactory: { buildSerializer } },
     // the router's own refusals (bad percent-encoding, over-long parameters) are problem documents too
     frameworkErrors: frameworkError,
     // an HTTPS server answers as the HTTP one does: the instance type stays the HTTP one
