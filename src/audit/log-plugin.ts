@@ -159,6 +159,7 @@ async function auditLog (app: FastifyInstance) {
     const suppressed = denials.admit(request.principal ? `${actor.unit ?? ''}/${actor.sub}` : `ip:${request.ip}`)
     if (suppressed === null) return payload
     const route = request.routeOptions.url ?? request.url.split('?')[0]
+    const problem = problemOf(payload)
     try {
       // the refusal leaves only once it is recorded; a log that cannot be written does not turn it into a 503
       await writer.append({
@@ -168,13 +169,30 @@ async function auditLog (app: FastifyInstance) {
         outcome: 'denied',
         actor,
         requestId: request.id,
-        details: { status, method: request.method, route, ...(suppressed > 0 ? { suppressedBefore: suppressed } : {}) }
+        details: { status, method: request.method, route, ...problem, ...(suppressed > 0 ? { suppressedBefore: suppressed } : {}) }
       })
     } catch (err) {
       request.log.error({ err }, 'audit: a denial could not be recorded')
     }
     return payload
   })
+}
+
+/**
+ * The code and detail of a refusal's problem document (what the caller was told, e.g. which part of
+ * a destruction the caller already holds), so that the audited denial says why.
+ */
+function problemOf (payload: unknown): { code?: string, detail?: string } {
+  if (typeof payload !== 'string' || !payload.startsWith('{')) return {}
+  try {
+    const { code, detail } = JSON.parse(payload) as { code?: unknown, detail?: unknown }
+    return {
+      ...(typeof code === 'string' ? { code: code.slice(0, 100) } : {}),
+      ...(typeof detail === 'string' ? { detail: detail.slice(0, 300) } : {})
+    }
+  } catch {
+    return {}
+  }
 }
 
 /** Who made a request; never the token itself. */

@@ -475,7 +475,9 @@ t.test('one person holds one part: every pair of parts is refused and audited, w
   t.equal((await recordKeys(h)).length, 20)
   const denied = await auditEvents(h, '?action=denied&limit=100')
   for (const requestId of refusals) {
-    t.ok(denied.some((e) => e.requestId === requestId && e.details.status === 403), `refusal ${requestId} is in the audit log`)
+    const event = denied.find((e) => e.requestId === requestId)
+    t.match(event, { outcome: 'denied', details: { status: 403, code: 'CATALOG_DESTRUCTION_FORBIDDEN', detail: /separation of duties: cs-[a-z-]+ is the [a-z ]+ of this destruction/ } },
+      `refusal ${requestId} is in the audit log, with the conflict`)
   }
   t.equal(refusals.length, 10, 'ten pairs')
 

@@ -615,8 +615,8 @@ t.test('terminal control: a client\'s tokens, and the token endpoint for it, onl
 
   // both refusals are audited as denials
   const denied = (await h.as('auditor', { method: 'GET', url: '/api/v1/audit/events?action=denied&limit=200' })).json().data as Record<string, any>[]
-  t.match(denied.find((e) => e.requestId === elsewhere.json().requestId), { outcome: 'denied', actor: { ip: '10.21.0.1' }, details: { status: 403, route: '/api/v1/auth/token' } })
-  t.match(denied.find((e) => e.requestId === stolen.json().requestId), { actor: { sub: `client:${created.clientId}`, client: created.clientId, ip: '172.16.0.1' }, details: { status: 403 } })
+  t.match(denied.find((e) => e.requestId === elsewhere.json().requestId), { outcome: 'denied', actor: { ip: '10.21.0.1' }, details: { status: 403, route: '/api/v1/auth/token', code: 'AUTH_ADDRESS_NOT_ALLOWED' } })
+  t.match(denied.find((e) => e.requestId === stolen.json().requestId), { actor: { sub: `client:${created.clientId}`, client: created.clientId, ip: '172.16.0.1' }, details: { status: 403, code: 'AUTH_ADDRESS_NOT_ALLOWED' } })
   t.notOk((await h.as('auditor', { method: 'GET', url: '/api/v1/principals?unit=SA&role=consumer' })).json().data
     .some((p: { client: string | null, uses: number }) => p.client === created.clientId && p.uses > 1), 'a refused use is not an accepted one')
 
