@@ -5,7 +5,9 @@
 //   `producer_office_leadership` (the producer's steward, then the office, then the leading group);
 // - share_request_reviews.party `leadership`: the leading group's review;
 // - share_requests.renews: the grant a request renews; a grant has one open or granted renewal at a
-//   time (partial unique index).
+//   time (partial unique index). No foreign key: grants already reference their share request, and a
+//   cycle between the two tables would leave backup/restore no order to insert them in; the service
+//   checks that the grant exists, is live and is the consumer's own.
 // Existing requests are not external and renew nothing.
 import { sql, type Kysely } from 'kysely'
 
@@ -24,7 +26,7 @@ export async function up (db: Kysely<any>): Promise<void> {
     .addColumn('external', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('recipient_name', 'text')
     .addColumn('recipient_kind', 'text', (c) => c.check(oneOf('recipient_kind', RECIPIENT_KINDS)))
-    .addColumn('renews', 'uuid', (c) => c.references('grants.id'))
+    .addColumn('renews', 'uuid')
     .execute()
   await db.schema.alterTable('share_requests').addCheckConstraint('share_requests_recipient',
     sql`(external and recipient_name is not null and recipient_kind is not null)

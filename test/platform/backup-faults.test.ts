@@ -167,7 +167,7 @@ t.test('a database that is not empty is refused; a restore that fails halfway le
   const events = await count(db.db, 'audit_events')
 
   await t.rejects(restoreBackup({ file, masterKey: master, openDatabase: async () => db.db }),
-    { code: 'BACKUP_NOT_EMPTY', message: /the database is not empty \(.*units.* hold rows\): a backup is restored into a new, empty database only/ })
+    { code: 'BACKUP_NOT_EMPTY', message: /the database is not empty \([a-z_, …]+ hold rows\): a backup is restored into a new, empty database only/ })
   t.same([await count(db.db, 'units'), await count(db.db, 'records'), await count(db.db, 'audit_events')], [units, records, events], 'the source is untouched')
 
   // a target the backup does not fit halfway through: the one transaction rolls back, seeded rows included
