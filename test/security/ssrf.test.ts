@@ -31,6 +31,7 @@ const ALLOWED_IMPORTS: { file: string, module: string, names: string, why: strin
   { file: 'src/platform/problem.ts', module: 'node:http', names: '{ STATUS_CODES }', why: 'status texts only' },
   { file: 'src/server.ts', module: 'node:tls', names: '{ createSecureContext }', why: 'the server\'s own certificate' },
   { file: 'src/platform/auth/blocklist.ts', module: 'node:net', names: '{ BlockList, isIP }', why: 'address arithmetic' },
+  { file: 'src/platform/auth/terminal-control.ts', module: 'node:net', names: '{ BlockList, isIP }', why: 'address arithmetic: the addresses a service client may call from' },
   { file: 'src/audit/blacklist/service.ts', module: 'node:net', names: '{ BlockList, isIP }', why: 'address arithmetic' },
   { file: 'src/masking/formats.ts', module: 'node:net', names: '{ isIPv4, isIPv6 }', why: 'address syntax' }
 ]
