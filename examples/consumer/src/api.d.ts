@@ -687,7 +687,7 @@ export interface paths {
         put?: never;
         /**
          * File a share request
-         * @description A consumer unit asks for the fields it needs of another unit's published dataset (minimum necessary, R7.5), with a row filter, purpose, legal basis, access modes, validity and expected daily volume. The dataset's share attribute decides the workflow: `none` is rejected at once with the reason; `unconditional` is approved by rule, unless a third party analyses it, it is exported or it covers 200,000 persons or more (then the office reviews); `conditional` basic personnel data goes to the office alone; other conditional data to the producer's steward and the office, then a tripartite agreement. Data provided outside the university (`external`, with its `recipient`) is reviewed by the producer's steward, then the office, then the leading group, and never includes children's personal information. `renews` names a live grant of your unit on the dataset that the new grant continues: it ends the day before the new one starts. Every grant also needs the usage commitment.
+         * @description A consumer unit asks for the fields it needs of another unit's published dataset (minimum necessary, R7.5), with a row filter, purpose, legal basis, access modes, validity and expected daily volume. The dataset's share attribute decides the workflow: `none` is rejected at once with the reason; `unconditional` is approved by rule, unless a third party analyses it, it is exported or it covers 200,000 persons or more (then the office reviews); `conditional` basic personnel data goes to the office alone; other conditional data to the producer's steward and the office, then a tripartite agreement. Data provided outside the university (`external`, with its `recipient`) is reviewed by the producer's steward, then the office, then the leading group, and never includes children's personal information. `renews` names a live grant of your unit on the dataset that the new grant continues: it ends the day before the new one starts; a grant has one renewal pending, approved or granted at a time (409 `AUTHZ_RENEWAL_OPEN`). Every grant also needs the usage commitment.
          *
          *     Requires role `consumer` or `steward`.
          */
@@ -10041,6 +10041,15 @@ export interface operations {
             };
             /** @description the caller's roles do not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
