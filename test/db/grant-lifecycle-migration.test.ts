@@ -1,51 +1,18 @@
 // migrations/0017_grant_lifecycle.ts on a database of the release before it: existing grants keep
 // their terms and fall due for re-certification a year (GRANT_RECERTIFY_DAYS) after their creation.
-import { readdirSync } from 'node:fs'
-import type { Kysely } from 'kysely'
 import t from 'tap'
 import { recertificationView, sweepRecertification } from '../../src/authorization/grants/recertification.js'
-import { createMigrator, migrateToLatest, migrationsDir } from '../../src/db/migrator.js'
-import { freshDatabase } from '../helpers/database.js'
+import { migrateToLatest } from '../../src/db/migrator.js'
+import { databaseBefore, legacyDataset } from '../helpers/older-database.js'
 
-const ALL = readdirSync(migrationsDir).filter((f) => /^\d{4}_.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, '')).sort()
-const before = ALL[ALL.indexOf('0017_grant_lifecycle') - 1]!
 const DAY = 86_400_000
 const settings = { GRANT_RECERTIFY_DAYS: 365, GRANT_RECERTIFY_GRACE_DAYS: 30 }
 
 t.test('existing grants fall due a year after their creation', async (t) => {
-  const testDb = await freshDatabase()
-  t.teardown(() => testDb.destroy())
-  const handle = await testDb.open()
-  t.teardown(() => handle.close())
-  const db = handle.db as unknown as Kysely<any>
-  const { error } = await createMigrator(handle.db).migrateTo(before)
-  t.error(error, `down to ${before}`)
+  const { db, handle } = await databaseBefore(t, '0017_grant_lifecycle')
 
   await db.insertInto('units').values([{ code: 'CS', name: 'CS', officer_name: 'n', officer_contact: 'c' }, { code: 'MATH', name: 'MATH', officer_name: 'n', officer_contact: 'c' }]).execute()
-  await db.insertInto('datasets').values({
-    code: 'grades',
-    name: 'grades',
-    producer_unit: 'CS',
-    subject: 'grades',
-    category: 'student',
-    grade: 'ordinary',
-    national_grade: 'general',
-    share_attribute: 'conditional',
-    open_attribute: 'none',
-    personnel_basic: false,
-    update_frequency: 'daily',
-    retention_days: 365,
-    holds_pi: true,
-    sensitive_pi: false,
-    children_pi: false,
-    primary_key: ['id'],
-    fields: JSON.stringify([{ name: 'id', type: 'string', required: true, piType: 'student_id', sensitivity: 3 }]),
-    sources: [],
-    metadata_restricted: false,
-    status: 'published',
-    created_by: 'old',
-    published_at: new Date()
-  }).execute()
+  await db.insertInto('datasets').values(legacyDataset('grades')).execute()
   const grantOf = async (createdDaysAgo: number) => {
     const terms = { dataset_code: 'grades', producer_unit: 'CS', consumer_unit: 'MATH', fields: ['id'], purpose: 'p', access_modes: ['api'], valid_from: '2026-01-01', valid_until: '2099-12-31', daily_row_quota: 10, third_party: false }
     const request = await db.insertInto('share_requests').values({

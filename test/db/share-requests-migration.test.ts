@@ -1,48 +1,14 @@
 // migrations/0015_share_requests_external.ts on a database of the release before it: existing
 // requests and reviews stay as they were, not external and renewing nothing; the new constraints hold.
-import { readdirSync } from 'node:fs'
-import type { Kysely } from 'kysely'
 import t from 'tap'
-import { createMigrator, migrateToLatest, migrationsDir } from '../../src/db/migrator.js'
-import { freshDatabase } from '../helpers/database.js'
-
-const ALL = readdirSync(migrationsDir).filter((f) => /^\d{4}_.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, '')).sort()
-const before = ALL[ALL.indexOf('0015_share_requests_external') - 1]!
+import { migrateToLatest } from '../../src/db/migrator.js'
+import { databaseBefore, legacyDataset } from '../helpers/older-database.js'
 
 t.test('older share requests upgrade unchanged; external, recipients, leadership reviews and renewals are checked', async (t) => {
-  const testDb = await freshDatabase()
-  t.teardown(() => testDb.destroy())
-  const handle = await testDb.open()
-  t.teardown(() => handle.close())
-  const db = handle.db as unknown as Kysely<any>
-  const { error } = await createMigrator(handle.db).migrateTo(before)
-  t.error(error, `down to ${before}`)
+  const { db, handle } = await databaseBefore(t, '0015_share_requests_external')
 
   await db.insertInto('units').values([{ code: 'CS', name: 'CS', officer_name: 'n', officer_contact: 'c' }, { code: 'MATH', name: 'MATH', officer_name: 'n', officer_contact: 'c' }]).execute()
-  await db.insertInto('datasets').values({
-    code: 'grades',
-    name: 'grades',
-    producer_unit: 'CS',
-    subject: 'grades',
-    category: 'student',
-    grade: 'ordinary',
-    national_grade: 'general',
-    share_attribute: 'conditional',
-    open_attribute: 'none',
-    personnel_basic: false,
-    update_frequency: 'daily',
-    retention_days: 365,
-    holds_pi: true,
-    sensitive_pi: false,
-    children_pi: false,
-    primary_key: ['id'],
-    fields: JSON.stringify([{ name: 'id', type: 'string', required: true, piType: 'student_id', sensitivity: 3 }]),
-    sources: [],
-    metadata_restricted: false,
-    status: 'published',
-    created_by: 'old',
-    published_at: new Date()
-  }).execute()
+  await db.insertInto('datasets').values(legacyDataset('grades')).execute()
   const request = (overrides: Record<string, unknown> = {}) => ({
     dataset_code: 'grades',
     producer_unit: 'CS',
