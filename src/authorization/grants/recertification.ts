@@ -91,6 +91,19 @@ export async function recertifyGrant (
   })
 }
 
+/** An event of the sweep on a grant, in the name of the unit that must act: the producer. */
+async function sweeperEvent (trx: Transaction<Database>, g: Grant, action: string, details: Record<string, unknown>) {
+  await recordEvent(trx, {
+    service: 'authorization',
+    action,
+    actor: { sub: RECERTIFICATION_SWEEPER, unit: g.producer_unit, roles: [] },
+    objectType: 'grant',
+    objectId: g.id,
+    dataset: g.dataset_code,
+    details
+  })
+}
+
 /**
  * One pass of the sweep at `now` (injected by tests): reports each live grant that fell due and
  * was not reported in its period (`grant.recertification_due`, raising a `recertification_due`
@@ -103,31 +116,14 @@ export async function sweepRecertification (db: Kysely<Database>, s: RecertifySe
     const grants = createGrantRepository(trx)
     const due = await grants.takeNewlyDue(dueCutoff(s, now), today, now, trx)
     for (const g of due) {
-      await recordEvent(trx, {
-        service: 'authorization',
-        action: 'grant.recertification_due',
-        // the unit that must act: the producer
-        actor: { sub: RECERTIFICATION_SWEEPER, unit: g.producer_unit, roles: [] },
-        objectType: 'grant',
-        objectId: g.id,
-        dataset: g.dataset_code,
-        details: { dueAt: dueAtOf(g, s).toISOString(), graceEndsAt: graceEndOf(g, s).toISOString(), consumerUnit: g.consumer_unit }
-      })
+      await sweeperEvent(trx, g, 'grant.recertification_due', { dueAt: dueAtOf(g, s).toISOString(), graceEndsAt: graceEndOf(g, s).toISOString(), consumerUnit: g.consumer_unit })
     }
     const graceCutoff = new Date(dueCutoff(s, now).getTime() - s.GRANT_RECERTIFY_GRACE_DAYS * DAY_MS)
     const lapsed = await grants.unconfirmedPastGrace(graceCutoff, today, trx)
     for (const g of lapsed) {
       const reason = `not re-certified by a steward of ${g.producer_unit} since it was due on ${dueAtOf(g, s).toISOString().slice(0, 10)}: suspended until one keeps it`
       await grants.setStatus(g.id, 'suspended', reason, RECERTIFICATION_SWEEPER, trx)
-      await recordEvent(trx, {
-        service: 'authorization',
-        action: 'grant.suspend',
-        actor: { sub: RECERTIFICATION_SWEEPER, unit: g.producer_unit, roles: [] },
-        objectType: 'grant',
-        objectId: g.id,
-        dataset: g.dataset_code,
-        details: { reason, consumerUnit: g.consumer_unit, before: { status: 'active' }, after: { status: 'suspended' } }
-      })
+      await sweeperEvent(trx, g, 'grant.suspend', { reason, consumerUnit: g.consumer_unit, before: { status: 'active' }, after: { status: 'suspended' } })
     }
     return { reported: due.map((g) => g.id), suspended: lapsed.map((g) => g.id) }
   })
