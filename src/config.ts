@@ -61,6 +61,7 @@ export const EnvSchema = Type.Object({
   AUDIT_HASH: Type.Enum(['sha256', 'sm3'], { default: 'sha256', description: 'hash of the audit chain for new events' }),
   AUDIT_CHECKPOINT_EVENTS: Type.Integer({ minimum: 1, maximum: 1000000, default: 1000, description: 'audit: sign a checkpoint of the chain head after this many events' }),
   AUDIT_CHECKPOINT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'audit: and at least this often while events arrive' }),
+  AUDIT_PERSON_TRACE: Type.Enum(['all', 'sensitive', 'off'], { default: 'sensitive', description: 'audit: whose reads and exports record the persons they served (keyed digests of person keys): `all` datasets holding personal information, `sensitive` those holding sensitive or children\'s personal information, `off` none; children\'s data is always traced' }),
   AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 180, maximum: 36500, default: 180, description: 'audit: days events are kept (never fewer than 180)' }),
   AUDIT_ALERT_DENIALS_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100000, default: 20, description: 'alerts: refusals of one caller within the window that raise a `denials` alert' }),
   AUDIT_ALERT_DENIALS_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 300, description: 'alerts: window of the `denials` rule, in seconds' }),
