@@ -46,7 +46,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'deadline (overdue_review), reads of important or children\'s data outside working hours (off_hours: before 08:00, from 20:00 ' +
         'and at weekends, campus time), exports of sensitive or children\'s personal information (sensitive_export: 1,000 rows an hour), ' +
         'reads far above the caller\'s own rate (unusual_rate: 10 times its average per 5 minutes over the previous 7 days, and at least 100), ' +
-        'rows read under a grant beyond its daily row quota (quota), and each grant falling due for re-certification (recertification_due). Thresholds and windows are configuration (AUDIT_ALERT_*). ' +
+        'rows read under a grant beyond its daily row quota (quota), each grant falling due for re-certification (recertification_due), and each data-error correction past its deadline (correction_overdue). Thresholds and windows are configuration (AUDIT_ALERT_*). ' +
         'Rules run every few seconds.',
       operationId: 'listAuditAlerts',
       querystring: ListAlertsQuerySchema,

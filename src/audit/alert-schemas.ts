@@ -3,14 +3,15 @@ import { PaginationQuerySchema, pageOf } from '../platform/schemas.js'
 
 export const AlertSchema = Type.Object({
   id: Type.Integer(),
-  rule: Type.Enum(['denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota', 'recertification_due'], {
+  rule: Type.Enum(['denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota', 'recertification_due', 'correction_overdue'], {
     description: 'denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; ' +
       'overdue_review: a share request\'s review passed its deadline (actor: the unit that must review); ' +
       'off_hours: important or children\'s data read or exported outside working hours (campus time); ' +
       'sensitive_export: rows of sensitive or children\'s personal information exported; ' +
       'unusual_rate: reads and exports far above the caller\'s own average; ' +
       'quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit); ' +
-      'recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it)'
+      'recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it); ' +
+      'correction_overdue: a reported data error was not decided or corrected in time (actor: the producer unit, whose steward must act)'
   }),
   actor: Type.Object({
     sub: Type.String(),

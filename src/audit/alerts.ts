@@ -40,7 +40,8 @@ export interface AlertRuleSpec {
 }
 
 export const ALERT_RULE_NAMES = [
-  'denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota', 'recertification_due'
+  'denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota', 'recertification_due',
+  'correction_overdue'
 ] as const
 export type AlertRule = typeof ALERT_RULE_NAMES[number]
 
@@ -125,7 +126,12 @@ export function alertSettingsOf (config: AlertConfig): AlertSettings {
        * a live grant fell due for re-certification (004 §25), reported once per period by the
        * authorization service's sweep; the event's unit is the producer, whose steward must act
        */
-      recertification_due: { windowSeconds: 86_400, threshold: 1, actions: [], operations: ['grant.recertification_due'], measure: 'events', per: 'event', autoBlock: false }
+      recertification_due: { windowSeconds: 86_400, threshold: 1, actions: [], operations: ['grant.recertification_due'], measure: 'events', per: 'event', autoBlock: false },
+      /**
+       * a data-error correction passed its deadline undecided or uncorrected (001 §64(3)), reported
+       * once by the catalog's deadline sweep; the event's unit is the producer, whose steward must act
+       */
+      correction_overdue: { windowSeconds: 86_400, threshold: 1, actions: [], operations: ['correction.overdue'], measure: 'events', per: 'event', autoBlock: false }
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { correctionRoutes } from './corrections/routes.js'
 import { datasetRoutes } from './datasets/routes.js'
 import { destructionRoutes } from './destructions/routes.js'
 import { encryptionRoutes } from './encryption/routes.js'
@@ -12,7 +13,7 @@ import { unitRoutes } from './units/routes.js'
 
 /**
  * The catalog service: units, the graded dataset catalog and its grading policy, authoritative
- * record ingest, quality and retention, the asset registry of business systems, and supervised
+ * record ingest, quality, data-error correction and retention, the asset registry of business systems, and supervised
  * destruction with the retention sweep that proposes it.
  */
 export default async function catalog (app: FastifyInstance) {
@@ -21,6 +22,7 @@ export default async function catalog (app: FastifyInstance) {
   await app.register(datasetRoutes)
   await app.register(recordsRoutes)
   await app.register(qualityRoutes)
+  await app.register(correctionRoutes)
   await app.register(systemsRoutes)
   await app.register(openReviewRoutes)
   await app.register(encryptionRoutes)

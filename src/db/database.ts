@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { RecordCorrectionTable } from '../catalog/corrections/table.js'
 
 /** Timestamps come back as Date, may be written as Date or ISO string, and default in SQL. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>
@@ -772,4 +773,6 @@ export interface Database {
   destructions: DestructionTable
   destruction_reviews: DestructionReviewTable
   destruction_certificates: DestructionCertificateTable
+  // catalog: data-error corrections (migrations/0022)
+  record_corrections: RecordCorrectionTable
 }

@@ -13,6 +13,8 @@ import { CollectionUnconfirmedError, DatasetNotFoundError, DatasetStateError, No
 import { collectionAllowed } from '../datasets/collection.js'
 import { BatchTooLargeError, NDJSON, parseNdjson } from './ndjson.js'
 import { encryptedFields } from '../encryption/codec.js'
+import { IngestQuerySchema } from '../corrections/schemas.js'
+import { resolveByBatch } from '../corrections/workflow.js'
 import { createRecordRepository } from './repository.js'
 import {
   INGEST_BODY_LIMIT_BYTES, IngestBodySchema, IngestResultSchema, MAX_BATCH_ROWS, RecordParamsSchema, RecordsParamsSchema
@@ -102,10 +104,12 @@ export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = as
         'stamped with unit, subject, client and batch; invalid ones are listed with their reasons and not stored. ' +
         'Draft and published datasets accept records; retired and destroyed ones answer 409 (R3.1, R3.4), and so does a draft ' +
         'holding sensitive or children\'s personal information before the office confirmed its grading and collection ' +
-        '(`CATALOG_COLLECTION_UNCONFIRMED`, 001 §51, 003 3(4)).',
+        '(`CATALOG_COLLECTION_UNCONFIRMED`, 001 §51, 003 3(4)). A batch that makes an accepted data-error correction names it ' +
+        '(`?correction={id}`): the correction is then `corrected` by this batch (001 §64(3)).',
       operationId: 'ingestRecords',
       consumes: ['application/json', NDJSON],
       params: RecordsParamsSchema,
+      querystring: IngestQuerySchema,
       body: IngestBodySchema,
       response: { 200: IngestResultSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
@@ -132,6 +136,11 @@ export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = as
       const who = { batch: randomUUID(), unit: principal.unit, sub: principal.sub, client: principal.client ?? null }
       const counts = { received: rows.length, accepted: outcome.valid.length, rejected: outcome.rejected.length }
       await records.ingest({ ...who, ...counts, dataset: code, format, errors: outcome.errorCounts }, outcome.valid, trx)
+      const { correction } = request.query
+      if (correction !== undefined) {
+        const written = new Set(outcome.valid.map((r) => r.key))
+        await resolveByBatch(trx, { dataset: code, id: correction, batch: who.batch, written, principal, requestId: request.id })
+      }
       await recordEvent(trx, {
         service: 'catalog',
         action: 'records.ingest',

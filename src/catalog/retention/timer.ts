@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { runEvery } from '../../platform/timers.js'
 import { sweepRetention } from './sweep.js'
 
 /**
@@ -7,22 +8,8 @@ import { sweepRetention } from './sweep.js'
  * under an advisory lock. The timer stops when the app closes, after the sweep under way.
  */
 export function startRetentionSweeps (app: FastifyInstance) {
-  const seconds = app.config.RETENTION_SWEEP_SECONDS
-  if (seconds === 0) return
-  let sweeping: Promise<void> | null = null
-  const timer = setInterval(() => {
-    if (sweeping) return
-    sweeping = sweepRetention(app.db)
-      .then(({ opened }) => {
-        if (opened.length > 0) app.log.info({ destructions: opened.map((o) => o.destruction), datasets: opened.map((o) => o.dataset) }, 'retention: destruction proposals opened')
-      })
-      .catch((err: Error) => { app.log.warn({ err: { message: err.message } }, 'retention sweep failed') })
-      .finally(() => { sweeping = null })
-  }, seconds * 1000)
-  timer.unref()
-  // before the database closes: a sweep under way finishes first
-  app.addHook('preClose', async () => {
-    clearInterval(timer)
-    await sweeping
+  runEvery(app, app.config.RETENTION_SWEEP_SECONDS, 'retention sweep', async () => {
+    const { opened } = await sweepRetention(app.db)
+    if (opened.length > 0) app.log.info({ destructions: opened.map((o) => o.destruction), datasets: opened.map((o) => o.dataset) }, 'retention: destruction proposals opened')
   })
 }
