@@ -26,7 +26,8 @@ const h = await build(t)
 const objects: Objects = await unitObjects(h)
 await settle(h)
 
-const urlOf = (c: ObjectCase, id: string) => c.path.replace(/\{(code|dataset|id)\}/, encodeURIComponent(id)).replace('{key}', '2026000001')
+const urlOf = (c: ObjectCase, id: string) => Object.entries(c.fixed ?? {}).reduce((path, [name, value]) => path.replace(`{${name}}`, value), c.path)
+  .replace(/\{(code|dataset|id)\}/, encodeURIComponent(id)).replace('{key}', '2026000001')
 
 async function attempt (h: TestApp, c: ObjectCase, id: string): Promise<LightMyRequestResponse> {
   const request = { method: c.method, url: urlOf(c, id), ...(c.payload !== undefined ? { payload: c.payload as object } : {}) }

@@ -1,5 +1,6 @@
 import { AUDIT_ROUTES } from '../access/audit.js'
 import { CONSENTS_ROUTES } from '../access/consents.js'
+import { CORRECTIONS_ROUTES } from '../access/corrections.js'
 import { DATA_ROUTES } from '../access/data.js'
 import { DATASETS_ROUTES } from '../access/datasets.js'
 import { DESTRUCTIONS_ROUTES } from '../access/destructions.js'
@@ -16,7 +17,7 @@ import { SYSTEMS_ROUTES } from '../access/systems.js'
 
 /** The one table of function-level authorization: every authenticated /api/v1 route and the roles that may call it. */
 export const ACCESS_TABLE: RouteCase[] = [
-  ...PLATFORM_ROUTES, ...DATASETS_ROUTES, ...RECORDS_ROUTES, ...QUALITY_ROUTES, ...SYSTEMS_ROUTES, ...AUDIT_ROUTES, ...MASKING_ROUTES, ...SHARING_ROUTES,
+  ...PLATFORM_ROUTES, ...DATASETS_ROUTES, ...RECORDS_ROUTES, ...CORRECTIONS_ROUTES, ...QUALITY_ROUTES, ...SYSTEMS_ROUTES, ...AUDIT_ROUTES, ...MASKING_ROUTES, ...SHARING_ROUTES,
   ...OPEN_ROUTES, ...CONSENTS_ROUTES, ...PRINCIPALS_ROUTES, ...DATA_ROUTES, ...DESTRUCTIONS_ROUTES, ...EXPORTS_ROUTES
 ]
 

@@ -11,6 +11,8 @@ export interface ObjectCase {
   object: ObjectName
   role: Role | null
   payload?: unknown
+  /** path parameters other than the object's, fixed (a correction's dataset) */
+  fixed?: Record<string, string>
 }
 
 /** A parameterised route not tried across units, and why. */
@@ -33,6 +35,17 @@ export const OBJECT_CASES: ObjectCase[] = [
   { method: 'PUT', path: '/api/v1/datasets/{code}/records', object: 'draft', role: 'steward', payload: [row] },
   { method: 'DELETE', path: '/api/v1/datasets/{code}/records/{key}', object: 'draft', role: 'steward' },
   { method: 'GET', path: '/api/v1/datasets/{code}/quality', object: 'draft', role: 'steward' },
+  { method: 'GET', path: '/api/v1/datasets/{code}/corrections', object: 'draft', role: 'consumer' },
+  { method: 'POST', path: '/api/v1/datasets/{code}/corrections', object: 'draft', role: 'consumer', payload: { recordKey: '2026000001', field: 'college', description: 'not mine' } },
+  { method: 'GET', path: '/api/v1/datasets/{code}/corrections/{id}', object: 'correction', role: 'consumer', fixed: { code: 'students' } },
+  {
+    method: 'POST',
+    path: '/api/v1/datasets/{code}/corrections/{id}/decision',
+    object: 'correction',
+    role: 'steward',
+    fixed: { code: 'students' },
+    payload: { decision: 'reject', reason: 'not mine' }
+  },
   { method: 'GET', path: '/api/v1/datasets/{code}/retention', object: 'draft', role: 'consumer' },
   { method: 'GET', path: '/api/v1/datasets/{code}/open-reviews', object: 'draft', role: 'steward' },
   { method: 'POST', path: '/api/v1/datasets/{code}/open-reviews', object: 'draft', role: 'steward', payload: { decision: 'approve' } },

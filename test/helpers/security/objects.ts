@@ -14,7 +14,7 @@ export interface OwnedObject {
 }
 
 export type Objects = Record<ObjectName, OwnedObject>
-export type ObjectName = 'draft' | 'students' | 'system' | 'destruction' | 'executed' | 'consent' | 'openRequest' | 'request' | 'agreement' | 'grant' | 'export'
+export type ObjectName = 'draft' | 'students' | 'system' | 'destruction' | 'executed' | 'consent' | 'openRequest' | 'request' | 'agreement' | 'grant' | 'export' | 'correction'
 
 const SUPERVISOR = { unit: 'OFFICE', sub: 'supervisor-zhou' }
 const EXECUTOR = { unit: 'OFFICE', sub: 'office-li' }
@@ -94,6 +94,10 @@ export async function unitObjects (h: TestApp): Promise<Objects> {
     }
   }), 201, 'open request')
 
+  const correction = await ok(await h.as('consumer', {
+    method: 'POST', url: '/api/v1/datasets/students/corrections', payload: { recordKey: '2026000001', field: 'college', description: 'fixture: studies in MATH now' }
+  }, MATH_READER), 201, 'correction')
+
   const steward = (url: string) => ({ role: 'steward' as const, claims: CS_STEWARD, url })
   return {
     draft: { id: 'drafty', owner: steward('/api/v1/datasets/drafty') },
@@ -106,6 +110,7 @@ export async function unitObjects (h: TestApp): Promise<Objects> {
     request: { id: pending.id, owner: { role: 'consumer', claims: MATH, url: `/api/v1/share-requests/${pending.id as string}` } },
     agreement: { id: agreement, owner: { role: 'consumer', claims: MATH, url: `/api/v1/agreements/${agreement}` } },
     grant: { id: fixture.grant.id, owner: { role: 'consumer', claims: MATH_READER, url: `/api/v1/grants/${fixture.grant.id}` } },
-    export: { id: exported.id, owner: { role: 'consumer', claims: MATH_READER, url: `/api/v1/exports/${exported.id as string}` } }
+    export: { id: exported.id, owner: { role: 'consumer', claims: MATH_READER, url: `/api/v1/exports/${exported.id as string}` } },
+    correction: { id: correction.id, owner: { role: 'consumer', claims: MATH_READER, url: `/api/v1/datasets/students/corrections/${correction.id as string}` } }
   }
 }
