@@ -35,6 +35,11 @@ export interface AuditEventInput {
   /** before/after, counts, reasons */
   details?: Record<string, unknown>
   occurredAt?: Date
+  /**
+   * The person-access trace: keyed digests (persons/trace.ts) of the persons whose rows the event
+   * served, distinct. Stored beside the chain in the same write (audit_person_accesses), never in it.
+   */
+  persons?: readonly Buffer[] | null
 }
 
 export interface AppendResult {

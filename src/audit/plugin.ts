@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { alertRoutes } from './alert-routes.js'
 import { blacklistRoutes } from './blacklist/routes.js'
+import { personAccessRoutes } from './persons/routes.js'
+import { personTracerOf, type PersonTracer } from './persons/trace.js'
 import { auditRoutes } from './routes.js'
 
 /**
@@ -12,6 +14,17 @@ async function audit (app: FastifyInstance) {
   await app.register(auditRoutes)
   await app.register(alertRoutes)
   await app.register(blacklistRoutes)
+  await app.register(personAccessRoutes, { tracer: tracerOf(app) })
+}
+
+/** The digests of person keys need the master key: a process without one answers the lookup with 503. */
+function tracerOf (app: FastifyInstance): PersonTracer | null {
+  try {
+    return personTracerOf(app.config)
+  } catch (err) {
+    app.log.warn({ err }, 'audit: no master key in this process; the person-access lookup answers 503')
+    return null
+  }
 }
 
 export default fp(audit, { name: 'audit', dependencies: ['audit-log'], fastify: '5.x' })

@@ -79,6 +79,14 @@ function eventsJson (rows: StoredEvent[]): string {
   })))
 }
 
+/** The persons one event served (persons/trace.ts), written beside it by audit_append (migrations/0020). */
+export interface PersonTrace { seq: string, recordedAt: string, digests: readonly Buffer[] }
+
+/** One hex string per event: half the text of an array of strings, and one decode in the database. */
+function tracesJson (traces: readonly PersonTrace[]): string {
+  return JSON.stringify(traces.map((t) => ({ s: t.seq, r: t.recordedAt, d: Buffer.concat(t.digests).toString('hex') })))
+}
+
 function checkpointsJson (c: CheckpointRow | null): string {
   return JSON.stringify(c
     ? [{ seq: c.seq, head_hash: c.headHash, hash_alg: c.hashAlg, created_at: c.createdAt, reason: c.reason, key_id: c.keyId, algorithm: c.algorithm, signature: c.signature }]
@@ -147,14 +155,14 @@ export function createAuditRepository (db: Kysely<Database>) {
     },
 
     /**
-     * One batch in one call of `audit_append` (migrations/0005): its rows as one JSON parameter
-     * (far cheaper than 24 bound parameters per row), its checkpoint, and the move of the chain
-     * head, which happens only if the head is still at `from`. In autocommit that is its own
-     * synchronous transaction: one round trip per batch. False when the head had moved.
+     * One batch in one call of `audit_append` (migrations/0005, 0020): its rows as one JSON parameter
+     * (far cheaper than 24 bound parameters per row), its checkpoint, its events' person traces, and
+     * the move of the chain head, which happens only if the head is still at `from`. In autocommit
+     * that is its own synchronous transaction: one round trip per batch. False when the head had moved.
      */
-    async appendIfHead (q: Db, from: { seq: string, hash: string }, rows: StoredEvent[], checkpoint: CheckpointRow | null): Promise<boolean> {
+    async appendIfHead (q: Db, from: { seq: string, hash: string }, rows: StoredEvent[], checkpoint: CheckpointRow | null, traces: readonly PersonTrace[] = []): Promise<boolean> {
       try {
-        await sql`select audit_append(${from.seq}::bigint, ${from.hash}, ${eventsJson(rows)}::jsonb, ${checkpointsJson(checkpoint)}::jsonb)`.execute(q)
+        await sql`select audit_append(${from.seq}::bigint, ${from.hash}, ${eventsJson(rows)}::jsonb, ${checkpointsJson(checkpoint)}::jsonb, ${tracesJson(traces)}::jsonb)`.execute(q)
         return true
       } catch (err) {
         if ((err as { code?: string }).code === 'DG001') return false

@@ -3,7 +3,7 @@ import type { Database } from '../db/database.js'
 import type { SigningKey } from '../platform/auth/keys.js'
 import { actionOfDomainEvent, type AppendResult, type AuditEventInput } from './events.js'
 import { eventHash, microIso, signCheckpoint, type ChainedContent, type HashAlgorithm } from './hash-chain.js'
-import { createAuditRepository, type CheckpointRow, type DomainEventText, type StoredEvent } from './repository.js'
+import { createAuditRepository, type CheckpointRow, type DomainEventText, type PersonTrace, type StoredEvent } from './repository.js'
 
 export interface AuditWriterOptions {
   db: Kysely<Database>
@@ -23,6 +23,7 @@ export interface AuditWriterOptions {
 
 interface Pending {
   content: Content
+  persons: readonly Buffer[] | null
   resolve: (r: AppendResult) => void
   reject: (err: unknown) => void
 }
@@ -32,6 +33,15 @@ interface Head { seq: bigint, hash: string, checkpointSeq: bigint }
 const RELAY_BATCH = 500
 
 type Content = Omit<ChainedContent, 'seq' | 'recordedAt' | 'hashAlg'>
+
+/** The person traces of a batch's events, placed by their chained rows (the batch's events start at `offset`). */
+function tracesOf (batch: readonly Pending[], rows: readonly StoredEvent[], offset = 0): PersonTrace[] {
+  const traces: PersonTrace[] = []
+  batch.forEach((p, i) => {
+    if (p.persons && p.persons.length > 0) traces.push({ seq: rows[offset + i]!.seq, recordedAt: rows[offset + i]!.recordedAt, digests: p.persons })
+  })
+  return traces
+}
 
 /**
  * PostgreSQL stores no U+0000 in text or jsonb and no unpaired surrogate in jsonb, and one such
@@ -157,7 +167,7 @@ export function createAuditWriter (options: AuditWriterOptions) {
   /** The fast path: one statement, chained onto the predicted head. */
   async function sealFast (batch: Pending[], from: Head, chained: ReturnType<typeof chain>) {
     try {
-      const moved = await repo.appendIfHead(db, { seq: String(from.seq), hash: from.hash }, chained.rows, chained.checkpoint)
+      const moved = await repo.appendIfHead(db, { seq: String(from.seq), hash: from.hash }, chained.rows, chained.checkpoint, tracesOf(batch, chained.rows))
       if (moved) {
         appended()
         batch.forEach((p, i) => { p.resolve({ seq: chained.rows[i]!.seq, hash: chained.rows[i]!.hash }) })
@@ -183,7 +193,8 @@ export function createAuditWriter (options: AuditWriterOptions) {
         const chained = chain(from, [...domain.map(relayed), ...batch.map((p) => p.content)])
         if (chained.rows.length > 0) {
           await repo.markRelayed(trx, domain.map((d) => d.id), chained.rows.slice(0, domain.length).map((r) => r.seq))
-          if (!await repo.appendIfHead(trx, locked, chained.rows, chained.checkpoint)) throw new Error('audit chain head moved under its lock')
+          const traces = tracesOf(batch, chained.rows, domain.length)
+          if (!await repo.appendIfHead(trx, locked, chained.rows, chained.checkpoint, traces)) throw new Error('audit chain head moved under its lock')
         }
         return { head: chained.head, rows: chained.rows.slice(domain.length), inserted: chained.rows.length }
       })
@@ -241,7 +252,7 @@ export function createAuditWriter (options: AuditWriterOptions) {
     async append (event: AuditEventInput): Promise<AppendResult> {
       const prepared = content(event) // an event that cannot be serialised fails here, alone
       return await new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ content: prepared, resolve, reject })
+        queue.push({ content: prepared, persons: event.persons ?? null, resolve, reject })
         next()
       })
     },

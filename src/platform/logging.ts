@@ -1,5 +1,9 @@
 import type { FastifyServerOptions } from 'fastify'
 
+/** A person key in a path (the person-access lookup) is personal data: the log names the route only. */
+const PERSON_IN_PATH = /^(\/api\/v1\/audit\/persons\/)[^/?]*/
+const loggedPath = (url: string) => url.split('?')[0]!.replace(PERSON_IN_PATH, '$1[redacted]')
+
 /**
  * pino options: JSON at the configured level, pretty only on a terminal. Requests are logged by
  * method, path and a few allow-listed headers: never the query string (it may carry personal data
@@ -18,7 +22,7 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
       req (req: { method: string, url: string, ip?: string, headers: Record<string, unknown> }) {
         return {
           method: req.method,
-          path: req.url.split('?')[0],
+          path: loggedPath(req.url),
           remoteAddress: req.ip,
           userAgent: req.headers['user-agent'],
           contentLength: req.headers['content-length']

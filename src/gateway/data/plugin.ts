@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { personTracerOf } from '../../audit/persons/trace.js'
 import { loadMaskingKey } from '../../masking/keys.js'
 import { exportsAndTracing } from '../exports/plugin.js'
 import { createDataCache, type DataCache } from './cache.js'
@@ -31,6 +32,7 @@ export default async function dataPath (app: FastifyInstance) {
   const cache = createDataCache(app.db, { refreshMs: config.DATA_CACHE_REFRESH_MS })
   const quota = createQuotaCounter(app.db, { syncMs: config.DATA_QUOTA_SYNC_MS })
   const reader = createDataReader({ db: app.db, cache, key, encryption: app.encryption })
+  const tracer = personTracerOf(config)
   app.decorate('dataPath', { reader, cache, quota })
   paths.set(app.db, app.dataPath)
   app.addHook('onReady', async () => {
@@ -43,6 +45,6 @@ export default async function dataPath (app: FastifyInstance) {
     await quota.stop()
   })
   auditRefusals(app)
-  await app.register(dataRoutes, { reader, quota, key, serverTiming: config.DATA_SERVER_TIMING })
-  await app.register(exportsAndTracing, { reader, cache, quota, key })
+  await app.register(dataRoutes, { reader, quota, key, tracer, serverTiming: config.DATA_SERVER_TIMING })
+  await app.register(exportsAndTracing, { reader, cache, quota, key, tracer })
 }

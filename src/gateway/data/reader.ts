@@ -25,7 +25,8 @@ export interface ReadPlan {
   day: string
 }
 
-export interface StoredRow { record_key: string, data: Record<string, unknown>, sealed?: Buffer | null }
+/** `person_key`: whom the row is about (the person-access trace, audit/persons/trace.ts) */
+export interface StoredRow { record_key: string, data: Record<string, unknown>, person_key?: string | null, sealed?: Buffer | null }
 
 export interface PlanInput {
   grant?: string | undefined
@@ -63,7 +64,7 @@ export function createDataReader ({ db, cache, key, encryption }: { db: Kysely<D
     const afterKey = after === undefined ? sql`` : sql`and record_key > ${after}`
     const codec = p.view.codec
     const result = await sql<StoredRow>`
-      select record_key, data${codec ? sql`, sealed` : sql``} from records
+      select record_key, data, person_key${codec ? sql`, sealed` : sql``} from records
       where dataset_code = ${p.grant.dataset_code} and ${predicate} ${afterKey}
       order by record_key limit ${limit}`.execute(db)
     if (codec) for (const row of result.rows) codec.decode(row.record_key, row.data, row.sealed ?? null, p.fields)

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { tracedPersons, type PersonTracer } from '../../audit/persons/trace.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { AuditUnavailableError, QuotaExceededError } from './errors.js'
@@ -18,6 +19,8 @@ export interface DataRouteOptions {
   reader: DataReader
   quota: QuotaCounter
   key: MaskingKey
+  /** which reads record the persons they served (AUDIT_PERSON_TRACE) */
+  tracer: PersonTracer
   serverTiming: boolean
 }
 
@@ -33,7 +36,7 @@ export const requestState = new WeakMap<FastifyRequest, DataRequestState>()
 const ms = (from: number) => (performance.now() - from).toFixed(2)
 
 /** The unified data-access API: granted, masked, audited reads (R6.1–R6.3, R7.2, R7.6, R9.3). */
-export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (app, { reader, quota, key, serverTiming }) => {
+export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (app, { reader, quota, key, tracer, serverTiming }) => {
   app.get('/data/:dataset/records', {
     config: { access, auditsItself: true },
     schema: {
@@ -115,6 +118,8 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     quota.release(plan.grant.id, plan.day, allowed - count)
 
     const t2 = performance.now()
+    // whose rows these are, as keyed digests, before the masks run (the person key may be masked)
+    const persons = tracer.of(plan.view.entry.dataset)?.persons(rows) ?? null
     let data: Record<string, unknown>[] | null = new Array<Record<string, unknown>>(count)
     for (let i = 0; i < count; i++) data[i] = plan.masker(rows[i]!.data)
     const nextCursor = more ? sealCursor(key, plan.grant.id, rows[count - 1]!.record_key) : null
@@ -147,7 +152,8 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
         fields: plan.fields,
         rows: count,
         grantId: plan.grant.id,
-        details: detailsOf(plan, { format, limit: q.limit, cursor: after !== undefined, masked: plan.masked })
+        persons,
+        details: detailsOf(plan, { format, limit: q.limit, cursor: after !== undefined, masked: plan.masked, ...tracedPersons(persons) })
       }))
     } catch (err) {
       quota.release(plan.grant.id, plan.day, count)

@@ -1,10 +1,12 @@
+import type { AppendResult, AuditEventInput } from '../../audit/events.js'
+import type { PersonDigester, PersonTracer } from '../../audit/persons/trace.js'
 import { unusableBecause } from '../../authorization/grants/resolve.js'
 import type { ExportRow } from '../../db/database.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import type { AeadSuite } from '../../platform/aead.js'
 import type { DataCache } from '../data/cache.js'
 import { csvHeader } from '../data/format.js'
-import type { DataReader, ReadPlan } from '../data/reader.js'
+import type { DataReader, ReadPlan, StoredRow } from '../data/reader.js'
 import { cellDigest, coincidence, createDecoyTally, decoyCount, decoyMaker, decoyPositions, valueSpace } from '../watermarks/decoys.js'
 import { decoyDigestKey, exportFileKey, watermarkKey } from '../watermarks/keys.js'
 import { createMarker } from '../watermarks/marks.js'
@@ -24,7 +26,13 @@ export interface JobDeps {
   dir: string
   decoyEvery: number
   ttlHours: number
+  /** which exports record the persons they served (AUDIT_PERSON_TRACE) */
+  tracer: PersonTracer
+  audit: (event: AuditEventInput) => Promise<AppendResult>
 }
+
+/** Most persons one trace event of an export names: an export of millions of rows is recorded in parts. */
+export const TRACE_PART_PERSONS = 50_000
 
 /** The job stopped for a reason its owner should read (the grant was revoked, the process is shutting down). */
 export class JobStopped extends Error {}
@@ -67,6 +75,7 @@ export async function runExport (deps: JobDeps, row: ExportRow, plan: ReadPlan, 
   let written = 0
   let after: string | undefined
 
+  const trace = createExportTrace(deps, row, plan)
   const writer = await createSealedWriter(deps.dir, id, exportFileKey(deps.key, id), deps.suite)
   try {
     await writer.write(csvHeader(fields))
@@ -92,6 +101,7 @@ export async function runExport (deps: JobDeps, row: ExportRow, plan: ReadPlan, 
         while (nextDecoy < decoys.length && decoys[nextDecoy]!.position <= written) chunk += decoys[nextDecoy++]!.line
       }
       after = batch[batch.length - 1]!.record_key
+      await trace?.add(batch, written)
       await writer.write(chunk)
       await deps.repo.progress(id, written)
       if (batch.length < want) break
@@ -100,6 +110,7 @@ export async function runExport (deps: JobDeps, row: ExportRow, plan: ReadPlan, 
     let rest = ''
     while (nextDecoy < decoys.length) rest += decoys[nextDecoy++]!.line
     await writer.write(rest)
+    await trace?.end(written)
     if (signal.aborted) throw new JobStopped('interrupted: the process shut down')
     const file = await writer.finish()
     const dkey = decoyDigestKey(deps.key)
@@ -119,6 +130,52 @@ export async function runExport (deps: JobDeps, row: ExportRow, plan: ReadPlan, 
   } catch (err) {
     await writer.discard()
     throw err
+  }
+}
+
+/**
+ * The persons an export wrote into its file, recorded as `data.export.write` events of its caller
+ * (rows 0: the download counts the rows) in parts of at most TRACE_PART_PERSONS persons, the last
+ * before the export is done. A part that cannot be recorded fails the export: no file without its
+ * trace. Null when the dataset is not traced.
+ */
+function createExportTrace (deps: JobDeps, row: ExportRow, plan: ReadPlan) {
+  const digester: PersonDigester | null = deps.tracer.of(plan.view.entry.dataset)
+  if (!digester) return null
+  let persons = new Map<string, Buffer>()
+  let part = 0
+  let from = 0
+  const record = async (through: number) => {
+    const digests = [...persons.values()]
+    persons = new Map()
+    try {
+      await deps.audit({
+        service: 'gateway',
+        action: 'export',
+        operation: 'data.export.write',
+        actor: { sub: row.sub, unit: row.consumer_unit, client: row.client, roles: [] },
+        objectType: 'export',
+        objectId: row.id,
+        dataset: row.dataset_code,
+        fields: plan.fields,
+        rows: 0,
+        grantId: row.grant_id,
+        persons: digests,
+        details: { export: row.id, part: ++part, rowsFrom: from + 1, rowsThrough: through, persons: digests.length, masked: plan.masked }
+      })
+    } catch {
+      throw new JobStopped('failed: the audit log could not record whose rows the export holds; try again')
+    }
+    from = through
+  }
+  return {
+    async add (batch: readonly StoredRow[], through: number) {
+      digester.collect(batch, persons)
+      if (persons.size >= TRACE_PART_PERSONS) await record(through)
+    },
+    async end (through: number) {
+      if (persons.size > 0 || part === 0) await record(through)
+    }
   }
 }
 

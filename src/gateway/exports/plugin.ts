@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import type { PersonTracer } from '../../audit/persons/trace.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import type { DataCache } from '../data/cache.js'
 import type { QuotaCounter } from '../data/quota.js'
@@ -15,6 +16,7 @@ export interface ExportsOptions {
   cache: DataCache
   quota: QuotaCounter
   key: MaskingKey
+  tracer: PersonTracer
 }
 
 const runners = new WeakMap<object, { runner: ExportRunner, dir: string }>()
@@ -25,7 +27,7 @@ export const exportsOf = (db: object) => runners.get(db)
  * Exports and leak tracing, on the data path's reader, cache and quotas: the routes, the jobs of
  * this process, and at start-up the failure of jobs a dead process left behind.
  */
-export async function exportsAndTracing (app: FastifyInstance, { reader, cache, quota, key }: ExportsOptions) {
+export async function exportsAndTracing (app: FastifyInstance, { reader, cache, quota, key, tracer }: ExportsOptions) {
   const { config } = app
   const dir = config.EXPORT_DIR ? resolve(config.EXPORT_DIR) : join(config.dataDir, 'exports')
   const repo = createExportRepository(app.db)
@@ -38,6 +40,8 @@ export async function exportsAndTracing (app: FastifyInstance, { reader, cache, 
     suite,
     dir,
     quota,
+    tracer,
+    audit: app.audit.append,
     decoyEvery: config.EXPORT_DECOY_EVERY,
     ttlHours: config.EXPORT_TTL_HOURS,
     log: app.log,

@@ -2,6 +2,7 @@ import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { auditLogOf } from '../../audit/log-plugin.js'
+import { personTracerOf } from '../../audit/persons/trace.js'
 import { loadMaskingKey } from '../../masking/keys.js'
 import { createPublicViews } from './public-view.js'
 import { auditRefusals } from './refusals.js'
@@ -31,6 +32,7 @@ async function openData (app: FastifyInstance) {
     views: createPublicViews(key),
     key,
     log,
+    tracer: personTracerOf(config),
     limit,
     license: config.OPEN_DATA_LICENSE,
     publicBaseUrl: config.PUBLIC_BASE_URL

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Database, Dataset } from '../../db/database.js'
 import type { PolicyProfiles } from '../../masking/policy.js'
 
-export interface StoredOpenRow { record_key: string, data: Record<string, unknown>, sealed: Buffer | null }
+export interface StoredOpenRow { record_key: string, data: Record<string, unknown>, person_key: string | null, sealed: Buffer | null }
 
 /** What the open data API reads: datasets, their policies and publishers, and records in key order. */
 export function createOpenDataRepository (db: Kysely<Database>) {
@@ -18,7 +18,7 @@ export function createOpenDataRepository (db: Kysely<Database>) {
 
     /** Up to `limit` records after the key `after`, in key order: a range scan of the primary key. */
     async page (code: string, { after, limit }: { after?: string | undefined, limit: number }): Promise<StoredOpenRow[]> {
-      let query = db.selectFrom('records').select(['record_key', 'data', 'sealed'])
+      let query = db.selectFrom('records').select(['record_key', 'data', 'person_key', 'sealed'])
         .where('dataset_code', '=', code).orderBy('record_key').limit(limit)
       if (after !== undefined) query = query.where('record_key', '>', after)
       return await query.execute()

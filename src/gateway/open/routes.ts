@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { onRequestAsyncHookHandler } from 'fastify'
 import type { AuditLog } from '../../audit/log-plugin.js'
+import { tracedPersons, type PersonTracer } from '../../audit/persons/trace.js'
 import { openDatasets, openStateOf } from '../../catalog/open-reviews/repository.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import { campusToday } from '../../platform/calendar.js'
@@ -24,6 +25,8 @@ export interface OpenRouteOptions {
   views: PublicViews
   key: MaskingKey
   log: AuditLog
+  /** which downloads record the persons they served (AUDIT_PERSON_TRACE) */
+  tracer: PersonTracer
   /** the per-address limit of the open API, shared by its routes */
   limit: onRequestAsyncHookHandler
   license: string
@@ -50,7 +53,7 @@ const byCode = (a: { dataset: { code: string } }, b: { dataset: { code: string }
  * anyone, without a token, masked for the public, every download audited before it leaves.
  */
 export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (app, options) => {
-  const { repo, views, key, log, limit, license } = options
+  const { repo, views, key, log, tracer, limit, license } = options
   // the open routes count requests per address themselves (OPEN_RATE_LIMIT_*), not the API's limit
   const config = { access: 'public' as const, rateLimit: false as const }
 
@@ -137,6 +140,7 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
     const rows = await repo.page(code, { after, limit: q.limit + 1 })
     const more = rows.length > q.limit
     if (more) rows.length = q.limit
+    const persons = tracer.of(dataset)?.persons(rows) ?? null
     const data = rows.map((r) => view.mask(codec ? codec.decode(r.record_key, r.data, r.sealed, view.fields) : r.data))
     const nextCursor = more ? sealOpenCursor(key, code, rows[rows.length - 1]!.record_key) : null
     const format = chooseFormat(q.format, request.headers.accept)
@@ -154,7 +158,8 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
         fields: view.fields,
         rows: data.length,
         requestId: String(request.id),
-        details: { format, cursor: after !== undefined, limit: q.limit, masked: view.masked, profile: 'third_party' }
+        persons,
+        details: { format, cursor: after !== undefined, limit: q.limit, masked: view.masked, profile: 'third_party', ...tracedPersons(persons) }
       }))
     } catch (err) {
       request.log.error({ err }, 'audit: an open download could not be recorded; no data sent')
