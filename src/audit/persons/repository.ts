@@ -22,6 +22,7 @@ export interface PersonAccessRow {
   actor_sub: string
   actor_client: string | null
   grant_id: string | null
+  purpose_code: string | null
   fields: string[] | null
   masked: string[] | null
   export_id: string | null
@@ -49,14 +50,14 @@ export function createPersonAccessRepository (db: Kysely<Database>) {
       const where = conditions.length === 0 ? sql`` : sql`and ${sql.join(conditions, sql` and `)}`
       const ranges = f.digests.map((digest) => sql`(
         select e.seq, e.occurred_at, e.action, e.operation, e.dataset_code, e.actor_unit, e.actor_sub, e.actor_client, e.grant_id,
-               e.fields, e.details -> 'masked' as masked, case when e.object_type = 'export' then e.object_id end as export_id
+               e.details ->> 'purposeCode' as purpose_code, e.fields, e.details -> 'masked' as masked, case when e.object_type = 'export' then e.object_id end as export_id
           from audit_person_accesses p
           join audit_events e on e.seq = p.seq and e.recorded_at = p.recorded_at
          where p.digest = ${digest} ${where}
          order by p.seq desc limit ${f.limit})`)
       const result = await sql<PersonAccessRow>`
         select distinct on (r.seq) r.seq::text as seq, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at,
-               action, operation, dataset_code, actor_unit, actor_sub, actor_client, grant_id, fields,
+               action, operation, dataset_code, actor_unit, actor_sub, actor_client, grant_id, purpose_code, fields,
                case when jsonb_typeof(masked) = 'array' then array(select jsonb_array_elements_text(masked)) end as masked, export_id
           from (${sql.join(ranges, sql` union all `)}) r
          order by r.seq desc limit ${f.limit}`.execute(db)

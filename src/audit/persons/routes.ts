@@ -23,6 +23,7 @@ function toAccess (row: PersonAccessRow, purposes: Map<string, string>): PersonA
     client: row.actor_client,
     grant: row.grant_id,
     purpose: row.grant_id === null ? null : purposes.get(row.grant_id) ?? null,
+    purposeCode: row.purpose_code,
     fields: row.fields ?? [],
     masked: masked.length > 0,
     maskedFields: masked,
