@@ -3,6 +3,7 @@ import { correctionRoutes } from './corrections/routes.js'
 import { datasetRoutes } from './datasets/routes.js'
 import { destructionRoutes } from './destructions/routes.js'
 import { encryptionRoutes } from './encryption/routes.js'
+import { startEncryptionSweeps } from './encryption/timer.js'
 import { gradingRoutes } from './datasets/grading-routes.js'
 import { openReviewRoutes } from './open-reviews/routes.js'
 import { qualityRoutes } from './quality/routes.js'
@@ -29,4 +30,6 @@ export default async function catalog (app: FastifyInstance) {
   await app.register(destructionRoutes)
   // datasets past their retention period get destruction proposals on a timer (R5.2)
   startRetentionSweeps(app)
+  // records stored in the clear before every PI field was sealed, and kept masked forms of an older policy
+  startEncryptionSweeps(app)
 }

@@ -199,6 +199,8 @@ export interface RecordTable {
   sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>
   /** blind indexes of the encrypted fields: field → keyed HMAC of the value (migrations/0014) */
   blind: ColumnType<Record<string, string> | null, string | null | undefined, string | null>
+  /** masked forms of the sealed values that do not depend on the grant, by profile, and `#` the rules' digest (migrations/0021) */
+  masked: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
 }
 export type StoredRecord = Selectable<RecordTable>
 
@@ -616,6 +618,18 @@ export interface GrantUsageTable {
   updated_at: Generated<Date>
 }
 
+// catalog: the sweep that seals what is still clear and keeps masked forms current (migrations/0021)
+export interface EncryptionSweepTable {
+  dataset_code: string
+  /** the encrypted fields every record was brought to */
+  fields: string[]
+  /** the rules' digest of the masked forms every record was brought to; null when none are kept */
+  masked_digest: string | null
+  /** records rewritten by the last sweep */
+  records: ColumnType<string, number | string | undefined, number | string>
+  swept_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 // catalog: encryption at rest (migrations/0014)
 export interface MasterKeyTable {
   fingerprint: string
@@ -736,6 +750,7 @@ export interface Database {
   datasets: DatasetTable
   dataset_grade_history: DatasetGradeHistoryTable
   records: RecordTable
+  encryption_sweeps: EncryptionSweepTable
   ingest_batches: IngestBatchTable
   business_systems: BusinessSystemTable
   domain_events: DomainEventTable

@@ -31,6 +31,12 @@ export interface StrategyDefinition {
   /** keeps equality within one scope, so masked columns still join */
   deterministic: boolean
   params: Record<string, TSchema>
+  /**
+   * The output depends on the value and the rule's parameters alone (not on the key, the scope or
+   * the day), so it can be worked out once, at ingest, and kept beside a sealed value (see
+   * kept-forms.ts). Never `keep`: its output is the value itself.
+   */
+  valueOnly?: boolean | ((params: Record<string, unknown>) => boolean)
   compile (params: Record<string, unknown>, piType: string | undefined, ctx: CompileContext): MaskFn
 }
 
@@ -128,6 +134,7 @@ export const STRATEGIES: Record<string, StrategyDefinition> = {
   },
   null: {
     name: 'null',
+    valueOnly: true,
     description: 'Keeps the field and sets it to null.',
     reversible: false,
     deterministic: true,
@@ -136,6 +143,7 @@ export const STRATEGIES: Record<string, StrategyDefinition> = {
   },
   replace: {
     name: 'replace',
+    valueOnly: true,
     description: 'Writes one constant in place of every value.',
     reversible: false,
     deterministic: true,
@@ -147,6 +155,7 @@ export const STRATEGIES: Record<string, StrategyDefinition> = {
   },
   mask: {
     name: 'mask',
+    valueOnly: true,
     description: 'Keeps the first `keepFirst` and last `keepLast` characters (Unicode code points) and masks the rest with `char`; ' +
       'at least a third of a short value is always masked. With a `piType` and neither count, the type\'s default format: ' +
       'id_number 110101********1234, phone 138****5678, name 张* / 欧阳**, bank_card first 6 last 4, email z***@example.edu.cn, ' +
@@ -214,6 +223,7 @@ export const STRATEGIES: Record<string, StrategyDefinition> = {
   },
   generalize: {
     name: 'generalize',
+    valueOnly: (p) => p.to !== 'age_band', // an age band moves with the day
     description: 'Coarsens the value: a date to its `year` or `year_month`; a number to a `range` of `width`; a birth date, ID number or ' +
       'age to an `age_band` of `width` years; an address to its `province`, `city` or `district`. Without `to`, by PI type ' +
       '(birth_date → year, address → city) or by the value. A value that cannot be read at that level becomes null.',
@@ -276,6 +286,7 @@ export const STRATEGIES: Record<string, StrategyDefinition> = {
   },
   truncate: {
     name: 'truncate',
+    valueOnly: true,
     description: 'Keeps only the first (or last) `length` characters (code points).',
     reversible: false,
     deterministic: true,

@@ -41,7 +41,7 @@ async function setup (h: TestApp, count = 12, grade = 'ordinary') {
 const stored = async (h: TestApp) => await h.database.db.selectFrom('records').select(['record_key', 'data', 'sealed', 'blind'])
   .where('dataset_code', '=', 'health').orderBy('record_key').execute()
 
-t.test('fields of sensitive PI types are stored sealed, with blind indexes; the database alone reveals nothing', async (t) => {
+t.test('fields with a PI type are stored sealed, with blind indexes; the database alone reveals nothing', async (t) => {
   const h = await build(t)
   await setup(h)
   const rows = await stored(h)
@@ -50,15 +50,16 @@ t.test('fields of sensitive PI types are stored sealed, with blind indexes; the 
   t.equal(first.data.diagnosis, ENCRYPTED_MARK, 'health data sealed away')
   t.equal(first.data.bank_card, ENCRYPTED_MARK, 'financial accounts sealed away')
   t.ok(first.sealed && first.sealed.length > 40, 'into the record\'s sealed blob')
-  t.equal(first.data.name, '学生1', 'other fields in the clear')
+  t.equal(first.data.name, ENCRYPTED_MARK, 'a name is personal information: sealed too (003 3(1))')
+  t.equal(first.data.college, 'CS', 'other fields in the clear')
   t.equal(first.data.student_id, '2026000001', 'the key stays in the clear')
   const dump = JSON.stringify(rows) + rows.map((r) => r.sealed!.toString('latin1')).join('')
-  t.notOk(dump.includes('asthma') || dump.includes('6222020000000000'), 'no sensitive value anywhere in the table')
-  t.same(Object.keys(first.blind ?? {}).sort(), ['bank_card', 'diagnosis'])
+  t.notOk(dump.includes('asthma') || dump.includes('6222020000000000') || dump.includes('学生1'), 'no personal value anywhere in the table')
+  t.same(Object.keys(first.blind ?? {}).sort(), ['bank_card', 'diagnosis', 'name'])
 
   const state = await h.as('security_admin', { method: 'GET', url: '/api/v1/datasets/health/encryption' }, OFFICE)
   t.equal(state.statusCode, 200)
-  t.match(state.json(), { dataset: 'health', fields: [{ name: 'diagnosis', reason: 'sensitive_pi' }, { name: 'bank_card', reason: 'sensitive_pi' }], key: { suite: 'aes-256-gcm', ageDays: 0, destroyedAt: null }, clearRecords: 0 })
+  t.match(state.json(), { dataset: 'health', fields: [{ name: 'name', reason: 'pi' }, { name: 'diagnosis', reason: 'sensitive_pi' }, { name: 'bank_card', reason: 'sensitive_pi' }], key: { suite: 'aes-256-gcm', ageDays: 0, destroyedAt: null }, clearRecords: 0 })
   const key = await h.database.db.selectFrom('data_keys').selectAll().where('dataset_code', '=', 'health').executeTakeFirstOrThrow()
   t.equal(key.wrapped!.length, 1 + 12 + 32 + 16, 'the data key is stored wrapped (sealed 32 bytes)')
   t.equal(key.master_fingerprint, encryptionOf(h.app.db)!.keyring.current.fingerprint)
@@ -109,7 +110,7 @@ t.test('the office marks fields of important datasets; stored records are sealed
 
   const marked = await mark({ fields: ['dorm_room'], reason: 'dormitory allocation is important data' })
   t.equal(marked.statusCode, 200, marked.body)
-  t.match(marked.json().fields, [{ name: 'dorm_room', reason: 'marked' }, { name: 'diagnosis' }, { name: 'bank_card' }])
+  t.match(marked.json().fields, [{ name: 'name', reason: 'pi' }, { name: 'dorm_room', reason: 'marked' }, { name: 'diagnosis' }, { name: 'bank_card' }])
   let state
   for (let i = 0; i < 200; i++) {
     state = (await h.as('auditor', { method: 'GET', url: '/api/v1/datasets/health/encryption' }, { unit: 'OFFICE', sub: 'auditor-zhao' })).json()
@@ -172,7 +173,7 @@ t.test('rotation re-wraps data keys under a new master key; an interrupted rotat
   const stored0 = (await stored(h))[0]!
   const dataKey = (await after.dataKey('health'))!
   const plain = open(dataKey, stored0.sealed!, Buffer.from('health\u00002026000001'))
-  t.same(JSON.parse(plain.toString()), { diagnosis: 'none', bank_card: '6222020000000000001' }, 'the data is readable under the new master key alone')
+  t.same(JSON.parse(plain.toString()), { name: '学生1', diagnosis: 'none', bank_card: '6222020000000000001' }, 'the data is readable under the new master key alone')
   t.ok((await db.selectFrom('master_keys').selectAll().where('fingerprint', '=', old!.fingerprint).executeTakeFirstOrThrow()).retired_at, 'the old master is retired')
 })
 

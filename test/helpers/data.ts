@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import { sealRecords } from '../../src/catalog/encryption/seal-records.js'
 import { createRecordRepository } from '../../src/catalog/records/repository.js'
+import type { ValidRecord } from '../../src/catalog/records/validate.js'
 import type { TestApp } from './build.js'
 import { insertDataset } from './catalog.js'
 import { insertGrant, type GrantFixture } from './grants.js'
@@ -21,15 +23,20 @@ export function studentRow (n: number): Record<string, unknown> {
   }
 }
 
-/** Stores `count` students (keys 2026000001…) straight through the record repository. */
+/**
+ * Stores `count` students (keys 2026000001…) straight through the record repository, sealed as
+ * ingest seals them (their PI fields, with blind indexes and kept masked forms).
+ */
 export async function seedStudents (h: TestApp, count: number, dataset = 'students') {
   const repo = createRecordRepository(h.database.db)
+  const facts = await h.database.db.selectFrom('datasets').selectAll().where('code', '=', dataset).executeTakeFirstOrThrow()
   for (let start = 1; start <= count; start += 5000) {
-    const rows = []
+    const rows: ValidRecord[] = []
     for (let n = start; n < Math.min(count + 1, start + 5000); n++) {
       const data = studentRow(n)
       rows.push({ key: String(data.student_id), personKey: String(data.student_id), data })
     }
+    if (h.app.hasDecorator('encryption')) await sealRecords(h.app.encryption, facts, rows, h.database.db)
     await repo.ingest({
       batch: randomUUID(),
       dataset,

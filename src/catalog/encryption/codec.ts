@@ -14,16 +14,22 @@ export const ENCRYPTED_MARK = 'enc:v1'
 type EncryptionFacts = Pick<Dataset, 'fields' | 'grade' | 'encrypted_fields' | 'primary_key' | 'person_key'>
 
 /**
- * The fields of a dataset stored encrypted: every field of a sensitive PI type (R9.1), and the
- * fields of an important dataset the office marked. Key fields (primary and person key) stay in
- * the clear: records are found by them.
+ * The fields of a dataset stored encrypted: every field with a PI type (003 3(1): personal
+ * information is stored encrypted; R9.1), and the fields of an important dataset the office marked.
+ * Key fields (primary and person key) stay in the clear: records are found by them.
  */
 export function encryptedFields (dataset: EncryptionFacts): string[] {
   const keys = new Set([...dataset.primary_key, ...(dataset.person_key ? [dataset.person_key] : [])])
   const marked = new Set(dataset.grade === 'important' ? dataset.encrypted_fields : [])
   return dataset.fields
-    .filter((f) => !keys.has(f.name) && ((f.piType !== null && SENSITIVE_PI_TYPES.has(f.piType)) || marked.has(f.name)))
+    .filter((f) => !keys.has(f.name) && (f.piType !== null || marked.has(f.name)))
     .map((f) => f.name)
+}
+
+/** Why a field is encrypted: its PI type (sensitive or not), or the office's mark. */
+export function encryptionReason (field: { piType: string | null }): 'sensitive_pi' | 'pi' | 'marked' {
+  if (field.piType === null) return 'marked'
+  return SENSITIVE_PI_TYPES.has(field.piType) ? 'sensitive_pi' : 'pi'
 }
 
 /** Blind indexes of a dataset: the search key of an encrypted field's value, keyed by the dataset's data key. */

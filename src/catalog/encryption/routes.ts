@@ -9,8 +9,7 @@ import { isOffice, isProducer } from '../datasets/access.js'
 import { createDatasetRepository } from '../datasets/repository.js'
 import { DatasetParamsSchema } from '../datasets/schemas.js'
 import { DatasetNotFoundError } from '../errors.js'
-import { SENSITIVE_PI_TYPES } from '../datasets/vocabulary.js'
-import { encryptedFields } from './codec.js'
+import { encryptedFields, encryptionReason } from './codec.js'
 import { countClear, sealExisting } from './sweep.js'
 
 const tags = ['datasets']
@@ -19,7 +18,7 @@ const EncryptionStateSchema = Type.Object({
   dataset: Type.String(),
   fields: Type.Array(Type.Object({
     name: Type.String(),
-    reason: Type.Enum(['sensitive_pi', 'marked'], { description: 'a sensitive PI type (always encrypted), or marked by the office' })
+    reason: Type.Enum(['sensitive_pi', 'pi', 'marked'], { description: 'a sensitive PI type or another PI type (always encrypted), or marked by the office' })
   }), { description: 'the fields stored encrypted' }),
   key: Type.Union([Type.Object({
     suite: Type.String(),
@@ -33,7 +32,7 @@ const EncryptionStateSchema = Type.Object({
   description: 'Encryption at rest of a dataset (R9.1, R11.3)',
   examples: [{
     dataset: 'student_health',
-    fields: [{ name: 'diagnosis', reason: 'sensitive_pi' }, { name: 'dorm_room', reason: 'marked' }],
+    fields: [{ name: 'diagnosis', reason: 'sensitive_pi' }, { name: 'mobile', reason: 'pi' }, { name: 'dorm_room', reason: 'marked' }],
     key: { suite: 'aes-256-gcm', masterFingerprint: '3f9a0c1d2e4b5a69', createdAt: '2026-11-24T08:00:00.000Z', ageDays: 0, destroyedAt: null },
     clearRecords: 0
   }]
@@ -59,11 +58,10 @@ export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   async function state (row: Dataset) {
-    const marked = new Set(row.grade === 'important' ? row.encrypted_fields : [])
     const key = await app.db.selectFrom('data_keys').selectAll().where('dataset_code', '=', row.code).executeTakeFirst()
     return {
       dataset: row.code,
-      fields: encryptedFields(row).map((name) => ({ name, reason: marked.has(name) ? 'marked' as const : 'sensitive_pi' as const })),
+      fields: encryptedFields(row).map((name) => ({ name, reason: encryptionReason(row.fields.find((f) => f.name === name)!) })),
       key: key
         ? {
             suite: key.suite,
@@ -105,7 +103,7 @@ export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'Mark fields of an important dataset for encryption',
-      description: 'The office marks fields of an `important` dataset to be stored encrypted (fields of sensitive PI types always are). Marks are ' +
+      description: 'The office marks fields of an `important` dataset to be stored encrypted (fields with a PI type always are). Marks are ' +
         'added to the earlier ones, never removed; key fields (primary and person key) cannot be marked. Records already stored are encrypted ' +
         'in the background, a thousand at a time (`clearRecords` counts down).',
       operationId: 'markDatasetEncryption',
@@ -119,7 +117,7 @@ export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const row = await app.db.transaction().execute(async (trx) => {
       const row = await datasets.findForUpdate(request.params.code, trx)
       if (!row) throw new DatasetNotFoundError(request.params.code)
-      if (row.grade !== 'important') throw new FieldError('fields', `only fields of important datasets are marked (${row.code} is ${row.grade}); fields of sensitive PI types are encrypted whatever the grade`)
+      if (row.grade !== 'important') throw new FieldError('fields', `only fields of important datasets are marked (${row.code} is ${row.grade}); fields with a PI type are encrypted whatever the grade`)
       const keys = new Set([...row.primary_key, ...(row.person_key ? [row.person_key] : [])])
       fields.forEach((name, i) => {
         const field = row.fields.find((f) => f.name === name)
@@ -127,7 +125,7 @@ export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (keys.has(name)) throw new FieldError(`fields.${i}`, 'a key field stays in the clear: records are found by it')
       })
       const next = [...new Set([...row.encrypted_fields, ...fields])]
-      const added = next.filter((f) => !row.encrypted_fields.includes(f) && !SENSITIVE_PI_TYPES.has(row.fields.find((x) => x.name === f)?.piType ?? ''))
+      const added = next.filter((f) => !row.encrypted_fields.includes(f) && (row.fields.find((x) => x.name === f)?.piType ?? null) === null)
       await trx.updateTable('datasets').set({ encrypted_fields: next }).where('code', '=', row.code).execute()
       await recordEvent(trx, {
         service: 'catalog',

@@ -45,15 +45,16 @@ export function createRecordRepository (db: Kysely<Database>) {
         return
       }
       for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
-        const payload = JSON.stringify(rows.slice(i, i + UPSERT_CHUNK).map((r) => ({ k: r.key, p: r.personKey, d: r.data, s: r.sealed?.toString('base64') ?? null, b: r.blind ?? null })))
+        const payload = JSON.stringify(rows.slice(i, i + UPSERT_CHUNK).map((r) => ({ k: r.key, p: r.personKey, d: r.data, s: r.sealed?.toString('base64') ?? null, b: r.blind ?? null, m: r.masked ?? null })))
         const upsert = sql`
-          insert into records (dataset_code, record_key, data, person_key, batch_id, source_unit, source_sub, source_client, sealed, blind)
-          select ${summary.dataset}, r.k, r.d, r.p, ${summary.batch}::uuid, ${summary.unit}, ${summary.sub}, ${summary.client}, decode(r.s, 'base64'), r.b
-          from jsonb_to_recordset(${payload}::jsonb) as r(k text, p text, d jsonb, s text, b jsonb)
+          insert into records (dataset_code, record_key, data, person_key, batch_id, source_unit, source_sub, source_client, sealed, blind, masked)
+          select ${summary.dataset}, r.k, r.d, r.p, ${summary.batch}::uuid, ${summary.unit}, ${summary.sub}, ${summary.client}, decode(r.s, 'base64'), r.b, r.m
+          from jsonb_to_recordset(${payload}::jsonb) as r(k text, p text, d jsonb, s text, b jsonb, m jsonb)
           on conflict (dataset_code, record_key) do update set
             data = excluded.data,
             sealed = excluded.sealed,
             blind = excluded.blind,
+            masked = excluded.masked,
             person_key = excluded.person_key,
             batch_id = excluded.batch_id,
             source_unit = excluded.source_unit,

@@ -13,6 +13,7 @@ import { CollectionUnconfirmedError, DatasetNotFoundError, DatasetStateError, No
 import { collectionAllowed } from '../datasets/collection.js'
 import { BatchTooLargeError, NDJSON, parseNdjson } from './ndjson.js'
 import { encryptedFields } from '../encryption/codec.js'
+import { sealRecords } from '../encryption/seal-records.js'
 import { IngestQuerySchema } from '../corrections/schemas.js'
 import { resolveByBatch } from '../corrections/workflow.js'
 import { createRecordRepository } from './repository.js'
@@ -128,11 +129,9 @@ export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = as
       const dataset = writable(await datasets.findForUpdate(code, trx), code, principal)
       if (!collectionAllowed(dataset)) throw new CollectionUnconfirmedError(code)
       const outcome = validateBatch({ fields: dataset.fields, primaryKey: dataset.primary_key, personKey: dataset.person_key }, rows)
-      // sensitive fields are stored encrypted, with blind indexes for equality filters (R9.1)
-      const codec = await app.encryption.codec(dataset)
-      if (codec) {
-        for (const r of outcome.valid) ({ sealed: r.sealed, blind: r.blind } = codec.encode(r.key, r.data))
-      }
+      // personal information is stored sealed, with blind indexes for equality filters and the
+      // masked forms that do not depend on the grant kept beside (R9.1, 003 3(1))
+      await sealRecords(app.encryption, dataset, outcome.valid, trx)
       const who = { batch: randomUUID(), unit: principal.unit, sub: principal.sub, client: principal.client ?? null }
       const counts = { received: rows.length, accepted: outcome.valid.length, rejected: outcome.rejected.length }
       await records.ingest({ ...who, ...counts, dataset: code, format, errors: outcome.errorCounts }, outcome.valid, trx)

@@ -14,6 +14,8 @@ export interface ValidRecord {
   /** its encrypted fields' values sealed together, and their blind indexes, once encoded for storage */
   sealed?: Buffer | null
   blind?: Record<string, string> | null
+  /** masked forms of its sealed values that do not depend on the grant (encryption/seal-records.ts) */
+  masked?: Record<string, unknown> | null
 }
 export interface RecordSpec { fields: readonly StoredField[], primaryKey: readonly string[], personKey: string | null }
 export interface BatchOutcome {

@@ -79,10 +79,13 @@ export function grantView (grant: Grant, entry: DatasetEntry, key: MaskingKey, t
   }
 }
 
-/** A compiled row function for a choice of fields (in the dataset's order). */
-export function compileMasker (view: GrantView, fields: readonly string[], key: MaskingKey, today: Date): RowMasker {
+/**
+ * A compiled row function for a choice of fields (in the dataset's order); the fields in `masked`
+ * arrive masked already (kept forms, see sealed-read.ts) and pass as they are.
+ */
+export function compileMasker (view: GrantView, fields: readonly string[], key: MaskingKey, today: Date, masked?: ReadonlySet<string>): RowMasker {
   const rules: Rules = {}
-  for (const name of fields) rules[name] = view.fields.get(name)!.rule.rule
+  for (const name of fields) rules[name] = masked?.has(name) ? { strategy: 'keep' } : view.fields.get(name)!.rule.rule
   return compileRules(rules, { key, scope: view.grant.id, today }, { others: 'redact' })
 }
 

@@ -7,9 +7,11 @@ import type { Principal } from '../../platform/auth/plugin.js'
 import { campusToday } from '../../platform/calendar.js'
 import { canSee } from '../../catalog/datasets/access.js'
 import type { Encryption } from '../../catalog/encryption/plugin.js'
+import { keptFormsOf } from '../../masking/kept-forms.js'
 import type { DataCache } from './cache.js'
 import { DataDatasetNotFoundError } from './errors.js'
 import { chooseFields, compileMasker, grantView, parseWhere, predicateOf, type GrantView, type ParsedWhere } from './plan.js'
+import { fillSealed, sealedColumns, sealedReadOf, type SealedRead } from './sealed-read.js'
 
 /** Everything a read or an export needs, resolved and checked: the grant, the fields, the masks, the filters. */
 export interface ReadPlan {
@@ -20,6 +22,10 @@ export interface ReadPlan {
   /** of those, the ones masked (or withheld) by the grant's policy */
   masked: string[]
   masker: RowMasker
+  /** how sealed fields are opened or taken from their kept forms; null when none is sealed */
+  sealed: SealedRead | null
+  /** the masker of rows fetched with `kept: true` */
+  keptMasker: RowMasker
   where: ParsedWhere
   /** campus day of the read (quotas) */
   day: string
@@ -55,19 +61,24 @@ export function createDataReader ({ db, cache, key, encryption }: { db: Kysely<D
     const where = parseWhere(view, input.query ?? {})
     const masker = cache.derive(`mask\u0000${grant.id}\u0000${day}\u0000${fields.join(',')}`, () => compileMasker(view, fields, key, todayDate))
     const masked = fields.filter((f) => view.fields.get(f)!.masked)
-    return { grant, view, fields, masked, masker, where, day }
+    const forms = cache.derive(`kept\u0000${dataset}`, () => codec ? keptFormsOf(entry.dataset.fields, entry.profiles, codec.fields) : null)
+    const sealed = cache.derive(`sealed\u0000${grant.id}\u0000${day}\u0000${fields.join(',')}`, () => sealedReadOf(view, fields, forms, key, todayDate, masker))
+    return { grant, view, fields, masked, masker, sealed, keptMasker: sealed?.keptMasker ?? masker, where, day }
   }
 
-  /** Up to `limit` rows after `after` in record-key order (an index range scan of the primary key). */
-  async function fetch (p: ReadPlan, { after, limit }: { after?: string | undefined, limit: number }): Promise<StoredRow[]> {
+  /**
+   * Up to `limit` rows after `after` in record-key order (an index range scan of the primary key).
+   * With `kept`, sealed fields come as their kept forms where they serve (mask with `keptMasker`);
+   * else opened (mask with `masker`).
+   */
+  async function fetch (p: ReadPlan, { after, limit, kept = false }: { after?: string | undefined, limit: number, kept?: boolean }): Promise<StoredRow[]> {
     const predicate = predicateOf(p.view, p.where.filter)
     const afterKey = after === undefined ? sql`` : sql`and record_key > ${after}`
-    const codec = p.view.codec
     const result = await sql<StoredRow>`
-      select record_key, data, person_key${codec ? sql`, sealed` : sql``} from records
+      select record_key, data, person_key${sealedColumns(p.sealed, kept)} from records
       where dataset_code = ${p.grant.dataset_code} and ${predicate} ${afterKey}
       order by record_key limit ${limit}`.execute(db)
-    if (codec) for (const row of result.rows) codec.decode(row.record_key, row.data, row.sealed ?? null, p.fields)
+    if (p.sealed) fillSealed(p.sealed, result.rows, kept)
     return result.rows
   }
 

@@ -106,7 +106,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     const t1 = performance.now()
     let rows
     try {
-      rows = await reader.fetch(plan, { after, limit: allowed + 1 })
+      rows = await reader.fetch(plan, { after, limit: allowed + 1, kept: true })
     } catch (err) {
       quota.release(plan.grant.id, plan.day, allowed)
       throw err
@@ -121,7 +121,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     // whose rows these are, as keyed digests, before the masks run (the person key may be masked)
     const persons = tracer.of(plan.view.entry.dataset)?.persons(rows) ?? null
     let data: Record<string, unknown>[] | null = new Array<Record<string, unknown>>(count)
-    for (let i = 0; i < count; i++) data[i] = plan.masker(rows[i]!.data)
+    for (let i = 0; i < count; i++) data[i] = plan.keptMasker(rows[i]!.data)
     const nextCursor = more ? sealCursor(key, plan.grant.id, rows[count - 1]!.record_key) : null
     rows = null
     const maskMs = ms(t2)
