@@ -14,7 +14,7 @@ export const RUN_MODES: readonly RunMode[] = ['all', 'gateway', ...SERVICES]
 
 export const SERVICE_PREFIXES: Record<ServiceName, readonly string[]> = {
   catalog: ['/api/v1/units', '/api/v1/datasets', '/api/v1/grading-policy', '/api/v1/systems', '/api/v1/retention', '/api/v1/destructions'],
-  authorization: ['/api/v1/share-requests', '/api/v1/agreements', '/api/v1/grants', '/api/v1/principals', '/api/v1/open-requests', '/api/v1/consents'],
+  authorization: ['/api/v1/share-requests', '/api/v1/agreements', '/api/v1/grants', '/api/v1/principals', '/api/v1/open-requests', '/api/v1/consents', '/api/v1/purposes'],
   masking: ['/api/v1/masking'],
   audit: ['/api/v1/audit']
 }

@@ -5,6 +5,7 @@ import { sweepRecertification } from './grants/recertification.js'
 import { grantRoutes } from './grants/routes.js'
 import { openRequestRoutes } from './open-requests/routes.js'
 import { principalRoutes } from './principals/routes.js'
+import { purposeRoutes } from './purposes/routes.js'
 import { reportOverdueReviews } from './share-requests/overdue.js'
 import { shareRequestRoutes } from './share-requests/routes.js'
 
@@ -20,6 +21,7 @@ export default async function authorization (app: FastifyInstance) {
   await app.register(openRequestRoutes)
   await app.register(principalRoutes)
   await app.register(consentRoutes)
+  await app.register(purposeRoutes)
 
   // overdue reviews and grants due for re-certification are looked for on a timer, not on a
   // request: nobody may be calling

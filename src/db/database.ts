@@ -358,7 +358,10 @@ export interface ConsentTable {
   unit_code: string
   person_key: string
   dataset_code: string | null
-  purpose: string
+  /** free text; optional since purposes are a list (migrations/0019) */
+  purpose: string | null
+  /** the purpose consented to (migrations/0019) */
+  purpose_code: string
   kind: 'general' | 'separate' | 'guardian'
   evidence: string
   given_at: ColumnType<Date, Date | string, Date | string>
@@ -370,6 +373,20 @@ export interface ConsentTable {
   created_at: CreatedAt
 }
 export type Consent = Selectable<ConsentTable>
+
+/** the campus's purposes of use, kept by the office; retired, never deleted (migrations/0019) */
+export interface PurposeTable {
+  code: string
+  name_zh: string
+  name_en: string
+  description: string
+  retired_at: Date | null
+  retired_by: string | null
+  created_by: string
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+}
+export type Purpose = Selectable<PurposeTable>
 
 /** the usage commitment a consumer signed (R7.4): its text, digests, signer and time */
 export interface StoredCommitment {
@@ -425,6 +442,9 @@ export interface ShareRequestTable {
   recipient_kind: RecipientKind | null
   /** the grant this request renews (migrations/0015) */
   renews: string | null
+  /** the use rests on the persons' consent, and the purpose it must be for (migrations/0019) */
+  consent_based: Generated<boolean>
+  purpose_code: ColumnType<string | null, string | null | undefined, string | null>
   created_at: CreatedAt
   updated_at: UpdatedAt
 }
@@ -503,6 +523,9 @@ export interface GrantTable {
   recertification_reason: ColumnType<string | null, string | null | undefined, string | null>
   /** when the current period's due date was reported to the audit log (once per period) */
   recertification_reported_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /** the request said it rests on consent; the purpose a person's consent must be for (migrations/0019) */
+  consent_based: Generated<boolean>
+  purpose_code: ColumnType<string | null, string | null | undefined, string | null>
 }
 export type Grant = Selectable<GrantTable>
 export type NewGrant = Insertable<GrantTable>
@@ -761,6 +784,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointTable
   audit_alerts: AuditAlertTable
   consents: ConsentTable
+  purposes: PurposeTable
   share_requests: ShareRequestTable
   share_request_reviews: ShareRequestReviewTable
   agreements: AgreementTable

@@ -104,6 +104,7 @@ async function docs (app: FastifyInstance, { mode, enabled }: { mode: RunMode, e
           { name: 'grants', description: 'Grants (授权): what a consumer may read, how, for what and until when' },
           { name: 'principals', description: 'Offboarding: a departing person\'s rights revoked at once, and the confidentiality period after (R1.4)' },
           { name: 'consents', description: 'Personal-information consents (general, separate, guardian) and their withdrawal (R9.1–R9.3)' },
+          { name: 'purposes', description: 'The campus\'s list of purposes of use, kept by the office: consents and share requests name one (R9.1)' },
           { name: 'open-data', description: 'The open catalog: three-level confidentiality review and open requests from outside applicants (R8)' },
           { name: 'destructions', description: 'Supervised destruction (销毁): proposal, reviews, a supervisor\'s witness, execution with crypto-shredding, certificates (R10)' },
           { name: 'data access', description: 'The data-access API: reads and exports under grants, masked, watermarked and audited; leak tracing (R6, R7.2, R7.6, R7.7, R7.10)' },

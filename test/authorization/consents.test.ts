@@ -6,26 +6,34 @@ import { eventsOf } from '../../src/platform/events.js'
 import { build, type TestApp, type TestContext } from '../helpers/build.js'
 import { insertDataset } from '../helpers/catalog.js'
 import { insertGrant } from '../helpers/grants.js'
+import { addPurpose } from '../helpers/purposes.js'
 
 const DAY = 86_400_000
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString()
 const steward = { unit: 'CS', sub: 'cs-steward' }
 const csConsumer = { unit: 'CS', sub: 'cs-clerk' }
 const mathSteward = { unit: 'MATH', sub: 'math-steward' }
+const office = { unit: 'OFFICE', sub: 'office-wang' }
 const PERSON = '2020000001'
 
-/** Unit CS with an ordinary PI dataset, a sensitive one and a children's one; unit MATH with a draft. */
+/**
+ * Unit CS with an ordinary PI dataset, a sensitive one and a children's one; unit MATH with a
+ * published dataset and a draft; purposes `scholarship` and `alumni`, and `old_survey` retired.
+ */
 async function setup (t: TestContext) {
   const h = await build(t)
   await insertDataset(h, { code: 'students', producer_unit: 'CS' })
   await insertDataset(h, { code: 'health', producer_unit: 'CS', sensitive_pi: true })
   await insertDataset(h, { code: 'pupils', producer_unit: 'CS', children_pi: true })
+  await insertDataset(h, { code: 'math_staff', producer_unit: 'MATH' })
   await insertDataset(h, { code: 'math_draft', producer_unit: 'MATH', status: 'draft' })
+  for (const code of ['scholarship', 'alumni', 'old_survey']) await addPurpose(h, code)
+  await h.as('security_admin', { method: 'PATCH', url: '/api/v1/purposes/old_survey', payload: { retired: true } })
   return h
 }
 
 const body = (extra: object = {}) => ({
-  person: PERSON, dataset: 'students', purpose: 'scholarship assessment', kind: 'general', evidence: 'form SA-2026-0173', givenAt: ago(1), ...extra
+  person: PERSON, dataset: 'students', purposeCode: 'scholarship', purpose: 'scholarship assessment', kind: 'general', evidence: 'form SA-2026-0173', givenAt: ago(1), ...extra
 })
 
 async function record (h: TestApp, payload: object = body(), claims = steward, role: Role = 'steward') {
@@ -56,6 +64,7 @@ t.test('a steward records its unit\'s consent; the unit, the office and auditors
     unit: 'CS',
     person: PERSON,
     dataset: 'students',
+    purposeCode: 'scholarship',
     purpose: 'scholarship assessment',
     kind: 'general',
     evidence: 'form SA-2026-0173',
@@ -76,11 +85,11 @@ t.test('a steward records its unit\'s consent; the unit, the office and auditors
   const events = await eventsOf(h.database.db, 'consent', created.id)
   t.equal(events.length, 1)
   t.match(events[0], { service: 'authorization', action: 'consent.record', actor_sub: 'cs-steward', actor_unit: 'CS', dataset_code: 'students', request_id: /.+/ })
-  t.match(events[0]!.details, { unit: 'CS', kind: 'general', purpose: 'scholarship assessment', expiresAt })
+  t.match(events[0]!.details, { unit: 'CS', kind: 'general', purposeCode: 'scholarship', purpose: 'scholarship assessment', expiresAt })
   t.notMatch(JSON.stringify(events[0]!.details), new RegExp(PERSON), 'the person key is not copied into the event')
 
-  const general = await record(h, { person: '2020000002', purpose: 'alumni newsletter', kind: 'general', evidence: 'web form 88', givenAt: ago(2) }, csConsumer, 'consumer')
-  t.match(general, { dataset: null, recordedBy: 'cs-clerk', expiresAt: null, unit: 'CS' }, 'a consumer records too; the dataset is optional')
+  const byOffice = await record(h, { person: '2020000002', dataset: 'students', purposeCode: 'alumni', kind: 'general', evidence: 'web form 88', givenAt: ago(2) }, office, 'security_admin')
+  t.match(byOffice, { unit: 'CS', purposeCode: 'alumni', purpose: null, recordedBy: 'office-wang', expiresAt: null }, 'the office records for the producer unit; the free-text purpose is optional')
 })
 
 t.test('sensitive and children\'s personal information take the kind of consent the rules ask for', async (t) => {
@@ -106,7 +115,8 @@ t.test('roles outside consents are refused, and nothing is written', async (t) =
   const h = await setup(t)
   const consent = await record(h)
   const requests: [InjectOptions, readonly Role[]][] = [
-    [{ method: 'POST', url: '/api/v1/consents', payload: body() }, ['security_admin', 'auditor', 'system_admin', 'supervisor', 'leadership']],
+    [{ method: 'POST', url: '/api/v1/consents', payload: body() }, ['consumer', 'auditor', 'system_admin', 'supervisor', 'leadership']],
+    [{ method: 'POST', url: '/api/v1/consents/batch', payload: [body()] }, ['consumer', 'auditor', 'system_admin', 'supervisor', 'leadership']],
     [{ method: 'GET', url: '/api/v1/consents' }, ['system_admin', 'supervisor', 'leadership']],
     [{ method: 'GET', url: `/api/v1/consents/${consent.id}` }, ['system_admin', 'supervisor', 'leadership']],
     [{ method: 'POST', url: `/api/v1/consents/${consent.id}/withdrawal`, payload: { reason: 'r' } }, ['auditor', 'system_admin', 'supervisor', 'leadership']]
@@ -122,9 +132,13 @@ t.test('roles outside consents are refused, and nothing is written', async (t) =
   t.same(rows.map((r) => r.status), ['active'], 'one consent, still active')
   t.equal((await consentEvents(h)).length, 1, 'only the recording was recorded')
 
-  const unregistered = await h.as('steward', { method: 'POST', url: '/api/v1/consents', payload: body() }, { unit: 'NOPE', sub: 'x' })
-  t.equal(unregistered.statusCode, 403, 'a unit the registry does not know records nothing')
-  t.equal(unregistered.json().code, 'AUTHZ_CONSENT_FORBIDDEN')
+  for (const claims of [mathSteward, { unit: 'NOPE', sub: 'x' }]) {
+    const other = await h.as('steward', { method: 'POST', url: '/api/v1/consents', payload: body() }, claims)
+    t.equal(other.statusCode, 403, `a steward of ${claims.unit} records nothing for CS's dataset`)
+    t.equal(other.json().code, 'AUTHZ_CONSENT_FORBIDDEN')
+  }
+  const consumerWithSteward = await h.as(['consumer'], { method: 'POST', url: '/api/v1/consents', payload: body() }, csConsumer)
+  t.equal(consumerWithSteward.statusCode, 403, 'the producer unit\'s consumer role records nothing either')
   t.equal((await consentRows(h)).length, 1)
 })
 
@@ -132,7 +146,8 @@ t.test('bad input is a 400 naming the field, and nothing is written', async (t) 
   const h = await setup(t)
   const future = new Date(Date.now() + DAY).toISOString()
   const { person: _p, ...noPerson } = body()
-  const { purpose: _u, ...noPurpose } = body()
+  const { dataset: _d, ...noDataset } = body()
+  const { purposeCode: _c, ...noPurposeCode } = body()
   const { evidence: _e, ...noEvidence } = body()
   const { givenAt: _g, ...noGivenAt } = body()
   const cases: [string, object, string][] = [
@@ -140,7 +155,11 @@ t.test('bad input is a 400 naming the field, and nothing is written', async (t) 
     ['empty person', body({ person: '' }), 'person'],
     ['person too long', body({ person: '1'.repeat(201) }), 'person'],
     ['person not a string', body({ person: 2020000001 }), 'person'],
-    ['missing purpose', noPurpose, 'purpose'],
+    ['missing dataset', noDataset, 'dataset'],
+    ['missing purposeCode', noPurposeCode, 'purposeCode'],
+    ['bad purposeCode', body({ purposeCode: 'Scholarship!' }), 'purposeCode'],
+    ['unknown purposeCode', body({ purposeCode: 'no_such_purpose' }), 'purposeCode'],
+    ['retired purposeCode', body({ purposeCode: 'old_survey' }), 'purposeCode'],
     ['purpose too long', body({ purpose: 'x'.repeat(501) }), 'purpose'],
     ['missing evidence', noEvidence, 'evidence'],
     ['evidence too long', body({ evidence: 'x'.repeat(501) }), 'evidence'],
@@ -178,7 +197,7 @@ t.test('bad input is a 400 naming the field, and nothing is written', async (t) 
     t.match(res.json().errors, [{ in: 'params', field: 'id' }])
   }
   const notSeq = encodeCursor(['abc'])
-  for (const query of ['limit=0', 'limit=201', 'status=maybe', 'kind=verbal', 'dataset=a%20b', `person=${'1'.repeat(201)}`, 'cursor=!!', 'cursor=bm90LWpzb24', `cursor=${notSeq}`, 'other=1']) {
+  for (const query of ['purposeCode=A', 'limit=0', 'limit=201', 'status=maybe', 'kind=verbal', 'dataset=a%20b', `person=${'1'.repeat(201)}`, 'cursor=!!', 'cursor=bm90LWpzb24', `cursor=${notSeq}`, 'other=1']) {
     const res = await h.as('steward', { method: 'GET', url: `/api/v1/consents?${query}` }, steward)
     t.equal(res.statusCode, 400, query)
   }
@@ -216,47 +235,24 @@ t.test('another unit sees none of it; the office sees and withdraws every unit\'
   t.match(office.json().consent, { status: 'withdrawn', withdrawalReason: 'withdrawn in writing' })
 })
 
-t.test('withdrawal suspends exactly the active grants that rely on the consent, once', async (t) => {
+t.test('a withdrawal is recorded once and suspends no grant: the rows go, the grant stays', async (t) => {
   const h = await setup(t)
   const consent = await record(h)
-  const other = await record(h, body({ person: '2020000002' }))
-  const one = await insertGrant(h, { grant: { consent_ids: [consent.id] } })
-  const two = await insertGrant(h, { request: { consumer_unit: 'LAW' }, grant: { consent_ids: [other.id, consent.id] } })
-  const unrelated = await insertGrant(h, { grant: { consent_ids: [other.id] } })
-  const without = await insertGrant(h)
-  const revoked = await insertGrant(h, { grant: { consent_ids: [consent.id], status: 'revoked', status_reason: 'ended' } })
+  const legacy = await insertGrant(h, { grant: { consent_ids: [consent.id], consent_based: true, purpose_code: 'scholarship' } })
 
   const res = await withdraw(h, consent.id, csConsumer, 'consumer', 'the student withdrew consent in writing')
   t.equal(res.statusCode, 200)
-  const { consent: after, suspendedGrants } = res.json()
-  t.same(suspendedGrants, [one.grant.id, two.grant.id])
+  const { consent: after, ...rest } = res.json()
+  t.same(rest, {}, 'the answer is the consent: no grant was suspended')
   t.match(after, { id: consent.id, status: 'withdrawn', withdrawalReason: 'the student withdrew consent in writing', person: PERSON })
   t.ok(Date.parse(after.withdrawnAt) >= Date.parse(consent.createdAt))
-
-  const grants = await h.database.db.selectFrom('grants').selectAll().execute()
-  const statusOf = (id: string) => grants.find((g) => g.id === id)!
-  for (const g of [one, two]) {
-    t.match(statusOf(g.grant.id), { status: 'suspended', status_reason: new RegExp(consent.id), status_changed_by: 'cs-clerk' })
-    t.ok(statusOf(g.grant.id).status_changed_at, 'the change is stamped')
-    t.ok(statusOf(g.grant.id).updated_at.getTime() >= g.grant.updated_at.getTime())
-  }
-  t.match(statusOf(unrelated.grant.id), { status: 'active', status_reason: null }, 'a grant on another consent stays active')
-  t.match(statusOf(without.grant.id), { status: 'active', status_reason: null }, 'a grant without consents stays active')
-  t.match(statusOf(revoked.grant.id), { status: 'revoked', status_reason: 'ended' }, 'a revoked grant stays revoked')
-  const viewed = await h.as('security_admin', { method: 'GET', url: `/api/v1/grants/${one.grant.id}` })
-  t.match(viewed.json(), { status: 'suspended', statusReason: new RegExp(consent.id) })
+  t.match(await h.database.db.selectFrom('grants').selectAll().where('id', '=', legacy.grant.id).executeTakeFirst(), { status: 'active', status_reason: null })
 
   const withdrawal = await eventsOf(h.database.db, 'consent', consent.id)
   t.same(withdrawal.map((e) => e.action), ['consent.record', 'consent.withdraw'])
   t.match(withdrawal[1], { actor_sub: 'cs-clerk', actor_unit: 'CS', dataset_code: 'students' })
-  t.match(withdrawal[1]!.details, { reason: 'the student withdrew consent in writing', before: { status: 'active' }, after: { status: 'withdrawn' }, suspendedGrants })
-  for (const g of [one, two]) {
-    const events = await eventsOf(h.database.db, 'grant', g.grant.id)
-    t.same(events.map((e) => e.action), ['grant.suspend'])
-    t.match(events[0], { service: 'authorization', dataset_code: 'students', request_id: withdrawal[1]!.request_id })
-    t.match(events[0]!.details, { consent: consent.id, before: { status: 'active' }, after: { status: 'suspended' } })
-  }
-  for (const g of [unrelated, without, revoked]) t.equal((await eventsOf(h.database.db, 'grant', g.grant.id)).length, 0)
+  t.match(withdrawal[1]!.details, { reason: 'the student withdrew consent in writing', before: { status: 'active' }, after: { status: 'withdrawn' } })
+  t.equal((await eventsOf(h.database.db, 'grant', legacy.grant.id)).length, 0, 'nothing happened to the grant')
   const all = await h.database.db.selectFrom('domain_events').select('details').execute()
   t.notOk(all.some((e) => JSON.stringify(e.details).includes(PERSON)), 'no event names the person')
 
@@ -293,7 +289,7 @@ t.test('the list is newest first, paginated and filtered', async (t) => {
   for (let i = 0; i < 5; i++) {
     made.push(await record(h, body({ person: `20200000${i % 2}`, dataset: i < 3 ? 'students' : 'health', kind: i < 3 ? 'general' : 'separate' })))
   }
-  await record(h, body({ person: 'x' }), mathSteward)
+  await record(h, body({ person: 'x', dataset: 'math_staff' }), mathSteward)
   const seen: string[] = []
   let cursor: string | null = null
   do {
@@ -311,18 +307,63 @@ t.test('the list is newest first, paginated and filtered', async (t) => {
   t.same(await ids('person=202000000'), [made[4].id, made[2].id, made[0].id])
   t.same(await ids('dataset=health'), [made[4].id, made[3].id])
   t.same(await ids('kind=general&person=202000001'), [made[1].id])
+  t.same(await ids('purposeCode=scholarship&dataset=health'), [made[4].id, made[3].id])
+  t.same(await ids('purposeCode=alumni'), [])
   t.same(await ids('dataset=nope'), [])
   const office = await h.as('auditor', { method: 'GET', url: '/api/v1/consents' })
   t.equal(office.json().data.length, 6, 'auditors see every unit\'s')
 })
 
-t.test('two withdrawals at once: one wins, the other is a 409, and grants are suspended once', async (t) => {
+t.test('two withdrawals at once: one wins, the other is a 409', async (t) => {
   const h = await setup(t)
   const consent = await record(h)
-  const { grant } = await insertGrant(h, { grant: { consent_ids: [consent.id] } })
   const answers = await Promise.all([withdraw(h, consent.id), withdraw(h, consent.id, csConsumer, 'consumer')])
   t.same(answers.map((r) => r.statusCode).sort(), [200, 409])
-  t.same(answers.find((r) => r.statusCode === 200)!.json().suspendedGrants, [grant.id])
-  t.same((await eventsOf(h.database.db, 'grant', grant.id)).map((e) => e.action), ['grant.suspend'])
   t.equal((await consentEvents(h)).filter((e) => e.action === 'consent.withdraw').length, 1)
+})
+
+t.test('a batch records its valid consents and lists the others with their index and reasons', async (t) => {
+  const h = await setup(t)
+  const items = [
+    body({ person: '2020000001' }),
+    body({ person: '2020000002', dataset: 'pupils', kind: 'general' }),
+    body({ person: '2020000003', dataset: 'pupils', kind: 'guardian' }),
+    body({ person: '2020000004', purposeCode: 'no_such_purpose' }),
+    body({ person: '2020000005', dataset: 'math_staff' }),
+    { person: '2020000006', dataset: 'students', kind: 'general', evidence: 'e', givenAt: ago(1), colour: 'blue' },
+    body({ person: '2020000008', givenAt: new Date(Date.now() + DAY).toISOString() })
+  ]
+  const res = await h.as('steward', { method: 'POST', url: '/api/v1/consents/batch', payload: items }, steward)
+  t.equal(res.statusCode, 200, res.body)
+  const { accepted, rejected } = res.json()
+  t.equal(accepted, 2)
+  t.same(rejected.map((r: { index: number }) => r.index), [1, 3, 4, 5, 6])
+  const fieldsOf = (index: number) => rejected.find((r: { index: number }) => r.index === index).errors.map((e: { field: string }) => e.field)
+  t.same(fieldsOf(1), ['kind'], 'children\'s data takes a guardian\'s consent')
+  t.same(fieldsOf(3), ['purposeCode'])
+  t.same(fieldsOf(4), ['dataset'], 'another unit\'s dataset')
+  t.same(fieldsOf(5).sort(), ['colour', 'purposeCode'].sort(), 'every schema problem of the item')
+  t.same(fieldsOf(6), ['givenAt'])
+  t.same((await consentRows(h)).map((r) => [r.person_key, r.dataset_code, r.purpose_code, r.recorded_by]), [
+    ['2020000001', 'students', 'scholarship', 'cs-steward'], ['2020000003', 'pupils', 'scholarship', 'cs-steward']
+  ])
+  const events = await h.database.db.selectFrom('domain_events').selectAll().where('action', '=', 'consent.record_batch').execute()
+  t.equal(events.length, 1, 'one event for the batch')
+  t.match(events[0]!.details, { received: 7, accepted: 2, rejected: 5, datasets: { students: 1, pupils: 1 }, purposes: { scholarship: 2 }, kinds: { general: 1, guardian: 1 } })
+  t.notOk(JSON.stringify(events[0]!.details).includes('2020000001'), 'no person key in the event')
+
+  const ndjson = [body({ person: '2020000011' }), body({ person: '2020000012', kind: 'verbal' })].map((c) => JSON.stringify(c)).join('\n') + '\n\n'
+  const nd = await h.as('security_admin', { method: 'POST', url: '/api/v1/consents/batch', payload: ndjson, headers: { 'content-type': 'application/x-ndjson' } }, office)
+  t.equal(nd.statusCode, 200, nd.body)
+  t.match(nd.json(), { accepted: 1, rejected: [{ index: 1, errors: [{ field: 'kind' }] }] })
+
+  const before = (await consentRows(h)).length
+  const tooMany = await h.as('steward', { method: 'POST', url: '/api/v1/consents/batch', payload: Array.from({ length: 10_001 }, () => ({})) }, steward)
+  t.equal(tooMany.statusCode, 413)
+  const empty = await h.as('steward', { method: 'POST', url: '/api/v1/consents/batch', payload: [] }, steward)
+  t.equal(empty.statusCode, 400)
+  const broken = await h.as('steward', { method: 'POST', url: '/api/v1/consents/batch', payload: '{"person": 1}\n{oops', headers: { 'content-type': 'application/x-ndjson' } }, steward)
+  t.equal(broken.statusCode, 400)
+  t.equal(broken.json().code, 'MALFORMED_NDJSON')
+  t.equal((await consentRows(h)).length, before, 'nothing recorded by the refused batches')
 })

@@ -4,6 +4,7 @@ import { addWorkingDays, campusCalendar } from '../../src/platform/calendar.js'
 import { reportOverdueReviews } from '../../src/authorization/share-requests/overdue.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { insertDataset } from '../helpers/catalog.js'
+import { addPurpose } from '../helpers/purposes.js'
 import {
   call, commit, CS_STEWARD, day, file, grantFor, LAW, LAW_STEWARD, MATH, MATH_STEWARD, OFFICE, requestBody, review, sharingSetup, sign
 } from '../helpers/sharing.js'
@@ -135,6 +136,8 @@ t.test('not-shareable data is refused at once, with the reason stated', async (t
 t.test('bad requests are 400 naming the field, and change nothing', async (t) => {
   const h = await setup(t)
   await insertDataset(h, { code: 'pupils', producer_unit: 'CS', children_pi: true, sensitive_pi: true, grade: 'important', personnel_basic: false })
+  await addPurpose(h, 'retired_one')
+  await h.as('security_admin', { method: 'PATCH', url: '/api/v1/purposes/retired_one', payload: { retired: true } })
   const cases: [Record<string, unknown>, string][] = [
     [{ fields: ['student_id', 'salary'] }, 'fields.1'],
     [{ rowFilter: { salary: 1 } }, 'rowFilter.salary'],
@@ -148,8 +151,12 @@ t.test('bad requests are 400 naming the field, and change nothing', async (t) =>
     [{ validUntil: day(2000) }, 'validUntil'],
     [{ thirdParty: true }, 'thirdPartyName'],
     [{ dataset: 'pupils', thirdParty: true, thirdPartyName: 'Analytics Ltd' }, 'thirdParty'],
-    [{ dataset: 'pupils' }, 'consents'],
-    [{ consents: ['00000000-0000-4000-8000-000000000000'] }, 'consents.0'],
+    [{ dataset: 'pupils' }, 'purposeCode'],
+    [{ consentBased: true }, 'purposeCode'],
+    [{ consentBased: true, purposeCode: 'no_such_purpose' }, 'purposeCode'],
+    [{ purposeCode: 'retired_one' }, 'purposeCode'],
+    [{ purposeCode: 'Not A Code' }, 'purposeCode'],
+    [{ consents: ['00000000-0000-4000-8000-000000000000'] }, 'consents'],
     [{ accessModes: ['ftp'] }, 'accessModes.0'],
     [{ dailyRowQuota: 0 }, 'dailyRowQuota'],
     [{ purpose: '' }, 'purpose'],
@@ -166,32 +173,22 @@ t.test('bad requests are 400 naming the field, and change nothing', async (t) =>
   t.equal(await countRequests(h), 0, 'nothing was filed')
 })
 
-t.test('children\'s data needs a guardian consent on record and is flagged on the grant', async (t) => {
+t.test('a request resting on consent names its purpose; its grant carries both, and children\'s data always rests on consent', async (t) => {
   const h = await setup(t)
   await insertDataset(h, { code: 'pupils', producer_unit: 'CS', children_pi: true, personnel_basic: true })
-  const consent = await h.database.db.insertInto('consents').values({
-    unit_code: 'CS', person_key: '2020000001', dataset_code: 'pupils', purpose: 'school health records', kind: 'guardian', evidence: 'form 17', given_at: new Date(), recorded_by: 'cs-steward'
-  }).returning('id').executeTakeFirstOrThrow()
-  const general = await h.database.db.insertInto('consents').values({
-    unit_code: 'CS', person_key: '2020000001', dataset_code: null, purpose: 'x', kind: 'general', evidence: 'form 3', given_at: new Date(), recorded_by: 'cs-steward'
-  }).returning('id').executeTakeFirstOrThrow()
-  const onlyGeneral = await call(h, 'consumer', MATH, 'POST', '/api/v1/share-requests', requestBody({ dataset: 'pupils', consents: [general.id] }))
-  t.equal(onlyGeneral.statusCode, 400)
-  t.match(onlyGeneral.json().errors, [{ field: 'consents' }])
-  const filed = await file(h, { dataset: 'pupils', consents: [consent.id] })
+  await addPurpose(h, 'school_health')
+  const filed = await file(h, { dataset: 'pupils', purposeCode: 'school_health' })
+  t.match(filed, { consentBased: false, purposeCode: 'school_health' })
+  t.notOk('consents' in filed, 'a request lists no consents: the rows carry them')
   await review(h, filed.id, 'office')
   const active = (await commit(h, filed.id)).json()
   const grant = (await call(h, 'consumer', MATH, 'GET', `/api/v1/grants/${active.grant}`)).json()
-  t.match(grant, { childrenData: true, consents: [consent.id], status: 'active' })
+  t.match(grant, { childrenData: true, consentBased: true, purposeCode: 'school_health', status: 'active' }, 'children\'s data: the grant rests on consent')
 
-  // a consent withdrawn while the request is under review: the grant is born suspended
-  const later = await file(h, { dataset: 'pupils', consents: [consent.id] })
-  await h.database.db.updateTable('consents').set({ status: 'withdrawn', withdrawn_at: new Date() }).where('id', '=', consent.id).execute()
-  await review(h, later.id, 'office')
-  const suspended = (await commit(h, later.id)).json()
-  t.match((await call(h, 'consumer', MATH, 'GET', `/api/v1/grants/${suspended.grant}`)).json(), {
-    status: 'suspended', statusReason: `consent ${consent.id} is withdrawn or expired`
-  })
+  const said = await file(h, { dataset: 'grades', consentBased: true, purposeCode: 'school_health' })
+  t.match(said, { consentBased: true, purposeCode: 'school_health' })
+  const plain = await file(h, { dataset: 'grades' })
+  t.match(plain, { consentBased: false, purposeCode: null }, 'an ordinary request names no purpose')
 })
 
 t.test('reviews: roles, units, twice, reasons, expiry and what only the office records', async (t) => {
@@ -223,7 +220,8 @@ t.test('reviews: roles, units, twice, reasons, expiry and what only the office r
   t.match(rejected.json(), { status: 'rejected', decisionReason: 'rejected by the office: too late', awaiting: [] })
 
   // sensitive personal information: the collective decision (R9.2); unmasked: a reason, never for a third party
-  const sensitive = await file(h, { dataset: 'health', fields: ['student_id'], rowFilter: {} })
+  await addPurpose(h, 'clinic')
+  const sensitive = await file(h, { dataset: 'health', fields: ['student_id'], rowFilter: {}, purposeCode: 'clinic' })
   await review(h, sensitive.id, 'producer')
   const noDecision = await review(h, sensitive.id, 'office')
   t.equal(noDecision.statusCode, 400)

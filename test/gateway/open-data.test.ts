@@ -379,7 +379,7 @@ t.test('the open API has its own per-address rate limit, shared by its routes, a
 t.test('encrypted fields are opened before masking: the public gets the masked value, never the mark', async (t) => {
   const h = await build(t)
   const fields = [...STUDENT_FIELDS, field('ethnicity', 'string', { piType: 'ethnicity', sensitivity: 4 })]
-  await insertDataset(h, { code: 'students', open_attribute: 'unconditional', fields, sensitive_pi: true })
+  await insertDataset(h, { code: 'students', open_attribute: 'unconditional', fields })
   await openUp(h, 'students')
   await ingest(h, 'students', [{ ...studentRow(1), ethnicity: 'Han' }, { ...studentRow(2), ethnicity: 'Hui' }])
   const stored = await h.database.db.selectFrom('records').select('data').where('dataset_code', '=', 'students').orderBy('record_key').execute()

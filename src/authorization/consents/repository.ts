@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely'
-import type { Consent, ConsentTable, Database, Grant } from '../../db/database.js'
+import type { Consent, ConsentTable, Database } from '../../db/database.js'
 import type { CONSENT_KINDS, CONSENT_STATUSES } from './schemas.js'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -14,6 +14,7 @@ export interface ConsentFilter {
   unit?: string
   person?: string
   dataset?: string
+  purposeCode?: string
   kind?: typeof CONSENT_KINDS[number]
   /** `active` and `expired` are judged against `now` */
   status?: typeof CONSENT_STATUSES[number]
@@ -24,6 +25,16 @@ export function createConsentRepository (db: Kysely<Database>) {
   return {
     async insert (values: NewConsent, trx: Db = db): Promise<Consent> {
       return await trx.insertInto('consents').values(values).returningAll().executeTakeFirstOrThrow()
+    },
+
+    /** Many consents in multi-row statements (a statement holds at most 65,535 parameters); how many were recorded. */
+    async insertMany (values: readonly NewConsent[], trx: Db = db): Promise<number> {
+      let n = 0
+      for (let i = 0; i < values.length; i += 1000) {
+        const r = await trx.insertInto('consents').values(values.slice(i, i + 1000)).executeTakeFirst()
+        n += Number(r.numInsertedOrUpdatedRows ?? 0)
+      }
+      return n
     },
 
     /** The consent; with `lock`, its row is locked for the rest of the transaction. */
@@ -44,6 +55,7 @@ export function createConsentRepository (db: Kysely<Database>) {
       if (filter.unit !== undefined) q = q.where('unit_code', '=', filter.unit)
       if (filter.person !== undefined) q = q.where('person_key', '=', filter.person)
       if (filter.dataset !== undefined) q = q.where('dataset_code', '=', filter.dataset)
+      if (filter.purposeCode !== undefined) q = q.where('purpose_code', '=', filter.purposeCode)
       if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind)
       if (filter.status === 'withdrawn') q = q.where('status', '=', 'withdrawn')
       if (filter.status === 'expired') q = q.where('status', '=', 'active').where('expires_at', '<=', filter.now)
@@ -58,19 +70,6 @@ export function createConsentRepository (db: Kysely<Database>) {
       return await trx.updateTable('consents')
         .set({ status: 'withdrawn', withdrawn_at: sql<Date>`now()`, withdrawal_reason: reason })
         .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
-    },
-
-    /**
-     * Suspends every active grant that relies on the consent (its `consent_ids` holds it), in the
-     * caller's transaction; returns them oldest first. The GIN index on consent_ids serves `@>`.
-     */
-    async suspendGrantsRelyingOn (consentId: string, reason: string, by: string, trx: Db = db): Promise<Grant[]> {
-      const rows = await trx.updateTable('grants')
-        .set({ status: 'suspended', status_reason: reason, status_changed_by: by, status_changed_at: sql`now()`, updated_at: sql`now()` })
-        .where('status', '=', 'active')
-        .where(sql<boolean>`consent_ids @> array[${consentId}]::uuid[]`)
-        .returningAll().execute()
-      return rows.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)))
     }
   }
 }

@@ -15,8 +15,7 @@ export function checkPeriod (input: Pick<CreateConsent, 'givenAt' | 'expiresAt'>
  * The kind of consent a dataset's personal information takes: children's (under 14) only a
  * guardian's (R9.3); sensitive a separate consent (单独同意) or a guardian's, never a general one (R9.2).
  */
-export function checkKind (kind: CreateConsent['kind'], dataset: Pick<Dataset, 'code' | 'sensitive_pi' | 'children_pi'> | null): void {
-  if (dataset === null) return
+export function checkKind (kind: CreateConsent['kind'], dataset: Pick<Dataset, 'code' | 'sensitive_pi' | 'children_pi'>): void {
   if (dataset.children_pi && kind !== 'guardian') {
     throw new FieldError('kind', `dataset ${dataset.code} holds children's personal information: it takes a guardian's consent (R9.3)`)
   }

@@ -1,18 +1,18 @@
 import type { Kysely, Transaction } from 'kysely'
-import { canSee } from '../../catalog/datasets/access.js'
-import { createDatasetRepository } from '../../catalog/datasets/repository.js'
-import { createUnitRepository } from '../../catalog/units/repository.js'
-import type { Consent, Database, Grant } from '../../db/database.js'
+import type { ValidateFunction } from 'ajv'
+import type { Consent, Database } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
+import { validatorCompiler } from '../../platform/compilers.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
 import { ConsentForbiddenError, ConsentNotFoundError, ConsentWithdrawnError } from './errors.js'
-import { createConsentRepository } from './repository.js'
-import { checkKind, checkPeriod } from './rules.js'
-import type { CreateConsent, ListConsentsQuery } from './schemas.js'
+import { createConsentChecker } from './recording.js'
+import { createConsentRepository, type NewConsent } from './repository.js'
+import { CreateConsentSchema, type ConsentBatchResult, type CreateConsent, type ListConsentsQuery } from './schemas.js'
 import { effectiveStatus } from './view.js'
 
 type Trx = Transaction<Database>
+type Rejection = ConsentBatchResult['rejected'][number]
 
 /** The unit whose consents the caller sees, or null for every unit (the office and auditors). */
 export function readScope (p: Principal): string | null {
@@ -24,20 +24,29 @@ function writeScope (p: Principal): string | null {
   return p.roles.includes('security_admin') ? null : p.unit
 }
 
-/** What a withdrawal changed: the consent and the grants that relied on it. */
-export interface Withdrawal {
-  consent: Consent
-  suspended: Grant[]
+let validateOne: ValidateFunction | undefined
+
+/** A batch item against the single consent's schema: its problems as {field, message}. */
+function schemaErrors (item: unknown): Rejection['errors'] {
+  validateOne ??= validatorCompiler()({ schema: CreateConsentSchema, httpPart: 'body' })
+  if (validateOne(item)) return []
+  return (validateOne.errors ?? []).map((e) => {
+    const params = e.params as Record<string, unknown>
+    const path = e.instancePath.split('/').filter(Boolean)
+    if (typeof params.missingProperty === 'string') return { field: [...path, params.missingProperty].join('.'), message: 'is required' }
+    if (typeof params.additionalProperty === 'string') return { field: [...path, params.additionalProperty].join('.'), message: 'is not a known field' }
+    return { field: path.join('.') || 'consent', message: e.message ?? 'is invalid' }
+  })
 }
 
 /**
- * Personal-information consents (R9.1–R9.3): a unit records the consents it collected, and a
- * withdrawal suspends, in the same transaction, every grant that relied on the consent.
+ * Personal-information consents (R9.1–R9.3): the producer unit of a dataset (or the office) records
+ * the consents persons gave it, per purpose. A withdrawal or an expiry takes the person's rows out of
+ * every grant resting on consent at the next read (the data path checks consents in its query); no
+ * grant is suspended.
  */
 export function createConsentService (db: Kysely<Database>) {
   const consents = createConsentRepository(db)
-  const datasets = createDatasetRepository(db)
-  const units = createUnitRepository(db)
 
   // never the person key in an event (personal data): the consent id stands for it
   async function event (trx: Trx, actor: Principal, requestId: string, action: string, c: Consent, details: Record<string, unknown>) {
@@ -46,31 +55,54 @@ export function createConsentService (db: Kysely<Database>) {
 
   return {
     async record (input: CreateConsent, actor: Principal, requestId: string): Promise<Consent> {
-      const { givenAt, expiresAt } = checkPeriod(input)
       return await db.transaction().execute(async (trx) => {
-        const dataset = input.dataset === undefined ? null : await datasets.find(input.dataset, trx)
-        if (input.dataset !== undefined && (!dataset || !canSee(actor, dataset))) {
-          throw new FieldError('dataset', `no dataset with code ${input.dataset}`)
-        }
-        checkKind(input.kind, dataset)
-        if (!await units.find(actor.unit, trx)) {
-          throw new ConsentForbiddenError(`unit ${actor.unit} is not registered: consents are recorded for a registered unit`)
-        }
-        const c = await consents.insert({
-          unit_code: actor.unit,
-          person_key: input.person,
-          dataset_code: dataset?.code ?? null,
-          purpose: input.purpose,
-          kind: input.kind,
-          evidence: input.evidence,
-          given_at: givenAt,
-          expires_at: expiresAt,
-          recorded_by: actor.sub
-        }, trx)
+        const c = await consents.insert(await createConsentChecker(trx, actor)(input), trx)
         await event(trx, actor, requestId, 'consent.record', c, {
-          unit: c.unit_code, kind: c.kind, purpose: c.purpose, givenAt: givenAt.toISOString(), expiresAt: expiresAt?.toISOString() ?? null
+          unit: c.unit_code, kind: c.kind, purposeCode: c.purpose_code, purpose: c.purpose, givenAt: c.given_at.toISOString(), expiresAt: c.expires_at?.toISOString() ?? null
         })
         return c
+      })
+    },
+
+    /**
+     * Up to MAX_CONSENT_BATCH consents, each checked as a single one would be; the valid ones are
+     * recorded in one transaction with one event for the batch, the others listed with their reasons.
+     */
+    async recordBatch (items: readonly unknown[], actor: Principal, requestId: string): Promise<ConsentBatchResult> {
+      return await db.transaction().execute(async (trx) => {
+        const check = createConsentChecker(trx, actor)
+        const valid: NewConsent[] = []
+        const rejected: Rejection[] = []
+        for (const [index, item] of items.entries()) {
+          const errors = schemaErrors(item)
+          if (errors.length === 0) {
+            try {
+              valid.push(await check(item as CreateConsent))
+              continue
+            } catch (err) {
+              if (err instanceof FieldError) errors.push({ field: err.field, message: err.message.slice(err.field.length + 2) })
+              else if (err instanceof ConsentForbiddenError) errors.push({ field: 'dataset', message: err.message })
+              else throw err
+            }
+          }
+          rejected.push({ index, errors })
+        }
+        const inserted = await consents.insertMany(valid, trx)
+        const tally = (pick: (c: NewConsent) => string) => {
+          const counts: Record<string, number> = {}
+          for (const c of valid) counts[pick(c)] = (counts[pick(c)] ?? 0) + 1
+          return counts
+        }
+        await recordEvent(trx, {
+          service: 'authorization',
+          action: 'consent.record_batch',
+          actor,
+          objectType: 'consent_batch',
+          objectId: requestId,
+          requestId,
+          details: { received: items.length, accepted: inserted, rejected: rejected.length, datasets: tally((c) => c.dataset_code!), purposes: tally((c) => c.purpose_code), kinds: tally((c) => c.kind) }
+        })
+        return { accepted: inserted, rejected }
       })
     },
 
@@ -95,17 +127,18 @@ export function createConsentService (db: Kysely<Database>) {
         ...(query.beforeSeq !== undefined ? { beforeSeq: query.beforeSeq } : {}),
         ...(query.person !== undefined ? { person: query.person } : {}),
         ...(query.dataset !== undefined ? { dataset: query.dataset } : {}),
+        ...(query.purposeCode !== undefined ? { purposeCode: query.purposeCode } : {}),
         ...(query.kind !== undefined ? { kind: query.kind } : {}),
         ...(query.status !== undefined ? { status: query.status } : {})
       })
     },
 
     /**
-     * Withdraws the consent and suspends every active grant relying on it, all in one transaction
-     * with the consent's row locked (a second withdrawal waits, then finds it withdrawn: 409). An
-     * expired consent may still be withdrawn: the person's decision is recorded all the same.
+     * Withdraws the consent, with its row locked (a second withdrawal waits, then finds it withdrawn:
+     * 409). An expired consent may still be withdrawn: the person's decision is recorded all the same.
+     * Grants are left as they are: the data path stops serving the person's rows at the next read.
      */
-    async withdraw (id: string, reason: string, actor: Principal, requestId: string): Promise<Withdrawal> {
+    async withdraw (id: string, reason: string, actor: Principal, requestId: string): Promise<Consent> {
       return await db.transaction().execute(async (trx) => {
         const before = await consents.find(id, trx, { lock: true })
         const read = readScope(actor)
@@ -116,28 +149,13 @@ export function createConsentService (db: Kysely<Database>) {
         }
         if (before.status === 'withdrawn') throw new ConsentWithdrawnError(id)
         const consent = await consents.withdraw(id, reason, trx)
-        const statusReason = `consent ${id} was withdrawn`
-        const suspended = await consents.suspendGrantsRelyingOn(id, statusReason, actor.sub, trx)
         await event(trx, actor, requestId, 'consent.withdraw', consent, {
           unit: consent.unit_code,
           reason,
           before: { status: effectiveStatus(before) },
-          after: { status: 'withdrawn' },
-          suspendedGrants: suspended.map((g) => g.id)
+          after: { status: 'withdrawn' }
         })
-        for (const g of suspended) {
-          await recordEvent(trx, {
-            service: 'authorization',
-            action: 'grant.suspend',
-            actor,
-            objectType: 'grant',
-            objectId: g.id,
-            dataset: g.dataset_code,
-            requestId,
-            details: { consent: id, reason: statusReason, consumerUnit: g.consumer_unit, before: { status: 'active' }, after: { status: 'suspended' } }
-          })
-        }
-        return { consent, suspended }
+        return consent
       })
     }
   }

@@ -7,11 +7,6 @@ export function effectiveStatus (c: Pick<Consent, 'status' | 'expires_at'>, now 
   return c.expires_at !== null && c.expires_at.getTime() <= now.getTime() ? 'expired' : 'active'
 }
 
-/** Whether a grant may rest on the consent now (neither withdrawn nor expired). */
-export function isInForce (c: Pick<Consent, 'status' | 'expires_at'>, now = new Date()): boolean {
-  return effectiveStatus(c, now) === 'active'
-}
-
 /** The API shape of a consent. */
 export function toConsentView (c: Consent, now = new Date()): ConsentView {
   return {
@@ -19,6 +14,7 @@ export function toConsentView (c: Consent, now = new Date()): ConsentView {
     unit: c.unit_code,
     person: c.person_key,
     dataset: c.dataset_code,
+    purposeCode: c.purpose_code,
     purpose: c.purpose,
     kind: c.kind,
     evidence: c.evidence,

@@ -4,8 +4,6 @@ import type { Database, Grant } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { campusToday } from '../../platform/calendar.js'
 import { recordEvent } from '../../platform/events.js'
-import { createConsentRepository } from '../consents/repository.js'
-import { isInForce } from '../consents/view.js'
 import { GrantNotFoundError, GrantStateError, PartyForbiddenError } from '../errors.js'
 import { canSee } from '../visibility.js'
 import { createGrantRepository, effectiveStatus } from './repository.js'
@@ -16,7 +14,8 @@ import type { RecertificationBody } from './schemas.js'
  * unit re-confirms every live grant each GRANT_RECERTIFY_DAYS, counted from its creation or its
  * last decision. A periodic sweep reports each grant that falls due, once (an audit alert), and
  * suspends the ones still unconfirmed GRANT_RECERTIFY_GRACE_DAYS later; a later `keep` lifts
- * that suspension (and only that one: a withdrawn consent's stays).
+ * that suspension (and only that one: a suspension for a withdrawn consent, from before consents were
+ * held row by row, stays).
  */
 export type RecertifySettings = Pick<Config, 'GRANT_RECERTIFY_DAYS' | 'GRANT_RECERTIFY_GRACE_DAYS'>
 
@@ -44,13 +43,6 @@ export function recertificationView (g: Grant, s: RecertifySettings, now = new D
   }
 }
 
-/** The status a kept grant returns to: active, unless a consent it rests on is no longer in force. */
-async function statusAfterKeep (trx: Transaction<Database>, g: Grant): Promise<{ status: 'active' | 'suspended', reason: string | null }> {
-  const consents = await createConsentRepository(trx).findMany(g.consent_ids, trx)
-  const lapsed = g.consent_ids.find((id) => !consents.some((c) => c.id === id && isInForce(c)))
-  return lapsed === undefined ? { status: 'active', reason: null } : { status: 'suspended', reason: `consent ${lapsed} is withdrawn or expired` }
-}
-
 /** A steward of the producer unit keeps or revokes a live grant. */
 export async function recertifyGrant (
   db: Kysely<Database>, s: RecertifySettings, id: string, body: RecertificationBody, actor: Principal, requestId: string
@@ -68,8 +60,8 @@ export async function recertifyGrant (
     if (body.decision === 'revoke') {
       after = await grants.setStatus(id, 'revoked', body.reason, actor.sub, trx)
     } else if (status === 'suspended' && before.status_changed_by === RECERTIFICATION_SWEEPER) {
-      const next = await statusAfterKeep(trx, before)
-      after = await grants.setStatus(id, next.status, next.reason ?? `re-certified: ${body.reason}`, actor.sub, trx)
+      // consents are held row by row now: a kept grant is active again, whatever its consents
+      after = await grants.setStatus(id, 'active', `re-certified: ${body.reason}`, actor.sub, trx)
     }
     await recordEvent(trx, {
       service: 'authorization',

@@ -24,7 +24,8 @@ const example = {
   masked: true,
   thirdParty: false,
   childrenData: false,
-  consents: [],
+  consentBased: false,
+  purposeCode: null,
   status: 'active',
   statusReason: null,
   statusChangedBy: null,
@@ -62,8 +63,12 @@ export const GrantSchema = Type.Object({
   masked: Type.Boolean({ description: 'data is masked by the dataset\'s policy; false only where the office approved unmasked access for a named reason' }),
   thirdParty: Type.Boolean(),
   childrenData: Type.Boolean({ description: 'the dataset holds children\'s personal information: every access is flagged in the audit log (R9.3)' }),
-  consents: Type.Array(IdSchema, { description: 'consents the grant rests on; withdrawing one suspends it' }),
-  status: Type.Enum([...GRANT_STATUSES], { description: 'active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)' }),
+  consentBased: Type.Boolean({
+    description: 'the grant rests on the persons\' consent (its request said so, or the dataset holds sensitive or children\'s personal information): ' +
+      'it serves only the rows of persons holding a valid consent (given, not expired, not withdrawn) for the dataset and `purposeCode`'
+  }),
+  purposeCode: Type.Union([Type.String(), Type.Null()], { description: 'the purpose the persons\' consents must be for' }),
+  status: Type.Enum([...GRANT_STATUSES], { description: 'active, suspended (re-certification lapsed, or by a consent withdrawn before consents were held row by row), revoked, expired (past validUntil)' }),
   statusReason: Type.Union([Type.String(), Type.Null()]),
   statusChangedBy: Type.Union([Type.String(), Type.Null()]),
   statusChangedAt: Type.Union([timestamp, Type.Null()]),

@@ -3,8 +3,6 @@ import type { Database, Grant, ShareRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { recordEvent } from '../../platform/events.js'
 import { createAgreementRepository } from '../agreements/repository.js'
-import { createConsentRepository } from '../consents/repository.js'
-import { isInForce } from '../consents/view.js'
 import { createGrantRepository } from '../grants/repository.js'
 import { endRenewedGrant } from './renewal.js'
 import { createShareRequestRepository } from './repository.js'
@@ -24,11 +22,7 @@ export async function activateIfReady (trx: Trx, request: ShareRequest, actor: P
   const reviews = await requests.reviewsOf([request.id], trx)
   if (awaitingOf(request, reviews, agreement?.status === 'signed').length > 0) return { request, grant: null }
 
-  const dataset = await trx.selectFrom('datasets').select(['children_pi']).where('code', '=', request.dataset_code).executeTakeFirstOrThrow()
-  // a consent the request rests on may have been withdrawn or have lapsed since filing: the grant is
-  // then born suspended, as a withdrawal would have left it
-  const consents = await createConsentRepository(trx).findMany(request.consent_ids, trx)
-  const lapsed = request.consent_ids.filter((id) => !consents.some((c) => c.id === id && isInForce(c)))
+  const dataset = await trx.selectFrom('datasets').select(['children_pi', 'sensitive_pi']).where('code', '=', request.dataset_code).executeTakeFirstOrThrow()
   const grant = await createGrantRepository(trx).insert({
     share_request_id: request.id,
     consumer_unit: request.consumer_unit,
@@ -46,11 +40,14 @@ export async function activateIfReady (trx: Trx, request: ShareRequest, actor: P
     masked: request.masked || request.third_party,
     third_party: request.third_party,
     children_pi: dataset.children_pi,
-    consent_ids: request.consent_ids,
-    status: lapsed.length > 0 ? 'suspended' : 'active',
-    status_reason: lapsed.length > 0 ? `consent ${lapsed.join(', ')} is withdrawn or expired` : null,
-    status_changed_by: lapsed.length > 0 ? 'system:consents' : null,
-    status_changed_at: lapsed.length > 0 ? new Date() : null
+    // a grant on sensitive or children's data rests on consent whatever its request said (R9.2, R9.3):
+    // it serves only the rows of persons holding a valid consent for its purpose (the data path checks)
+    consent_based: request.consent_based || dataset.sensitive_pi || dataset.children_pi,
+    purpose_code: request.purpose_code,
+    status: 'active',
+    status_reason: null,
+    status_changed_by: null,
+    status_changed_at: null
   }, trx)
   const activated = await requests.update(request.id, { status: 'active' }, trx)
   await recordEvent(trx, {
@@ -72,6 +69,8 @@ export async function activateIfReady (trx: Trx, request: ShareRequest, actor: P
       masked: grant.masked,
       ...(request.renews ? { renews: request.renews } : {}),
       childrenData: grant.children_pi,
+      consentBased: grant.consent_based,
+      purposeCode: grant.purpose_code,
       status: grant.status
     }
   })

@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox'
 import { DatasetCodeSchema, FieldNameSchema } from '../../catalog/datasets/schemas.js'
 import { UnitCodeSchema } from '../../catalog/units/schemas.js'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
+import { PURPOSE_CODE_PATTERN } from '../purposes/schemas.js'
 
 export const IdSchema = Type.String({ format: 'uuid', examples: ['5f0c6b1e-2d4a-4c3b-9e8f-1a2b3c4d5e6f'] })
 export const IdParamsSchema = Type.Object({ id: IdSchema })
@@ -62,7 +63,16 @@ export const CreateShareRequestSchema = Type.Object({
     description: 'a live grant of your unit on the same dataset that this request continues: when the new grant starts, the renewed one ends the day before (no gap, no overlap)'
   })),
   subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'grant to this one person or account (token `sub`) of the consumer unit instead of the whole unit' })),
-  consents: Type.Optional(Type.Array(IdSchema, { maxItems: 100, uniqueItems: true, description: 'ids of the consents the use rests on; withdrawing one suspends the grant; children\'s data needs a guardian consent (R9.3)' }))
+  consentBased: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'the use rests on the persons\' consent (个人同意): the grant then serves only the rows of persons holding a valid consent for the dataset ' +
+      'and `purposeCode`. A dataset holding sensitive or children\'s personal information is always served so, whatever this says (R9.2, R9.3)'
+  })),
+  purposeCode: Type.Optional(Type.String({
+    pattern: PURPOSE_CODE_PATTERN,
+    description: 'the purpose from the office\'s list (`GET /api/v1/purposes`) that the persons\' consents must be for; required with `consentBased` and ' +
+      'for a dataset holding sensitive or children\'s personal information'
+  }))
 }, {
   additionalProperties: false,
   examples: [{
@@ -145,7 +155,8 @@ export const ShareRequestSchema = Type.Object({
   external: Type.Boolean({ description: 'the data is provided outside the university (对外提供)' }),
   recipient: nullable(RecipientSchema),
   renews: nullable(IdSchema),
-  consents: Type.Array(IdSchema),
+  consentBased: Type.Boolean({ description: 'the request said its use rests on the persons\' consent' }),
+  purposeCode: nullable(Type.String({ description: 'the purpose the persons\' consents must be for' })),
   status: Type.Enum([...SHARE_REQUEST_STATUSES], {
     description: 'pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn'
   }),

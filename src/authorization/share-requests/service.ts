@@ -8,11 +8,10 @@ import { addWorkingDays, campusCalendar, campusToday } from '../../platform/cale
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
 import { createAgreementRepository } from '../agreements/repository.js'
-import { createConsentRepository } from '../consents/repository.js'
-import { isInForce } from '../consents/view.js'
 import {
   AlreadyReviewedError, NotConsumerError, RequestExpiredError, ReviewerForbiddenError, ShareRequestNotFoundError, ShareRequestStateError
 } from '../errors.js'
+import { purposeInUse } from '../purposes/repository.js'
 import { checkRowFilter } from '../row-filter.js'
 import { activateIfReady } from './activation.js'
 import { checkRenewal } from './renewal.js'
@@ -47,17 +46,15 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
     return r
   }
 
-  async function checkConsents (ids: readonly string[], dataset: Dataset, trx: Trx) {
-    const rows = await createConsentRepository(db).findMany(ids, trx)
-    ids.forEach((id, i) => {
-      const c = rows.find((row) => row.id === id)
-      if (!c) throw new FieldError(`consents.${i}`, 'no such consent')
-      if (!isInForce(c)) throw new FieldError(`consents.${i}`, 'the consent is withdrawn or expired')
-      if (c.dataset_code !== null && c.dataset_code !== dataset.code) throw new FieldError(`consents.${i}`, `the consent is for dataset ${c.dataset_code}`)
-    })
-    if (dataset.children_pi && !rows.some((c) => c.kind === 'guardian')) {
-      throw new FieldError('consents', 'children\'s personal information needs a guardian\'s consent on record (R9.3)')
-    }
+  /**
+   * The purpose a request names: one in use; required where the use rests on consent, as it does
+   * for sensitive and children's personal information whatever the request says (R9.1–R9.3).
+   */
+  async function checkPurpose (input: CreateShareRequest, dataset: Dataset, trx: Trx): Promise<string | null> {
+    if (input.purposeCode !== undefined) return (await purposeInUse(trx, input.purposeCode)).code
+    const why = input.consentBased === true ? 'the request rests on consent' : dataset.sensitive_pi ? 'the dataset holds sensitive personal information' : dataset.children_pi ? 'the dataset holds children\'s personal information' : null
+    if (why) throw new FieldError('purposeCode', `${why}: name the purpose the persons' consents must be for (GET /api/v1/purposes)`)
+    return null
   }
 
   function checkRequest (input: CreateShareRequest, dataset: Dataset | null, actor: Principal): Dataset {
@@ -87,7 +84,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
       return await db.transaction().execute(async (trx) => {
         const dataset = checkRequest(input, await datasets.find(input.dataset, trx), actor)
         const rowFilter = checkRowFilter(input.rowFilter ?? {}, dataset.fields)
-        await checkConsents(input.consents ?? [], dataset, trx)
+        const purposeCode = await checkPurpose(input, dataset, trx)
         const personCount = dataset.holds_pi ? await requests.personCount(dataset.code, rowFilter, dataset.fields, trx) : null
         const needsExternalApproval = personCount !== null && personCount >= settings.PI_EXTERNAL_APPROVAL_PERSONS
         if (input.renews !== undefined) await checkRenewal(trx, input.renews, input, actor)
@@ -115,7 +112,8 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
           daily_row_quota: input.dailyRowQuota,
           third_party: input.thirdParty,
           third_party_name: input.thirdPartyName ?? null,
-          consent_ids: input.consents ?? [],
+          consent_based: input.consentBased ?? false,
+          purpose_code: purposeCode,
           workflow,
           needs_agreement: needsAgreement,
           status: refused ? 'rejected' : workflow === 'rule' ? 'approved' : 'pending_review',
@@ -149,6 +147,8 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
           status: r.status,
           thirdParty: r.third_party,
           external: r.external,
+          consentBased: r.consent_based,
+          purposeCode: r.purpose_code,
           // the recipient's kind only: its name may be a person's, and stays on the request
           ...(r.external ? { recipientKind: r.recipient_kind } : {}),
           ...(r.renews ? { renews: r.renews } : {}),

@@ -37,7 +37,7 @@ const FieldProblemSchema = Type.Object({
   message: Type.String({ description: 'the rule it breaks; never the value' })
 })
 
-const RejectionSchema = Type.Object({
+export const RejectionSchema = Type.Object({
   index: Type.Integer({ minimum: 0, description: 'position of the record in the batch, from 0' }),
   errors: Type.Array(FieldProblemSchema, { minItems: 1, description: 'one entry per field at fault' })
 })

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { sql, type RawBuilder } from 'kysely'
 import type { Grant, StoredField } from '../../db/database.js'
+import { consentPredicate } from '../../authorization/consent-filter.js'
 import { checkRowFilter, FILTER_OPERATORS, rowFilterSql, type RowFilter } from '../../authorization/row-filter.js'
 import { compileRules, type RowMasker, type Rules } from '../../masking/engine.js'
 import type { MaskingKey } from '../../masking/keys.js'
@@ -50,6 +51,8 @@ export interface GrantView {
   rowFilter: RawBuilder<boolean>
   /** how the dataset's encrypted fields are read and searched; null when none is */
   codec: RecordCodec | null
+  /** a grant resting on consent: the condition that the row's person consented (consent-filter.ts); null otherwise */
+  consent: RawBuilder<boolean> | null
 }
 
 const keep: EffectiveRule = { rule: { strategy: 'keep' }, source: 'default' }
@@ -75,7 +78,8 @@ export function grantView (grant: Grant, entry: DatasetEntry, key: MaskingKey, t
     profile,
     fields: plans,
     codec,
-    rowFilter: rowFilterSql(grant.row_filter as RowFilter, entry.dataset.fields, codec)
+    rowFilter: rowFilterSql(grant.row_filter as RowFilter, entry.dataset.fields, codec),
+    consent: consentPredicate(grant, entry.dataset)
   }
 }
 
@@ -165,11 +169,15 @@ export function parseWhere (view: GrantView, query: Record<string, unknown>): Pa
   return { filter: checkRowFilter(raw, fields, 'where'), summary }
 }
 
-/** The predicate of a read: the grant's row filter and the caller's filters. */
-export function predicateOf (view: GrantView, where: RowFilter): RawBuilder<boolean> {
-  if (Object.keys(where).length === 0) return view.rowFilter
-  const fields = [...view.fields.values()].map((p) => p.field)
-  return sql<boolean>`${view.rowFilter} and ${rowFilterSql(where, fields, view.codec)}`
+/**
+ * The predicate of a read: the grant's row filter, the caller's filters and, for a grant resting on
+ * consent, the persons' consents (without them only to count what they left out).
+ */
+export function predicateOf (view: GrantView, where: RowFilter, { consent = true } = {}): RawBuilder<boolean> {
+  const parts = [view.rowFilter]
+  if (Object.keys(where).length > 0) parts.push(rowFilterSql(where, [...view.fields.values()].map((p) => p.field), view.codec))
+  if (consent && view.consent) parts.push(view.consent)
+  return parts.length === 1 ? parts[0]! : sql<boolean>`${sql.join(parts, sql` and `)}`
 }
 
 /**

@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { tracedPersons, type PersonTracer } from '../../audit/persons/trace.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { consentDetails, pageConsentExcluded } from './consent.js'
 import { AuditUnavailableError, QuotaExceededError } from './errors.js'
 import { chooseFormat, CONTENT_TYPES, DATA_FORMATS, streamRows } from './format.js'
 import { MAX_LIMIT, openCursor, sealCursor, WHERE_OPERATORS } from './plan.js'
@@ -49,7 +50,10 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
         `(at most ${MAX_LIMIT}) and the sealed \`cursor\` of the previous page. JSON by default; CSV or NDJSON by \`format\` or the Accept header, ` +
         'with the next cursor, grant and masked fields in the X-Next-Cursor, X-Grant and X-Masked-Fields headers. The read is recorded in the ' +
         'audit log before any row is sent (X-Audit-Event: its sequence number); if it cannot be recorded the answer is 503 and no data. ' +
-        'The grant\'s daily row quota is enforced (429). Revoked, suspended and expired grants are refused at once.',
+        'The grant\'s daily row quota is enforced (429). Revoked, suspended and expired grants are refused at once. Under a grant resting on ' +
+        'consent (`consentBased`, or a dataset with sensitive or children\'s personal information) only the rows of persons holding a valid consent ' +
+        'for the dataset and the grant\'s purpose are served (checked at the read: a withdrawal counts at once); the others are absent, and the ' +
+        'audit event says how many (`consentExcluded`).',
       operationId: 'readRecords',
       params: DataParamsSchema,
       querystring: RecordsQuerySchema,
@@ -105,8 +109,10 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     }
     const t1 = performance.now()
     let rows
+    let consentExcluded
     try {
       rows = await reader.fetch(plan, { after, limit: allowed + 1, kept: true })
+      consentExcluded = await pageConsentExcluded(app.db, plan, after, rows, allowed)
     } catch (err) {
       quota.release(plan.grant.id, plan.day, allowed)
       throw err
@@ -153,7 +159,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
         rows: count,
         grantId: plan.grant.id,
         persons,
-        details: detailsOf(plan, { format, limit: q.limit, cursor: after !== undefined, masked: plan.masked, ...tracedPersons(persons) })
+        details: detailsOf(plan, { format, limit: q.limit, cursor: after !== undefined, masked: plan.masked, ...tracedPersons(persons), ...consentDetails(plan, consentExcluded) })
       }))
     } catch (err) {
       quota.release(plan.grant.id, plan.day, count)
@@ -213,6 +219,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
       rowsUsedToday: await quota.used(grant.id, plan.day),
       profile: view.profile,
       rowFilter: grant.row_filter as Record<string, unknown>,
+      consent: view.consent === null ? null : { purposeCode: grant.purpose_code },
       fields: [...view.fields.values()].map((p) => ({
         name: p.field.name,
         type: p.field.type,

@@ -51,6 +51,9 @@ export const DataSchemaSchema = Type.Object({
   rowsUsedToday: Type.Integer({ description: 'rows read under the grant today (campus day), as this gateway counts them' }),
   profile: Type.Union([Type.Enum(['display', 'internal_analysis', 'third_party']), Type.Null()], { description: 'the masking profile applied; null when the office approved the grant unmasked' }),
   rowFilter: Type.Record(Type.String(), Type.Unknown(), { description: 'the grant\'s own row filter, ANDed with every read' }),
+  consent: Type.Union([Type.Object({
+    purposeCode: Type.Union([Type.String(), Type.Null()], { description: 'the purpose the persons\' consents must be for (null: none named, and no row is served)' })
+  }), Type.Null()], { description: 'the grant rests on consent: only rows of persons holding a valid consent for the dataset and this purpose are served; others are absent' }),
   fields: Type.Array(Type.Object({
     name: FieldName,
     type: Type.String(),
@@ -74,6 +77,7 @@ export const DataSchemaSchema = Type.Object({
     rowsUsedToday: 200,
     profile: 'display',
     rowFilter: { college: 'CS' },
+    consent: null,
     fields: [
       { name: 'student_id', type: 'string', description: null, piType: 'student_id', masked: true, strategy: 'mask', filters: ['eq', 'in'] },
       { name: 'year', type: 'integer', description: null, piType: null, masked: false, strategy: 'keep', filters: ['eq', 'in', 'ne', 'gt', 'gte', 'lt', 'lte'] }

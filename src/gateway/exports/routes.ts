@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { restsOnConsent } from '../../authorization/consent-filter.js'
 import { chooseGrant } from '../../authorization/grants/resolve.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import type { AeadSuite } from '../../platform/aead.js'
@@ -9,6 +10,7 @@ import { FieldError } from '../../platform/errors.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import type { DataCache } from '../data/cache.js'
+import { consentDetails, consentLapsedSince, countConsentExcluded } from '../data/consent.js'
 import { AuditUnavailableError, QuotaExceededError } from '../data/errors.js'
 import type { QuotaCounter } from '../data/quota.js'
 import type { DataReader } from '../data/reader.js'
@@ -68,7 +70,9 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
         '`export` access mode (403 otherwise). The rows are counted first and charged to the grant\'s daily row quota (429 when not enough is left, and nothing ' +
         'starts); at most EXPORT_MAX_ROWS rows; a unit may have EXPORT_CONCURRENCY exports queued or running at once (429). Every file is watermarked: ' +
         'values are masked with keys of the grant, text cells carry invisible marks keyed to the export, and a few synthetic decoy rows are mixed in, so that a ' +
-        'leaked copy can be traced to its export, grant, unit and person (`POST /api/v1/watermarks/trace`). The request is recorded in the audit log (X-Audit-Event).',
+        'leaked copy can be traced to its export, grant, unit and person (`POST /api/v1/watermarks/trace`). The request is recorded in the audit log (X-Audit-Event). ' +
+        'Under a grant resting on consent only the rows of persons holding a valid consent for the dataset and the grant\'s purpose are counted and written; ' +
+        'the event says how many consent left out (`consentExcluded`).',
       operationId: 'createExport',
       params: ExportDatasetParamsSchema,
       body: CreateExportBodySchema,
@@ -83,6 +87,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
     const plan = await reader.plan(principal, dataset, 'export', { grant: body.grant, fields: body.fields?.join(','), query: whereQuery(body.where) })
     state.plan = plan
     const total = await repo.count(plan)
+    const consentExcluded = await countConsentExcluded(app.db, plan.view, plan.where.filter, {})
     if (total > options.maxRows) throw new FieldError('where', `the export would hold ${total} rows; at most ${options.maxRows}: narrow it with filters`)
     const allowed = await quota.reserve(plan.grant.id, plan.day, plan.grant.daily_row_quota, total)
     if (allowed < total) {
@@ -138,7 +143,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
         fields: plan.fields,
         rows: 0,
         grantId: plan.grant.id,
-        details: detailsOf(plan, { export: row.id, rowsTotal: total, masked: plan.masked })
+        details: detailsOf(plan, { export: row.id, rowsTotal: total, masked: plan.masked, ...consentDetails(plan, consentExcluded) })
       }))
     } catch (err) {
       request.log.error({ err }, 'audit: an export could not be recorded; it is not started')
@@ -192,7 +197,8 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
       summary: 'Download an export',
       description: 'The CSV file of a finished export (RFC 4180, UTF-8, a header line), with its SHA-256 in Repr-Digest. The grant is checked again: ' +
         'revoked, suspended or expired, the file is refused (403). The download is recorded in the audit log (X-Audit-Event: rows, digest) before ' +
-        'any byte is sent; if it cannot be recorded the answer is 503 and no data. 409 while the export is not done, 410 once it expired.',
+        'any byte is sent; if it cannot be recorded the answer is 503 and no data. 409 while the export is not done, 410 once it expired, and under a grant ' +
+        'resting on consent 410 once a consent of its dataset and purpose was withdrawn or lapsed since it was written (export again).',
       operationId: 'downloadExport',
       params: ExportParamsSchema,
       produces: ['text/csv'],
@@ -211,9 +217,13 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
     const expired = row.status === 'expired' || (row.status === 'done' && row.expires_at !== null && new Date(row.expires_at) <= new Date())
     if (expired) throw new ExportGoneError(`export ${id} expired; its file was deleted: export again`)
     if (row.status !== 'done') throw new ExportNotReadyError(`export ${id} is ${row.status}${row.error ? ` (${row.error})` : ''}`)
-    chooseGrant(principal, row.dataset_code, 'export', await cache.grantsOf(principal.unit, row.dataset_code), row.grant_id)
+    const grant = chooseGrant(principal, row.dataset_code, 'export', await cache.grantsOf(principal.unit, row.dataset_code), row.grant_id)
     const entry = await cache.dataset(row.dataset_code)
     if (!entry || entry.dataset.status === 'destroyed') throw new ExportGoneError(`dataset ${row.dataset_code} was destroyed, and its exports with it`)
+    // the file holds the rows consented to when it was written: a withdrawal or expiry since takes it out of service
+    if (restsOnConsent(grant, entry.dataset) && await consentLapsedSince(app.db, grant, row.started_at ?? row.created_at)) {
+      throw new ExportGoneError(`a consent its rows rest on was withdrawn or lapsed since export ${id} was written: export again`)
+    }
     if (!row.file_name || !row.sha256 || !(await fileExists(dir, row.file_name))) throw new ExportGoneError(`the file of export ${id} is no longer there: export again`)
 
     let seq: string

@@ -126,7 +126,8 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
     const { code } = request.params
     const q = request.query
     const found = await repo.dataset(code)
-    if (!found || found.dataset.open_attribute === 'none' || !(await openStateOf(app.db, found.dataset)).open) {
+    // sensitive or children's data is served on consent only, never to anyone (the catalog refuses to make it unconditionally open)
+    if (!found || found.dataset.open_attribute === 'none' || found.dataset.sensitive_pi || found.dataset.children_pi || !(await openStateOf(app.db, found.dataset)).open) {
       throw new OpenDatasetNotFoundError(code)
     }
     const { dataset, profiles } = found

@@ -74,10 +74,13 @@ export async function unitObjects (h: TestApp): Promise<Objects> {
     method: 'POST', url: '/api/v1/destructions', payload: { dataset: 'students', scope: 'all', reason: 'fixture: never executed' }
   }, CS_STEWARD), 201, 'destruction')
   const executed = await executedDestruction(h, 'retired')
+  await ok(await h.as('security_admin', {
+    method: 'POST', url: '/api/v1/purposes', payload: { code: 'scholarship', nameZh: '奖助学金评定', nameEn: 'Scholarship assessment', description: 'scholarship applications' }
+  }, OFFICE), 201, 'purpose')
   const consent = await ok(await h.as('steward', {
     method: 'POST',
     url: '/api/v1/consents',
-    payload: { person: '2026000001', dataset: 'students', purpose: 'scholarship assessment', kind: 'general', evidence: 'form SA-1', givenAt: new Date(Date.now() - 86_400_000).toISOString() }
+    payload: { person: '2026000001', dataset: 'students', purposeCode: 'scholarship', kind: 'general', evidence: 'form SA-1', givenAt: new Date(Date.now() - 86_400_000).toISOString() }
   }, CS_STEWARD), 201, 'consent')
   for (const [role, claims] of [['steward', CS_STEWARD], ['security_admin', OFFICE], ['leadership', { unit: 'LEAD', sub: 'leader' }]] as const) {
     await ok(await h.as(role, { method: 'POST', url: '/api/v1/datasets/courses/open-reviews', payload: { decision: 'approve' } }, claims), 201, 'open review')

@@ -56,7 +56,8 @@ export async function setupFixture (h: TestApp): Promise<Fixture> {
   }
   await grantFor(h)
   await ok('pending share request', await h.as('consumer', { method: 'POST', url: '/api/v1/share-requests', payload: { dataset: 'courses', fields: ['student_id', 'college'], purpose: 'timetabling', legalBasis: 'performance of statutory duties', accessModes: ['api'], validFrom: day(0), validUntil: day(90), dailyRowQuota: 100, thirdParty: false } }, math))
-  const consent = await ok('consent', await h.as('steward', { method: 'POST', url: '/api/v1/consents', payload: { person: '2026000001', dataset: 'students', purpose: 'scholarship', kind: 'general', evidence: 'form SA-1', givenAt: new Date(Date.now() - 86_400_000).toISOString() } }, cs))
+  await ok('purpose', await h.as('security_admin', { method: 'POST', url: '/api/v1/purposes', payload: { code: 'scholarship', nameZh: '奖助学金评定', nameEn: 'Scholarship assessment', description: 'scholarship applications' } }, office))
+  const consent = await ok('consent', await h.as('steward', { method: 'POST', url: '/api/v1/consents', payload: { person: '2026000001', dataset: 'students', purposeCode: 'scholarship', kind: 'general', evidence: 'form SA-1', givenAt: new Date(Date.now() - 86_400_000).toISOString() } }, cs))
   const destruction = await ok('destruction', await h.as('steward', { method: 'POST', url: '/api/v1/destructions', payload: { dataset: 'students', scope: 'filter', filter: { college: 'LAW' }, reason: 'purpose fulfilled' } }, cs))
   const system = await ok('system', await h.as('steward', { method: 'POST', url: '/api/v1/systems', payload: { name: 'Student affairs', owner: { name: 'Li Wei', contact: 'liwei@example.edu.cn' }, datasets: ['students'] } }, cs))
   const client = await ok('client', await h.as('system_admin', { method: 'POST', url: '/api/v1/clients', payload: { name: 'student affairs system', unit: 'CS', roles: ['steward'], holder: 'cs-steward' } }, PRINCIPALS.system_admin[0]!))
@@ -79,6 +80,7 @@ export async function setupFixture (h: TestApp): Promise<Fixture> {
     '/api/v1/grants/': grants.map((r) => str(r.id)),
     '/api/v1/open-requests/': [str(openRequest.id)],
     '/api/v1/consents/': [str(consent.id)],
+    '/api/v1/purposes/': ['scholarship'],
     '/api/v1/audit/alerts/': alerts.length > 0 ? alerts.map((a) => str(a.id)) : ['1'],
     '/api/v1/audit/blacklist/': [str(blocked.id)],
     '/api/v1/exports/': [str(exported.id)]
@@ -99,6 +101,7 @@ export async function setupFixture (h: TestApp): Promise<Fixture> {
     sensitive: fields,
     key: ['2026000001', '2026000002', '2026000030'],
     person: ['2026000001', '2026000002'],
+    purposeCode: ['scholarship'],
     sub: ['math-alice', 'cs-steward', 'law-bob', 'someone-else'],
     holder: ['math-alice', 'cs-steward'],
     actor: ['math-alice', 'cs-steward'],

@@ -1,0 +1,129 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Transaction } from 'kysely'
+import type { Database, Purpose } from '../../db/database.js'
+import { recordEvent } from '../../platform/events.js'
+import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { PurposeExistsError, PurposeNotFoundError } from './errors.js'
+import { createPurposeRepository } from './repository.js'
+import { CreatePurposeSchema, ListPurposesQuerySchema, PurposePageSchema, PurposeParamsSchema, PurposeSchema, UpdatePurposeSchema, type PurposeView } from './schemas.js'
+
+const tags = ['purposes']
+const office = { roles: ['security_admin'] } as const
+
+export function toPurposeView (p: Purpose): PurposeView {
+  return {
+    code: p.code,
+    nameZh: p.name_zh,
+    nameEn: p.name_en,
+    description: p.description,
+    retired: p.retired_at !== null,
+    retiredAt: p.retired_at?.toISOString() ?? null,
+    createdBy: p.created_by,
+    createdAt: p.created_at.toISOString(),
+    updatedAt: p.updated_at.toISOString()
+  }
+}
+
+/** A change to the list, in the caller's transaction: the audit chain records who changed what. */
+async function event (trx: Transaction<Database>, request: FastifyRequest, action: string, code: string, details: Record<string, unknown>) {
+  await recordEvent(trx, { service: 'authorization', action, actor: request.principal!, objectType: 'purpose', objectId: code, requestId: request.id, details })
+}
+
+/**
+ * The campus's list of purposes of use, kept by the data-management office (R9.1: consent is per
+ * purpose, and a new purpose needs a new consent). Consents and share requests name a purpose by
+ * its code; a purpose is retired, never deleted.
+ */
+export const purposeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const purposes = createPurposeRepository(app.db)
+
+  app.get('/purposes', {
+    config: { access: 'authenticated' },
+    schema: {
+      tags,
+      summary: 'List purposes',
+      description: 'The campus\'s purposes of use, by code, cursor-paginated; `retired` filters. Any authenticated caller reads them.',
+      operationId: 'listPurposes',
+      querystring: ListPurposesQuerySchema,
+      response: { 200: PurposePageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+    }
+  }, async (request) => {
+    const { limit, cursor, retired } = request.query
+    const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
+    const rows = await purposes.list({ limit: limit + 1, after, retired })
+    const { page, nextCursor } = paginate(rows, limit, (p) => [p.code])
+    return { data: page.map(toPurposeView), nextCursor }
+  })
+
+  app.get('/purposes/:code', {
+    config: { access: 'authenticated' },
+    schema: {
+      tags,
+      summary: 'Get a purpose',
+      operationId: 'getPurpose',
+      params: PurposeParamsSchema,
+      response: { 200: PurposeSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+    }
+  }, async (request) => {
+    const p = await purposes.find(request.params.code)
+    if (!p) throw new PurposeNotFoundError(request.params.code)
+    return toPurposeView(p)
+  })
+
+  app.post('/purposes', {
+    config: { access: office },
+    schema: {
+      tags,
+      summary: 'Add a purpose',
+      description: 'The office adds a purpose to the list. A code is used once: an existing one, retired or not, is a 409.',
+      operationId: 'createPurpose',
+      body: CreatePurposeSchema,
+      response: { 201: PurposeSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
+    }
+  }, async (request, reply) => {
+    const { code, nameZh, nameEn, description } = request.body
+    const created = await app.db.transaction().execute(async (trx) => {
+      const p = await purposes.insert({ code, name_zh: nameZh, name_en: nameEn, description, created_by: request.principal!.sub }, trx)
+      if (!p) throw new PurposeExistsError(code)
+      await event(trx, request, 'purpose.create', code, { after: toPurposeView(p) })
+      return p
+    })
+    return reply.code(201).send(toPurposeView(created))
+  })
+
+  app.patch('/purposes/:code', {
+    config: { access: office },
+    schema: {
+      tags,
+      summary: 'Change or retire a purpose',
+      description: 'The office changes a purpose\'s names or description, or retires it (`retired: true`): a retired purpose stays in the list, ' +
+        'and the consents and grants naming it keep it, but no new consent or share request may name it. `retired: false` brings it back. ' +
+        'The code never changes.',
+      operationId: 'updatePurpose',
+      params: PurposeParamsSchema,
+      body: UpdatePurposeSchema,
+      response: { 200: PurposeSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
+    }
+  }, async (request) => {
+    const { code } = request.params
+    const { nameZh, nameEn, description, retired } = request.body
+    const actor = request.principal!
+    const after = await app.db.transaction().execute(async (trx) => {
+      const before = await purposes.find(code, trx, { lock: true })
+      if (!before) throw new PurposeNotFoundError(code)
+      const retiring = retired === undefined || retired === (before.retired_at !== null) ? {} : retired ? { retired_at: new Date(), retired_by: actor.sub } : { retired_at: null, retired_by: null }
+      const p = await purposes.update(code, {
+        ...(nameZh !== undefined ? { name_zh: nameZh } : {}),
+        ...(nameEn !== undefined ? { name_en: nameEn } : {}),
+        ...(description !== undefined ? { description } : {}),
+        ...retiring
+      }, trx)
+      const action = retired === true && before.retired_at === null ? 'purpose.retire' : 'purpose.update'
+      await event(trx, request, action, code, { before: toPurposeView(before), after: toPurposeView(p) })
+      return p
+    })
+    return toPurposeView(after)
+  })
+}

@@ -1,0 +1,46 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database, Grant } from '../../db/database.js'
+import type { RowFilter } from '../../authorization/row-filter.js'
+import { predicateOf, type GrantView } from './plan.js'
+import type { ReadPlan, StoredRow } from './reader.js'
+
+/**
+ * How many rows the consent condition left out of a read: the rows after `after`, up to and with
+ * `through` (to the end when undefined), that the grant's and the caller's filters select but whose
+ * person holds no valid consent. 0 without a query for a grant that does not rest on consent.
+ */
+export async function countConsentExcluded (db: Kysely<Database>, view: GrantView, where: RowFilter, { after, through }: { after?: string | undefined, through?: string | undefined }): Promise<number> {
+  if (view.consent === null) return 0
+  const { rows } = await sql<{ n: string }>`
+    select count(*) as n from records
+    where dataset_code = ${view.grant.dataset_code} and ${predicateOf(view, where, { consent: false })} and not ${view.consent}
+      ${after === undefined ? sql`` : sql`and record_key > ${after}`} ${through === undefined ? sql`` : sql`and record_key <= ${through}`}`.execute(db)
+  return Number(rows[0]?.n ?? 0)
+}
+
+/**
+ * What consent left out of a page: `rows` are the fetched rows (up to `limit` served, one more
+ * telling that a next page exists); the rows skipped among the served ones, or up to the end of the
+ * dataset on the last page.
+ */
+export async function pageConsentExcluded (db: Kysely<Database>, plan: ReadPlan, after: string | undefined, rows: readonly StoredRow[], limit: number): Promise<number> {
+  return await countConsentExcluded(db, plan.view, plan.where.filter, { after, through: rows.length > limit ? rows[limit - 1]?.record_key : undefined })
+}
+
+/** What the audit event of a read or an export under consent says of it: the purpose, and the rows consent left out. */
+export function consentDetails (plan: ReadPlan, excluded: number): Record<string, unknown> {
+  return plan.view.consent === null ? {} : { purposeCode: plan.grant.purpose_code, consentExcluded: excluded }
+}
+
+/**
+ * Whether a consent of the grant's dataset and purpose was withdrawn, or lapsed, since `since` (an
+ * export began): the export's file may then hold rows its persons no longer consent to serve.
+ */
+export async function consentLapsedSince (db: Kysely<Database>, grant: Pick<Grant, 'dataset_code' | 'purpose_code'>, since: Date): Promise<boolean> {
+  if (grant.purpose_code === null) return false
+  const { rows } = await sql<{ lapsed: boolean }>`
+    select exists (select 1 from consents
+      where dataset_code = ${grant.dataset_code} and purpose_code = ${grant.purpose_code}
+        and (withdrawn_at >= ${since} or (expires_at >= ${since} and expires_at <= now()))) as lapsed`.execute(db)
+  return rows[0]?.lapsed === true
+}
