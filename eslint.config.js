@@ -2,5 +2,5 @@ import neostandard from 'neostandard'
 
 export default neostandard({
   ts: true,
-  ignores: ['dist/**', 'node_modules/**', 'openapi/**', 'data/**', '.tap/**', 'examples/*/src/api.d.ts']
+  ignores: ['dist/**', '.test-build/**', 'node_modules/**', 'openapi/**', 'data/**', '.tap/**', 'examples/*/src/api.d.ts']
 })

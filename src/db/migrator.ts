@@ -1,15 +1,17 @@
+import { existsSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join } from 'node:path'
 import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 
 /**
- * Migrations live in `migrations/` at the project root (run from source) or `dist/migrations`
- * (compiled): both sit at the same place relative to this module's own folder.
+ * Migrations live in `migrations/` at the project root (run from source, or from the test build,
+ * which compiles the tree as it is) or in `dist/migrations` (the build): each at its place relative
+ * to this module's own folder.
  */
 const here = fileURLToPath(new URL('.', import.meta.url))
 const fromSource = import.meta.url.endsWith('.ts')
-export const migrationsDir = join(here, fromSource ? '../../migrations' : '../migrations')
+export const migrationsDir = fromSource || !existsSync(join(here, '../migrations')) ? join(here, '../../migrations') : join(here, '../migrations')
 
 class FolderMigrationProvider implements MigrationProvider {
   constructor (private readonly dir: string) {}

@@ -8,7 +8,7 @@ import { keyFile } from '../../src/platform/auth/keys.js'
 import { freshDatabase, type TestDatabase } from '../helpers/database.js'
 import { runCli } from '../helpers/spawn.js'
 
-const ALL = readdirSync(migrationsDir).filter((f) => /^\d{4}_.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, '')).sort()
+const ALL = readdirSync(migrationsDir).filter((f) => /^\d{4}_.*\.(ts|js)$/.test(f)).map((f) => f.replace(/\.(ts|js)$/, '')).sort()
 /** The table each migration creates, in order. */
 const TABLES: Record<string, string> = { '0001_create_units': 'units', '0002_create_service_clients': 'service_clients' }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { createPGlite, type DatabaseHandle } from '../../src/db/create-db.js'
 import { migrateToLatest, migrationsDir } from '../../src/db/migrator.js'
+import { repoRoot } from './spawn.js'
 
 /** Set to run the suite on PostgreSQL too (CI does): a server URL whose user may CREATE DATABASE. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined
@@ -17,7 +18,7 @@ function schemaHash (): string {
   return hash.digest('hex').slice(0, 12)
 }
 
-const cacheDir = join(import.meta.dirname, '../../node_modules/.cache/datagate-test')
+const cacheDir = join(repoRoot, 'node_modules/.cache/datagate-test')
 
 /**
  * Settings of the test databases only: a test's database is thrown away, so it need not survive a

@@ -4,7 +4,7 @@ import { createMigrator, migrationsDir } from '../../src/db/migrator.js'
 import type { TestContext } from './build.js'
 import { freshDatabase } from './database.js'
 
-const ALL = readdirSync(migrationsDir).filter((f) => /^\d{4}_.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, '')).sort()
+const ALL = readdirSync(migrationsDir).filter((f) => /^\d{4}_.*\.(ts|js)$/.test(f)).map((f) => f.replace(/\.(ts|js)$/, '')).sort()
 
 /**
  * A fresh database migrated down to the release before `migration`, for tests of how that migration

@@ -6,8 +6,15 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { EnvSchema } from '../../src/config.js'
 
-export const repoRoot = join(import.meta.dirname, '../..')
-const cli = join(repoRoot, 'bin/datagate.js')
+/** Whether this runs from the test build (`npm test` compiles the tree into .test-build/). */
+const compiled = import.meta.url.endsWith('.js')
+/** The repository's root; the test build sits one level below it. */
+export const repoRoot = join(import.meta.dirname, compiled ? '../../..' : '../..')
+/**
+ * The CLI: `bin/datagate.js` from source (it loads src/ through tsx), or, in the test build, the
+ * compiled `src/main.js` that bin/datagate.js would load, without a loader to pay for.
+ */
+export const cli = compiled ? join(import.meta.dirname, '../../src/main.js') : join(repoRoot, 'bin/datagate.js')
 
 /** The slice of a tap test the helpers need. */
 export interface TeardownContext {

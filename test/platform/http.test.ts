@@ -48,7 +48,7 @@ t.test('a 500 tells the caller nothing about internals', async (t) => {
   t.equal(res.statusCode, 500)
   t.equal(res.headers['content-type'], problemType)
   t.equal(res.json().code, 'INTERNAL')
-  t.notMatch(res.body, /secret internal|relation|\.ts|stack/)
+  t.notMatch(res.body, /secret internal|relation|\.[tj]s\b|stack/)
   t.equal(res.json().requestId, res.headers['x-request-id'])
 })
 
@@ -125,7 +125,7 @@ t.test('a request past its deadline answers 503', async (t) => {
   const h = await build(t, {
     env: { REQUEST_TIMEOUT_MS: '500' },
     extend: (app) => app.get('/api/v1/test-slow', { config: { access: 'authenticated' } }, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1500))
+      await new Promise((resolve) => setTimeout(resolve, 10_000).unref())
       return { late: true }
     })
   })
@@ -133,7 +133,7 @@ t.test('a request past its deadline answers 503', async (t) => {
   const res = await h.as('consumer', { method: 'GET', url: '/api/v1/test-slow' })
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'DEADLINE_EXCEEDED')
-  t.ok(Date.now() - started < 1400, 'answered at the deadline, not when the work ended')
+  t.ok(Date.now() - started < 8000, 'answered at the deadline, not when the work ended (10 s)')
 })
 
 t.test('logs carry no token, secret or query string', async (t) => {

@@ -15,8 +15,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { ROLES, type Role } from '../../src/platform/auth/roles.js'
 import { build, type TestContext } from '../helpers/build.js'
+import { repoRoot } from '../helpers/spawn.js'
 
-const root = join(import.meta.dirname, '../..')
+const root = repoRoot
 
 function sourceFiles (dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

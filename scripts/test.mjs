@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// `npm test`: compiles the TypeScript of src/, migrations/, scripts/ and test/ once, file by file
+// (esbuild, no bundling: the tree keeps its shape), into .test-build/, and runs tap on the compiled
+// test files with plain Node. Loading TypeScript through a loader hook costs every test process, and
+// every CLI process a test starts, a second or more of CPU before its first test; compiled once,
+// that cost is paid once per run.
+//
+//   npm test                                   every test file
+//   npm test -- test/gateway/data.test.ts      some files (the .ts paths, as in the tree)
+//   npm test -- --exclude=test/config.test.ts  any tap option; .ts test paths in it are mapped too
+//
+// `npx tap test/x.test.ts` still runs a file straight from source (through tsx), without the build.
+import { spawnSync } from 'node:child_process'
+import { lstatSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { build } from 'esbuild'
+
+const root = join(import.meta.dirname, '..')
+const out = join(root, '.test-build')
+const trees = ['src', 'migrations', 'scripts', 'test']
+
+const entryPoints = trees.flatMap((tree) => readdirSync(join(root, tree), { recursive: true })
+  .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+  .map((file) => join(tree, file)))
+
+// a file deleted from the tree must not linger in the build
+for (const tree of trees) rmSync(join(out, tree), { recursive: true, force: true })
+await build({
+  absWorkingDir: root,
+  entryPoints,
+  outdir: out,
+  outbase: '.',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'inline',
+  sourcesContent: false,
+  logLevel: 'warning'
+})
+// what the code and the tests read beside the tree: the OpenAPI document and the README
+for (const name of ['openapi', 'README.md']) {
+  const link = join(out, name)
+  if (!lstatSync(link, { throwIfNoEntry: false })) symlinkSync(join('..', name), link)
+}
+
+/** `test/a.test.ts` → `.test-build/test/a.test.js`, inside tap options too. */
+const mapPath = (arg) => arg.replace(/(^|=)(\.\/)?((?:test|src)\/[^=]*?)\.ts$/, (_, pre, _dot, path) => `${pre}${relative(root, join(out, path))}.js`)
+const args = process.argv.slice(2).map(mapPath)
+
+const tap = spawnSync(process.execPath, [join(root, 'node_modules/tap/dist/esm/run.mjs'), ...args], {
+  cwd: root,
+  stdio: 'inherit',
+  // tap sets the coverage switch of each test file's process; this one reaches the `before` script,
+  // whose coverage tap would otherwise measure, and print, even with coverage disabled
+  env: { ...process.env, TAP_RCFILE: join(root, 'test/taprc.compiled.yaml'), _TAPJS_PROCESSINFO_COVERAGE_: '0' }
+})
+process.exit(tap.status ?? 1)
