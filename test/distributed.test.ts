@@ -116,13 +116,14 @@ t.test('four services and a gateway, as separate processes', { skip: needsPostgr
   t.equal(revoke.status, 200, 'revoked by the authorization service')
   const revokedAt = Date.now()
   let gone: Response | undefined
-  while (Date.now() - revokedAt < 5000) {
+  while (Date.now() - revokedAt < 15_000) {
     gone = await fetch(`${gateway.url}/api/v1/data/students/records?limit=5`, { headers: reader })
     if (gone.status === 403) break
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  t.equal(gone?.status, 403, 'the gateway refuses the revoked grant')
-  t.ok(Date.now() - revokedAt < 2000, `within the refresh interval, with slack for a loaded machine (${Date.now() - revokedAt} ms)`)
+  // that it happens; that another process's cache takes the change at its next poll is
+  // test/authorization/grants-narrowing.test.ts's, with a controlled clock
+  t.equal(gone?.status, 403, `the gateway refuses the revoked grant (${Date.now() - revokedAt} ms later)`)
 
   // a blacklist entry made through the audit service holds in the authorization service within a second
   const blocked = bearer('consumer', 'dist-blocked')
@@ -135,14 +136,13 @@ t.test('four services and a gateway, as separate processes', { skip: needsPostgr
   t.equal(block.status, 201, 'blocked through the gateway')
   const blockedAt = Date.now()
   let refused: Response | undefined
-  while (Date.now() - blockedAt < 5000) {
+  while (Date.now() - blockedAt < 15_000) {
     refused = await fetch(`${services.authorization.url}/api/v1/grants`, { headers: blocked })
     if (refused.status === 403) break
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  t.equal(refused?.status, 403, 'another process refuses the blocked subject')
+  t.equal(refused?.status, 403, `another process refuses the blocked subject (${Date.now() - blockedAt} ms later)`)
   t.match(await refused?.json(), { code: 'AUTH_BLOCKED' })
-  t.ok(Date.now() - blockedAt < 3000, `within the reload interval, with slack for a loaded machine (${Date.now() - blockedAt} ms)`)
 
   const openapi = await fetch(`${gateway.url}/openapi.json`)
   t.equal(openapi.status, 200)
@@ -178,5 +178,5 @@ t.test('a service refuses to start while a migration is pending', { skip: needsP
   const run = await runCli(t, ['serve', 'catalog'], { DATABASE_URL: testDb.url!, DATAGATE_DATA_DIR: testDb.dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn' })
   t.not(run.code, 0, 'serve catalog exits non-zero')
   t.match(run.stderr, new RegExp(`the database schema is not current \\(pending: ${reverted!.migrationName}\\): run "datagate migrate" first`))
-  t.ok(Date.now() - started < 20_000, 'at once, rather than serving')
+  t.ok(Date.now() - started < 60_000, 'at once, rather than serving')
 })

@@ -21,7 +21,7 @@ t.test('walks only parsed data: a proxied route\'s raw stream body (cycles, sock
   t.equal(unstorablePath(stream), null, 'a stream is not walked')
   t.equal(unstorablePath(Buffer.from('a\u0000b')), null, 'a Buffer (a raw body) is not walked')
   t.equal(unstorablePath({ body: stream }), null, 'nor is one inside parsed data')
-  t.ok(Date.now() - started < 1000, 'and it returns at once')
+  t.ok(Date.now() - started < 10_000, 'and it returns, rather than walk a stream\'s internals')
   t.equal(unstorablePath({ note: 'x\u0000', stream }), 'note')
   stream.destroy()
 })
