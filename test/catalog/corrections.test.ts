@@ -121,7 +121,7 @@ t.test('reporters see their own unit\'s reports; the producer\'s stewards and th
   t.equal(all.find((c: { proposedValue?: string }) => c.proposedValue !== undefined).proposedValue, PHONE, 'the producer, who must correct it, sees it too')
   const forOffice = (await list('', 'security_admin', OFFICE)).json().data
   t.equal(forOffice.length, 3)
-  t.match(forOffice.find((c: { reporterUnit: string, field: string }) => c.field === 'phone' && c.reporterUnit === 'MATH' && c.proposedValueMasked), { proposedValue: '139****5678' }, 'the office under the display masking')
+  t.match(forOffice.find((c: { reporterUnit: string, field: string, proposedValueMasked: boolean }) => c.field === 'phone' && c.reporterUnit === 'MATH' && c.proposedValueMasked), { proposedValue: '139****5678' }, 'the office under the display masking')
   t.equal((await list('', 'auditor', OFFICE)).json().data.length, 3)
 
   const first = await list('?limit=1', 'steward', CS_STEWARD)
