@@ -130,3 +130,16 @@ t.test('a request that said it rests on consent, or a grant without a purpose, s
   await dataPathOf(h.app.db)!.cache.refresh()
   t.same((await read('pupils')).json().data, [], 'children\'s data under a grant without a purpose: nothing')
 })
+
+t.test('open data never serves sensitive or children\'s data, even where its flags were set around the catalog\'s rules', async (t) => {
+  // the catalog refuses to make such a dataset unconditionally open; set so straight in the table, and reviewed, it is still not served
+  await insertDataset(h, { code: 'clinic', sensitive_pi: true, open_attribute: 'unconditional', personnel_basic: false })
+  await seedStudents(h, 3, 'clinic')
+  for (const [role, claims] of [['steward', CS_STEWARD], ['security_admin', { unit: 'OFFICE', sub: 'office-wang' }], ['leadership', { unit: 'LEAD', sub: 'leader' }]] as const) {
+    const res = await h.as(role, { method: 'POST', url: '/api/v1/datasets/clinic/open-reviews', payload: { decision: 'approve' } }, claims)
+    t.equal(res.statusCode, 201, `${role} approves: ${res.body}`)
+  }
+  t.equal((await h.app.inject({ method: 'GET', url: '/open/v1/datasets/clinic/records' })).statusCode, 404)
+  await h.database.db.updateTable('datasets').set({ sensitive_pi: false }).where('code', '=', 'clinic').execute()
+  t.equal((await h.app.inject({ method: 'GET', url: '/open/v1/datasets/clinic/records' })).statusCode, 200, 'the same dataset without the flag is served')
+})
