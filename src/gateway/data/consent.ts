@@ -5,26 +5,34 @@ import { predicateOf, type GrantView } from './plan.js'
 import type { ReadPlan, StoredRow } from './reader.js'
 
 /**
- * How many rows the consent condition left out of a read: the rows after `after`, up to and with
- * `through` (to the end when undefined), that the grant's and the caller's filters select but whose
- * person holds no valid consent. 0 without a query for a grant that does not rest on consent.
+ * The rows the grant's and the caller's filters select after `after`, up to and with `through` (to
+ * the end when undefined), consent aside: without filters an index-only range count of the primary
+ * key, with no consent lookups. What consent left out is this less what was served.
  */
-export async function countConsentExcluded (db: Kysely<Database>, view: GrantView, where: RowFilter, { after, through }: { after?: string | undefined, through?: string | undefined }): Promise<number> {
-  if (view.consent === null) return 0
+async function countSelected (db: Kysely<Database>, view: GrantView, where: RowFilter, { after, through }: { after?: string | undefined, through?: string | undefined }): Promise<number> {
   const { rows } = await sql<{ n: string }>`
     select count(*) as n from records
-    where dataset_code = ${view.grant.dataset_code} and ${predicateOf(view, where, { consent: false })} and not ${view.consent}
+    where dataset_code = ${view.grant.dataset_code} and ${predicateOf(view, where, { consent: false })}
       ${after === undefined ? sql`` : sql`and record_key > ${after}`} ${through === undefined ? sql`` : sql`and record_key <= ${through}`}`.execute(db)
   return Number(rows[0]?.n ?? 0)
 }
 
 /**
- * What consent left out of a page: `rows` are the fetched rows (up to `limit` served, one more
- * telling that a next page exists); the rows skipped among the served ones, or up to the end of the
- * dataset on the last page.
+ * What consent left out of a page (0, with no query, for a grant that does not rest on consent):
+ * `rows` are the fetched rows, up to `limit` served and one more telling that a next page exists;
+ * the rows skipped among the served ones, or up to the end of the dataset on the last page.
  */
 export async function pageConsentExcluded (db: Kysely<Database>, plan: ReadPlan, after: string | undefined, rows: readonly StoredRow[], limit: number): Promise<number> {
-  return await countConsentExcluded(db, plan.view, plan.where.filter, { after, through: rows.length > limit ? rows[limit - 1]?.record_key : undefined })
+  if (plan.view.consent === null) return 0
+  const more = rows.length > limit
+  const selected = await countSelected(db, plan.view, plan.where.filter, { after, through: more ? rows[limit - 1]!.record_key : undefined })
+  return Math.max(0, selected - (more ? limit : rows.length))
+}
+
+/** What consent left out of an export of `total` rows: every row its filters select whose person holds no valid consent. */
+export async function exportConsentExcluded (db: Kysely<Database>, plan: ReadPlan, total: number): Promise<number> {
+  if (plan.view.consent === null) return 0
+  return Math.max(0, await countSelected(db, plan.view, plan.where.filter, {}) - total)
 }
 
 /** What the audit event of a read or an export under consent says of it: the purpose, and the rows consent left out. */

@@ -10,7 +10,7 @@ import { FieldError } from '../../platform/errors.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import type { DataCache } from '../data/cache.js'
-import { consentDetails, consentLapsedSince, countConsentExcluded } from '../data/consent.js'
+import { consentDetails, consentLapsedSince, exportConsentExcluded } from '../data/consent.js'
 import { AuditUnavailableError, QuotaExceededError } from '../data/errors.js'
 import type { QuotaCounter } from '../data/quota.js'
 import type { DataReader } from '../data/reader.js'
@@ -87,7 +87,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
     const plan = await reader.plan(principal, dataset, 'export', { grant: body.grant, fields: body.fields?.join(','), query: whereQuery(body.where) })
     state.plan = plan
     const total = await repo.count(plan)
-    const consentExcluded = await countConsentExcluded(app.db, plan.view, plan.where.filter, {})
+    const consentExcluded = await exportConsentExcluded(app.db, plan, total)
     if (total > options.maxRows) throw new FieldError('where', `the export would hold ${total} rows; at most ${options.maxRows}: narrow it with filters`)
     const allowed = await quota.reserve(plan.grant.id, plan.day, plan.grant.daily_row_quota, total)
     if (allowed < total) {
