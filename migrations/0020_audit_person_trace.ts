@@ -50,10 +50,11 @@ export async function up (db: Kysely<any>): Promise<void> {
       insert into audit_events select * from jsonb_populate_recordset(null::audit_events, events);
       insert into audit_checkpoints select * from jsonb_populate_recordset(null::audit_checkpoints, checkpoints);
       if jsonb_array_length(traces) > 0 then
-        -- decoded once per event: a substring of bytea is a slice, one of text walks the characters before it
+        -- decoded once per event (offset 0 keeps the planner from decoding again per digest): a
+        -- substring of bytea is a slice, one of text walks the characters before it
         insert into audit_person_accesses (digest, seq, recorded_at)
         select substring(t.b from i * 32 + 1 for 32), t.s, t.r
-          from (select x.s, x.r, decode(x.d, 'hex') as b from jsonb_to_recordset(traces) as x(s bigint, r timestamptz, d text)) t,
+          from (select x.s, x.r, decode(x.d, 'hex') as b from jsonb_to_recordset(traces) as x(s bigint, r timestamptz, d text) offset 0) t,
                generate_series(0, length(t.b) / 32 - 1) as i;
       end if;
       select (events -> -1 ->> 'seq')::bigint, events -> -1 ->> 'hash' into last_seq, last_hash;
