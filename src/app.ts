@@ -87,8 +87,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     )
   })
   await app.register(health, { service: mode })
-  // encryption at rest, where records are written or read: the master key is checked before anything is served
-  if (mode === 'all' || mode === 'gateway' || mode === 'catalog') {
+  // encryption at rest, where records are written or read, or counted under a filter on a sealed
+  // field (a share request's persons): the master key is checked before anything is served
+  if (mode === 'all' || mode === 'gateway' || mode === 'catalog' || mode === 'authorization') {
     await app.register(encryption, { masters: loadMasterKeys(config, { generate: mode === 'all' }), suite: config.DATAGATE_CIPHER })
   }
 

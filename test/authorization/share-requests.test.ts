@@ -3,7 +3,8 @@ import { eventsOf } from '../../src/platform/events.js'
 import { addWorkingDays, campusCalendar } from '../../src/platform/calendar.js'
 import { reportOverdueReviews } from '../../src/authorization/share-requests/overdue.js'
 import { build, type TestApp } from '../helpers/build.js'
-import { insertDataset } from '../helpers/catalog.js'
+import { insertDataset, STUDENT_FIELDS } from '../helpers/catalog.js'
+import { seedStudents, studentRow } from '../helpers/data.js'
 import { addPurpose } from '../helpers/purposes.js'
 import {
   call, commit, CS_STEWARD, day, file, grantFor, LAW, LAW_STEWARD, MATH, MATH_STEWARD, OFFICE, requestBody, review, sharingSetup, sign
@@ -256,6 +257,23 @@ t.test('200,000 persons or more need the authority\'s approval, even for uncondi
   t.match(missing.json().errors, [{ field: 'externalApproval' }])
   const approved = await review(h, many.id, 'office', { decision: 'approve', externalApproval: 'provincial CAC 2026-118' })
   t.match(approved.json().reviews[0], { externalApproval: 'provincial CAC 2026-118' })
+})
+
+t.test('a filter on a sealed PI field counts its persons through the blind index, and takes equality only', async (t) => {
+  const h = await setup(t, { PI_EXTERNAL_APPROVAL_PERSONS: '2' })
+  await insertDataset(h, { code: 'roster', producer_unit: 'CS', share_attribute: 'unconditional', personnel_basic: false, fields: STUDENT_FIELDS.filter((f) => f.name !== 'id_number') })
+  await seedStudents(h, 6, 'roster')
+  const stored = await h.database.db.selectFrom('records').select('data').where('dataset_code', '=', 'roster').where('record_key', '=', '2026000001').executeTakeFirstOrThrow()
+  t.not((stored.data as { phone: string }).phone, studentRow(1).phone, 'the phone is stored sealed')
+  const few = await file(h, { dataset: 'roster', fields: ['student_id'], rowFilter: { phone: studentRow(1).phone } })
+  t.match(few, { personCount: 1, workflow: 'rule', status: 'approved' }, 'one person: by rule')
+  const many = await file(h, { dataset: 'roster', fields: ['student_id'], rowFilter: { phone: { in: [studentRow(2).phone, studentRow(3).phone] } } })
+  t.match(many, { personCount: 2, workflow: 'office', status: 'pending_review' }, 'two persons reach the threshold: the office decides')
+  const before = await countRequests(h)
+  const range = await call(h, 'consumer', MATH, 'POST', '/api/v1/share-requests', requestBody({ dataset: 'roster', fields: ['student_id'], rowFilter: { phone: { gte: '138' } } }))
+  t.equal(range.statusCode, 400, 'a range on a sealed field would select nothing')
+  t.match(range.json().errors, [{ field: 'rowFilter.phone' }])
+  t.equal(await countRequests(h), before, 'nothing filed')
 })
 
 t.test('agreements: only the parties sign, each once, for the side they represent', async (t) => {

@@ -3,7 +3,7 @@ import type {
   Database, Grant, NewShareRequest, ReviewParty, ShareRequest, ShareRequestReview, ShareRequestUpdate, StoredField
 } from '../../db/database.js'
 import { CAMPUS_TODAY } from '../../platform/calendar.js'
-import { rowFilterSql, type RowFilter } from '../row-filter.js'
+import { rowFilterSql, type BlindLookup, type RowFilter } from '../row-filter.js'
 import type { UnitScope } from '../visibility.js'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -106,12 +106,12 @@ export function createShareRequestRepository (db: Kysely<Database>) {
     },
 
     /** Distinct persons among the dataset's records that the filter selects (R9.4 thresholds). */
-    async personCount (dataset: string, filter: RowFilter, fields: readonly StoredField[], trx: Db = db): Promise<number> {
+    async personCount (dataset: string, filter: RowFilter, fields: readonly StoredField[], blind: BlindLookup | null, trx: Db = db): Promise<number> {
       const row = await trx.selectFrom('records')
         .select(sql<string>`count(distinct person_key)`.as('persons'))
         .where('dataset_code', '=', dataset)
         .where('person_key', 'is not', null)
-        .where(rowFilterSql(filter, fields))
+        .where(rowFilterSql(filter, fields, blind))
         .executeTakeFirstOrThrow()
       return Number(row.persons)
     },

@@ -20,7 +20,7 @@ const readers = { roles: ['consumer', 'steward', 'security_admin', 'auditor', 'l
 /** Share requests (共享申请) and their review workflow (R7.1–R7.8). */
 export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const requests = createShareRequestRepository(app.db)
-  const service = createShareRequestService(app.db, app.config)
+  const service = createShareRequestService(app.db, app.config, app.encryption)
 
   async function views (rows: ShareRequest[]) {
     const ids = rows.map((r) => r.id)

@@ -1,6 +1,8 @@
 import type { Kysely, Transaction } from 'kysely'
 import { canSee } from '../../catalog/datasets/access.js'
 import { createDatasetRepository } from '../../catalog/datasets/repository.js'
+import { blindFor, checkSealedFilter } from '../../catalog/encryption/filter.js'
+import type { Encryption } from '../../catalog/encryption/plugin.js'
 import type { Config } from '../../config.js'
 import type { Database, Dataset, ShareRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
@@ -12,7 +14,6 @@ import {
   AlreadyReviewedError, NotConsumerError, RequestExpiredError, ReviewerForbiddenError, ShareRequestNotFoundError, ShareRequestStateError
 } from '../errors.js'
 import { purposeInUse } from '../purposes/repository.js'
-import { checkRowFilter } from '../row-filter.js'
 import { activateIfReady } from './activation.js'
 import { checkRenewal } from './renewal.js'
 import { createShareRequestRepository } from './repository.js'
@@ -30,7 +31,7 @@ export const MAX_VALIDITY_DAYS = 3 * 366
 const daysBetween = (from: string, until: string) => (Date.parse(until) - Date.parse(from)) / 86_400_000
 
 /** The share-request workflow: filing, reviews, the commitment, withdrawal; grants follow from them. */
-export function createShareRequestService (db: Kysely<Database>, settings: Settings) {
+export function createShareRequestService (db: Kysely<Database>, settings: Settings, encryption: Encryption) {
   const requests = createShareRequestRepository(db)
   const datasets = createDatasetRepository(db)
   const calendar = campusCalendar(settings)
@@ -81,11 +82,15 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
 
   return {
     async create (input: CreateShareRequest, actor: Principal, requestId: string): Promise<ShareRequest> {
+      // the blind indexes of sealed fields the filter names, for counting its persons: asked before
+      // the transaction, as a data key is never made inside one
+      const before = await datasets.find(input.dataset)
+      const blind = before && input.rowFilter ? await blindFor(encryption, before, input.rowFilter) : null
       return await db.transaction().execute(async (trx) => {
         const dataset = checkRequest(input, await datasets.find(input.dataset, trx), actor)
-        const rowFilter = checkRowFilter(input.rowFilter ?? {}, dataset.fields)
+        const rowFilter = checkSealedFilter(input.rowFilter ?? {}, dataset, 'rowFilter')
         const purposeCode = await checkPurpose(input, dataset, trx)
-        const personCount = dataset.holds_pi ? await requests.personCount(dataset.code, rowFilter, dataset.fields, trx) : null
+        const personCount = dataset.holds_pi ? await requests.personCount(dataset.code, rowFilter, dataset.fields, blind, trx) : null
         const needsExternalApproval = personCount !== null && personCount >= settings.PI_EXTERNAL_APPROVAL_PERSONS
         if (input.renews !== undefined) await checkRenewal(trx, input.renews, input, actor)
         const external = input.external ?? false
