@@ -11,6 +11,7 @@ import { createTokenIssuer } from '../src/platform/auth/token.js'
 import { SERVICES, SERVICE_URL_VARIABLES } from '../src/services.js'
 import type { TestApp } from './helpers/build.js'
 import { dataFixture } from './helpers/data.js'
+import { insertGrant } from './helpers/grants.js'
 import { TEST_DATABASE_URL, freshDatabase, silent } from './helpers/database.js'
 import { freePort, runCli, startServer, type Server } from './helpers/spawn.js'
 
@@ -98,7 +99,8 @@ t.test('four services and a gateway, as separate processes', { skip: needsPostgr
   for (const code of ['CS', 'MATH']) {
     await database.db.insertInto('units').values({ code, name: `Unit ${code}`, officer_name: 'Officer', officer_contact: 'o@example.edu.cn' }).execute()
   }
-  const fixture = { database } as unknown as TestApp
+  // no app in this process: the records go in unsealed, and the services' encryption sweep seals them
+  const fixture = { database, app: { hasDecorator: () => false } } as unknown as TestApp
   const { grant } = await dataFixture(fixture, 12)
   const reader = { authorization: `Bearer ${issuer.sign({ sub: 'math-reader', unit: 'MATH', roles: ['consumer'] }, 600)}` }
   const page = await fetch(`${gateway.url}/api/v1/data/students/records?limit=5`, { headers: reader })
@@ -124,6 +126,28 @@ t.test('four services and a gateway, as separate processes', { skip: needsPostgr
   // that it happens; that another process's cache takes the change at its next poll is
   // test/authorization/grants-narrowing.test.ts's, with a controlled clock
   t.equal(gone?.status, 403, `the gateway refuses the revoked grant (${Date.now() - revokedAt} ms later)`)
+
+  // consents held row by row: a withdrawal recorded by the authorization service (another process)
+  // takes the person's rows out of the gateway's next read; the check is in the read's query
+  await database.db.insertInto('purposes').values({ code: 'dist_test', name_zh: '分布式测试', name_en: 'distributed test', description: 'distributed test', created_by: 'test' }).execute()
+  await insertGrant(fixture, { request: { consumer_unit: 'LAW' }, grant: { consent_based: true, purpose_code: 'dist_test' } })
+  const steward = { authorization: `Bearer ${issuer.sign({ sub: 'cs-steward', unit: 'CS', roles: ['steward'] }, 600)}`, 'content-type': 'application/json' }
+  const consents: string[] = []
+  for (const person of ['2026000001', '2026000002']) {
+    const res = await fetch(`${gateway.url}/api/v1/consents`, {
+      method: 'POST',
+      headers: steward,
+      body: JSON.stringify({ person, dataset: 'students', purposeCode: 'dist_test', kind: 'general', evidence: 'form', givenAt: new Date(Date.now() - 86_400_000).toISOString() })
+    })
+    t.equal(res.status, 201, 'a consent recorded through the gateway')
+    consents.push((await res.json() as { id: string }).id)
+  }
+  const lawReader = { authorization: `Bearer ${issuer.sign({ sub: 'law-reader', unit: 'LAW', roles: ['consumer'] }, 600)}` }
+  const rowsOnConsent = async () => (await (await fetch(`${gateway.url}/api/v1/data/students/records`, { headers: lawReader })).json() as { data: unknown[] }).data.length
+  t.equal(await rowsOnConsent(), 2, 'the two consented students of twelve')
+  const withdrawal = await fetch(`${gateway.url}/api/v1/consents/${consents[0]!}/withdrawal`, { method: 'POST', headers: steward, body: JSON.stringify({ reason: 'distributed test' }) })
+  t.equal(withdrawal.status, 200, 'withdrawn by the authorization service')
+  t.equal(await rowsOnConsent(), 1, 'the gateway\'s next read leaves the person out')
 
   // a blacklist entry made through the audit service holds in the authorization service within a second
   const blocked = bearer('consumer', 'dist-blocked')
