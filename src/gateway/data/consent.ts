@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Database, Grant } from '../../db/database.js'
 import type { RowFilter } from '../../authorization/row-filter.js'
 import { predicateOf, type GrantView } from './plan.js'
@@ -17,15 +17,37 @@ async function countSelected (db: Kysely<Database>, view: GrantView, where: RowF
   return Number(rows[0]?.n ?? 0)
 }
 
+/** A page row of a read `counted` under consent: the rows its filters select, consent aside, from the cursor to the page's last served row (to the end on the last page). */
+interface CountedRow extends StoredRow { selected?: string | number }
+
+/**
+ * The page query of a grant on consent (`limit` rows: the page and one more telling that a next page
+ * exists) with, on each row, the rows its filters select consent aside, from after `after` through
+ * the last served row, or to the end of the dataset on the last page: one statement, one snapshot.
+ */
+export function withSelectedCount (view: GrantView, where: RowFilter, page: RawBuilder<StoredRow>, after: string | undefined, limit: number): RawBuilder<StoredRow> {
+  const selected = (through: RawBuilder<unknown> | null) => sql`(select count(*) from records
+    where dataset_code = ${view.grant.dataset_code} and ${predicateOf(view, where, { consent: false })}
+      ${after === undefined ? sql`` : sql`and record_key > ${after}`} ${through === null ? sql`` : sql`and record_key <= ${through}`})`
+  return sql<StoredRow>`with page as materialized (${page})
+    select page.*, case when (select count(*) from page) = ${limit}
+      then ${selected(sql`(select record_key from page order by record_key offset ${limit - 2} limit 1)`)}
+      else ${selected(null)} end as selected
+    from page order by record_key`
+}
+
 /**
  * What consent left out of a page (0, with no query, for a grant that does not rest on consent):
  * `rows` are the fetched rows, up to `limit` served and one more telling that a next page exists;
- * the rows skipped among the served ones, or up to the end of the dataset on the last page.
+ * the rows skipped among the served ones, or up to the end of the dataset on the last page. Read
+ * from the rows of a `counted` fetch; an empty page asks the database.
  */
-export async function pageConsentExcluded (db: Kysely<Database>, plan: ReadPlan, after: string | undefined, rows: readonly StoredRow[], limit: number): Promise<number> {
+export async function pageConsentExcluded (db: Kysely<Database>, plan: ReadPlan, after: string | undefined, rows: readonly CountedRow[], limit: number): Promise<number> {
   if (plan.view.consent === null) return 0
   const more = rows.length > limit
-  const selected = await countSelected(db, plan.view, plan.where.filter, { after, through: more ? rows[limit - 1]!.record_key : undefined })
+  const selected = rows[0]?.selected !== undefined
+    ? Number(rows[0].selected)
+    : await countSelected(db, plan.view, plan.where.filter, { after, through: more ? rows[limit - 1]!.record_key : undefined })
   return Math.max(0, selected - (more ? limit : rows.length))
 }
 

@@ -10,6 +10,7 @@ import type { Encryption } from '../../catalog/encryption/plugin.js'
 import { keptFormsOf } from '../../masking/kept-forms.js'
 import type { DataCache } from './cache.js'
 import { DataDatasetNotFoundError } from './errors.js'
+import { withSelectedCount } from './consent.js'
 import { chooseFields, compileMasker, grantView, parseWhere, predicateOf, type GrantView, type ParsedWhere } from './plan.js'
 import { fillSealed, sealedColumns, sealedReadOf, type SealedRead } from './sealed-read.js'
 
@@ -69,15 +70,18 @@ export function createDataReader ({ db, cache, key, encryption }: { db: Kysely<D
   /**
    * Up to `limit` rows after `after` in record-key order (an index range scan of the primary key).
    * With `kept`, sealed fields come as their kept forms where they serve (mask with `keptMasker`);
-   * else opened (mask with `masker`).
+   * else opened (mask with `masker`). With `counted`, a page under consent counts in the same
+   * statement the rows consent left out (`pageConsentExcluded`).
    */
-  async function fetch (p: ReadPlan, { after, limit, kept = false }: { after?: string | undefined, limit: number, kept?: boolean }): Promise<StoredRow[]> {
+  async function fetch (p: ReadPlan, { after, limit, kept = false, counted = false }: { after?: string | undefined, limit: number, kept?: boolean, counted?: boolean }): Promise<StoredRow[]> {
     const predicate = predicateOf(p.view, p.where.filter)
     const afterKey = after === undefined ? sql`` : sql`and record_key > ${after}`
-    const result = await sql<StoredRow>`
+    const page = sql<StoredRow>`
       select record_key, data, person_key${sealedColumns(p.sealed, kept)} from records
       where dataset_code = ${p.grant.dataset_code} and ${predicate} ${afterKey}
-      order by record_key limit ${limit}`.execute(db)
+      order by record_key limit ${limit}`
+    // `counted`, under consent: each row also says how many rows the page stepped over (consent.ts)
+    const result = await (counted && p.view.consent ? withSelectedCount(p.view, p.where.filter, page, after, limit) : page).execute(db)
     if (p.sealed) fillSealed(p.sealed, result.rows, kept)
     return result.rows
   }

@@ -111,7 +111,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     let rows
     let consentExcluded
     try {
-      rows = await reader.fetch(plan, { after, limit: allowed + 1, kept: true })
+      rows = await reader.fetch(plan, { after, limit: allowed + 1, kept: true, counted: true })
       consentExcluded = await pageConsentExcluded(app.db, plan, after, rows, allowed)
     } catch (err) {
       quota.release(plan.grant.id, plan.day, allowed)
