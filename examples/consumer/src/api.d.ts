@@ -272,7 +272,7 @@ export interface paths {
         get?: never;
         /**
          * Ingest records
-         * @description The producer unit (its stewards and service clients) pushes a batch of up to 10,000 records as a JSON array or as NDJSON. Each record is validated against the dataset's fields (type, required, code table, pattern, length, range, format: GB 11643 ID number, mainland mobile, e-mail); unknown fields are errors, and a key repeated within the batch is rejected after its first row. Valid records are upserted by primary key in one transaction, stamped with unit, subject, client and batch; invalid ones are listed with their reasons and not stored. Draft and published datasets accept records; retired and destroyed ones answer 409 (R3.1, R3.4), and so does a draft holding sensitive or children's personal information before the office confirmed its grading and collection (`CATALOG_COLLECTION_UNCONFIRMED`, 001 §51, 003 3(4)).
+         * @description The producer unit (its stewards and service clients) pushes a batch of up to 10,000 records as a JSON array or as NDJSON. Each record is validated against the dataset's fields (type, required, code table, pattern, length, range, format: GB 11643 ID number, mainland mobile, e-mail); unknown fields are errors, and a key repeated within the batch is rejected after its first row. Valid records are upserted by primary key in one transaction, stamped with unit, subject, client and batch; invalid ones are listed with their reasons and not stored. Draft and published datasets accept records; retired and destroyed ones answer 409 (R3.1, R3.4), and so does a draft holding sensitive or children's personal information before the office confirmed its grading and collection (`CATALOG_COLLECTION_UNCONFIRMED`, 001 §51, 003 3(4)). A batch that makes an accepted data-error correction names it (`?correction={id}`): the correction is then `corrected` by this batch (001 §64(3)).
          *
          *     Requires role `steward`.
          */
@@ -366,6 +366,78 @@ export interface paths {
         get: operations["listExpiredDatasets"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{code}/corrections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the corrections of a dataset
+         * @description Newest first. A unit sees the corrections it reported; the producer unit's stewards, the office and auditors see all. `overdue=true`: those past their deadline and still open or accepted. Proposed values are shown to the reporting unit and the producer's stewards, and to others under the dataset's display masking.
+         *
+         *     Requires role `consumer` or `steward` or `security_admin` or `auditor`.
+         */
+        get: operations["listCorrections"];
+        put?: never;
+        /**
+         * Report an error in a record
+         * @description A unit holding an active grant on the dataset (its consumers and stewards), or the data-management office on a person's behalf, reports that one field of one record is wrong, optionally with the value it believes right (checked against the field's rules; sealed at rest where the field is encrypted; never logged). The producer unit has CORRECTION_DEADLINE_DAYS working days on the campus calendar to decide and correct it. A unit without a grant is 403 (404 for a draft it cannot see); the producer unit corrects its records through ingest (403). An unknown field, a key with no record, or a proposed value breaking the field's rules is a 400 naming `field`, `recordKey` or `proposedValue`.
+         *
+         *     Requires role `consumer` or `steward` or `security_admin`.
+         */
+        post: operations["reportCorrection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{code}/corrections/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a correction
+         * @description One correction: to its reporting unit, the producer unit's stewards, the office and auditors; 404 to anyone else.
+         *
+         *     Requires role `consumer` or `steward` or `security_admin` or `auditor`.
+         */
+        get: operations["getCorrection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{code}/corrections/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide a correction
+         * @description A steward of the producer unit accepts the reported error (the record is then corrected through ingest: `PUT /api/v1/datasets/{code}/records?correction={id}` with a batch that writes the record, which marks the correction `corrected` and names the batch in `resolvedByBatch`) or rejects it, with a reason either way. A decided correction is 409; stewards of the reporting unit are 403; other units 404.
+         *
+         *     Requires role `steward`.
+         */
+        post: operations["decideCorrection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -520,7 +592,7 @@ export interface paths {
         get: operations["getDatasetEncryption"];
         /**
          * Mark fields of an important dataset for encryption
-         * @description The office marks fields of an `important` dataset to be stored encrypted (fields of sensitive PI types always are). Marks are added to the earlier ones, never removed; key fields (primary and person key) cannot be marked. Records already stored are encrypted in the background, a thousand at a time (`clearRecords` counts down).
+         * @description The office marks fields of an `important` dataset to be stored encrypted (fields with a PI type always are). Marks are added to the earlier ones, never removed; key fields (primary and person key) cannot be marked. Records already stored are encrypted in the background, a thousand at a time (`clearRecords` counts down).
          *
          *     Requires role `security_admin`.
          */
@@ -1111,7 +1183,7 @@ export interface paths {
         };
         /**
          * List consents
-         * @description Newest first, cursor-paginated; filters: `person`, `dataset`, `status` (`expired`: active consents past `expiresAt`), `kind`, `unit`. A unit sees its own unit's consents only; the office (`security_admin`) and auditors see every unit's.
+         * @description Newest first, cursor-paginated; filters: `person`, `dataset`, `purposeCode`, `status` (`expired`: active consents past `expiresAt`), `kind`, `unit`. A unit sees its own unit's consents only; the office (`security_admin`) and auditors see every unit's.
          *
          *     Requires role `steward` or `consumer` or `security_admin` or `auditor`.
          */
@@ -1119,11 +1191,33 @@ export interface paths {
         put?: never;
         /**
          * Record a consent
-         * @description Records, for the caller's unit, a person's consent to the use of their personal information for a purpose (R9.1), with the evidence (the signed form or record). `dataset`, when given, must exist and be visible to the caller. A dataset holding children's personal information takes only `guardian` consent (R9.3); one holding sensitive personal information takes `separate` (单独同意) or `guardian`, never `general` (R9.2). `givenAt` is not in the future; `expiresAt`, if any, is after it. Each broken rule is a 400 naming the field.
+         * @description Records a person's consent to the use of their personal information in `dataset` for one purpose of the office's list (`purposeCode`, R9.1), with the evidence (the signed form or record). Recorded by the dataset's producer unit (a steward, or a service client with the steward role) or the office; another unit's steward gets 403, and a consumer role is not allowed. A dataset holding children's personal information takes only `guardian` consent (R9.3); one holding sensitive personal information takes `separate` (单独同意) or `guardian`, never `general` (R9.2). `givenAt` is not in the future; `expiresAt`, if any, is after it. Each broken rule is a 400 naming the field. Grants resting on consent serve the person's rows of the dataset for that purpose from the next read on.
          *
-         *     Requires role `steward` or `consumer`.
+         *     Requires role `steward` or `security_admin`.
          */
         post: operations["createConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record consents in a batch
+         * @description Up to 10000 consents as a JSON array or NDJSON (`application/x-ndjson`), each checked as `POST /api/v1/consents` checks one (its fields, the dataset, the caller's right to record for it, the kind, the period, the purpose). The valid ones are recorded in one transaction; the others are listed with their index and reasons and not recorded, as record ingest answers.
+         *
+         *     Requires role `steward` or `security_admin`.
+         */
+        post: operations["recordConsentBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1163,7 +1257,7 @@ export interface paths {
         put?: never;
         /**
          * Withdraw a consent
-         * @description Records the person's withdrawal of the consent and, in the same transaction, suspends every active grant that relies on it (its `consents` name it): their status becomes `suspended`. A steward or consumer of the consent's unit, or `security_admin`. An expired consent may still be withdrawn; withdrawing twice is 409.
+         * @description Records the person's withdrawal of the consent. From the next read on, on every gateway, grants resting on consent no longer serve the person's rows of the dataset for that purpose; no grant is suspended. A steward or consumer of the consent's unit, or `security_admin`. An expired consent may still be withdrawn; withdrawing twice is 409.
          *
          *     Requires role `steward` or `consumer` or `security_admin`.
          */
@@ -1172,6 +1266,60 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/purposes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List purposes
+         * @description The campus's purposes of use, by code, cursor-paginated; `retired` filters. Any authenticated caller reads them.
+         *
+         *     Requires any authenticated caller.
+         */
+        get: operations["listPurposes"];
+        put?: never;
+        /**
+         * Add a purpose
+         * @description The office adds a purpose to the list. A code is used once: an existing one, retired or not, is a 409.
+         *
+         *     Requires role `security_admin`.
+         */
+        post: operations["createPurpose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/purposes/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a purpose
+         * @description Requires any authenticated caller.
+         */
+        get: operations["getPurpose"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change or retire a purpose
+         * @description The office changes a purpose's names or description, or retires it (`retired: true`): a retired purpose stays in the list, and the consents and grants naming it keep it, but no new consent or share request may name it. `retired: false` brings it back. The code never changes.
+         *
+         *     Requires role `security_admin`.
+         */
+        patch: operations["updatePurpose"];
         trace?: never;
     };
     "/api/v1/masking/strategies": {
@@ -1409,7 +1557,7 @@ export interface paths {
         };
         /**
          * List alerts
-         * @description High-risk behaviour recognised in the log, each traced to a caller and the seq range of its events: many refusals from one caller (by default 20 in 5 minutes; the caller is also blacklisted for BLACKLIST_AUTO_MINUTES), bursts of reads and exports (600 a minute), bulk extraction (100,000 rows an hour), each share request review past its deadline (overdue_review), reads of important or children's data outside working hours (off_hours: before 08:00, from 20:00 and at weekends, campus time), exports of sensitive or children's personal information (sensitive_export: 1,000 rows an hour), reads far above the caller's own rate (unusual_rate: 10 times its average per 5 minutes over the previous 7 days, and at least 100), rows read under a grant beyond its daily row quota (quota), and each grant falling due for re-certification (recertification_due). Thresholds and windows are configuration (AUDIT_ALERT_*). Rules run every few seconds.
+         * @description High-risk behaviour recognised in the log, each traced to a caller and the seq range of its events: many refusals from one caller (by default 20 in 5 minutes; the caller is also blacklisted for BLACKLIST_AUTO_MINUTES), bursts of reads and exports (600 a minute), bulk extraction (100,000 rows an hour), each share request review past its deadline (overdue_review), reads of important or children's data outside working hours (off_hours: before 08:00, from 20:00 and at weekends, campus time), exports of sensitive or children's personal information (sensitive_export: 1,000 rows an hour), reads far above the caller's own rate (unusual_rate: 10 times its average per 5 minutes over the previous 7 days, and at least 100), rows read under a grant beyond its daily row quota (quota), each grant falling due for re-certification (recertification_due), and each data-error correction past its deadline (correction_overdue). Thresholds and windows are configuration (AUDIT_ALERT_*). Rules run every few seconds.
          *
          *     Requires role `auditor`.
          */
@@ -1538,6 +1686,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/persons/{personKey}/accesses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who used a person's data
+         * @description Every read (`data.records.read`, `open.records.read`) and export (`data.export.write`: the rows an export wrote into its file) that served rows of the person, newest first: when, which unit and subject, under which grant and purpose, which fields, and whether masked. Reads are traced as AUDIT_PERSON_TRACE says (default: datasets holding sensitive or children's personal information; children's data always), by HMAC digests of the person key under a key of their own; a dataset that names no person key is not traced. Filters: `dataset`, `from`, `to` (time of the access); keyset pages of at most 100. The lookup is recorded in the audit log with the person's digest, never the key.
+         *
+         *     Requires role `auditor`.
+         */
+        get: operations["listPersonAccesses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/data/{dataset}/records": {
         parameters: {
             query?: never;
@@ -1547,7 +1717,7 @@ export interface paths {
         };
         /**
          * Read records of a dataset under a grant
-         * @description Rows of a dataset as the caller's grant allows: its fields only (`fields` picks among them; any other is 403 naming it), its row filter ANDed with the caller's filters, its masking policy applied field by field. Filters are query parameters `where[field]=value` (equality) or `where[field][op]=value` with op one of eq, in, ne, gt, gte, lt, lte (`in` takes comma-separated values); on a masked field only eq and in, compared with the real values while the output stays masked. Keyset pagination: `limit` (at most 1000) and the sealed `cursor` of the previous page. JSON by default; CSV or NDJSON by `format` or the Accept header, with the next cursor, grant and masked fields in the X-Next-Cursor, X-Grant and X-Masked-Fields headers. The read is recorded in the audit log before any row is sent (X-Audit-Event: its sequence number); if it cannot be recorded the answer is 503 and no data. The grant's daily row quota is enforced (429). Revoked, suspended and expired grants are refused at once.
+         * @description Rows of a dataset as the caller's grant allows: its fields only (`fields` picks among them; any other is 403 naming it), its row filter ANDed with the caller's filters, its masking policy applied field by field. Filters are query parameters `where[field]=value` (equality) or `where[field][op]=value` with op one of eq, in, ne, gt, gte, lt, lte (`in` takes comma-separated values); on a masked field only eq and in, compared with the real values while the output stays masked. Keyset pagination: `limit` (at most 1000) and the sealed `cursor` of the previous page. JSON by default; CSV or NDJSON by `format` or the Accept header, with the next cursor, grant and masked fields in the X-Next-Cursor, X-Grant and X-Masked-Fields headers. The read is recorded in the audit log before any row is sent (X-Audit-Event: its sequence number); if it cannot be recorded the answer is 503 and no data. The grant's daily row quota is enforced (429). Revoked, suspended and expired grants are refused at once. Under a grant resting on consent (`consentBased`, or a dataset with sensitive or children's personal information) only the rows of persons holding a valid consent for the dataset and the grant's purpose are served (checked at the read: a withdrawal counts at once); the others are absent, and the audit event says how many (`consentExcluded`).
          *
          *     Requires role `consumer` or `steward`.
          */
@@ -1593,7 +1763,7 @@ export interface paths {
         put?: never;
         /**
          * Export a dataset under a grant
-         * @description Starts an export of the rows the caller's grant allows (its fields and row filter, with the caller's `fields` and `where`, as for reads) into a CSV file, and answers 202 with the export; poll `GET /api/v1/exports/{id}` until it is `done`, then download the file. The grant must have the `export` access mode (403 otherwise). The rows are counted first and charged to the grant's daily row quota (429 when not enough is left, and nothing starts); at most EXPORT_MAX_ROWS rows; a unit may have EXPORT_CONCURRENCY exports queued or running at once (429). Every file is watermarked: values are masked with keys of the grant, text cells carry invisible marks keyed to the export, and a few synthetic decoy rows are mixed in, so that a leaked copy can be traced to its export, grant, unit and person (`POST /api/v1/watermarks/trace`). The request is recorded in the audit log (X-Audit-Event).
+         * @description Starts an export of the rows the caller's grant allows (its fields and row filter, with the caller's `fields` and `where`, as for reads) into a CSV file, and answers 202 with the export; poll `GET /api/v1/exports/{id}` until it is `done`, then download the file. The grant must have the `export` access mode (403 otherwise). The rows are counted first and charged to the grant's daily row quota (429 when not enough is left, and nothing starts); at most EXPORT_MAX_ROWS rows; a unit may have EXPORT_CONCURRENCY exports queued or running at once (429). Every file is watermarked: values are masked with keys of the grant, text cells carry invisible marks keyed to the export, and a few synthetic decoy rows are mixed in, so that a leaked copy can be traced to its export, grant, unit and person (`POST /api/v1/watermarks/trace`). The request is recorded in the audit log (X-Audit-Event). Under a grant resting on consent only the rows of persons holding a valid consent for the dataset and the grant's purpose are counted and written; the event says how many consent left out (`consentExcluded`).
          *
          *     Requires role `consumer` or `steward`.
          */
@@ -1657,7 +1827,7 @@ export interface paths {
         };
         /**
          * Download an export
-         * @description The CSV file of a finished export (RFC 4180, UTF-8, a header line), with its SHA-256 in Repr-Digest. The grant is checked again: revoked, suspended or expired, the file is refused (403). The download is recorded in the audit log (X-Audit-Event: rows, digest) before any byte is sent; if it cannot be recorded the answer is 503 and no data. 409 while the export is not done, 410 once it expired.
+         * @description The CSV file of a finished export (RFC 4180, UTF-8, a header line), with its SHA-256 in Repr-Digest. The grant is checked again: revoked, suspended or expired, the file is refused (403). The download is recorded in the audit log (X-Audit-Event: rows, digest) before any byte is sent; if it cannot be recorded the answer is 503 and no data. 409 while the export is not done, 410 once it expired, and under a grant resting on consent 410 once a consent of its dataset and purpose was withdrawn or lapsed since it was written (export again).
          *
          *     Requires role `consumer` or `steward`.
          */
@@ -5673,7 +5843,10 @@ export interface operations {
     };
     ingestRecords: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description an accepted correction of this dataset that this batch makes: the batch must write its record; the correction is then `corrected`, with this batch as `resolvedByBatch`, in the same transaction (404 unknown, 409 not accepted or record not written: nothing stored) */
+                correction?: string;
+            };
             header?: never;
             path: {
                 /**
@@ -6484,6 +6657,690 @@ export interface operations {
             };
             /** @description the caller's roles do not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCorrections: {
+        parameters: {
+            query?: {
+                /** @description page size (at most 200) */
+                limit?: number;
+                /** @description the `nextCursor` of the previous page */
+                cursor?: string;
+                /** @description open: waiting for the producer's decision; accepted: to be made by an ingest batch that names the correction; rejected: the producer found the record right (its reason says why); corrected: made by `resolvedByBatch` */
+                status?: "open" | "accepted" | "rejected" | "corrected";
+                /** @description true: only corrections past their deadline and still open or accepted; false: the others */
+                overdue?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description dataset code: letters, digits, _ and -, at most 64
+                 * @example student_basic
+                 */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Corrections, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * Format: uuid
+                             * @description id of the correction
+                             */
+                            id: string;
+                            dataset: string;
+                            /** @description as reported (the DELETE /records/{key} form) */
+                            recordKey: string;
+                            field: string;
+                            description: string;
+                            /** @description absent when none was proposed, or when the viewer's masking withholds it (`proposedValueMasked`) */
+                            proposedValue?: string | number | boolean | null;
+                            /** @description the proposed value is shown masked, or withheld, under the dataset's display masking */
+                            proposedValueMasked: boolean;
+                            /**
+                             * @description open: waiting for the producer's decision; accepted: to be made by an ingest batch that names the correction; rejected: the producer found the record right (its reason says why); corrected: made by `resolvedByBatch`
+                             * @enum {unknown}
+                             */
+                            status: "open" | "accepted" | "rejected" | "corrected";
+                            reporterUnit: string;
+                            /** @description subject of the reporter */
+                            reportedBy: string;
+                            /** @description reported by the data-management office on a person's behalf */
+                            onBehalf: boolean;
+                            /** Format: date-time */
+                            reportedAt: string;
+                            /**
+                             * Format: date-time
+                             * @description deadline: CORRECTION_DEADLINE_DAYS working days on the campus calendar after the report
+                             */
+                            dueAt: string;
+                            /** @description past its deadline and still open or accepted */
+                            overdue: boolean;
+                            decision: {
+                                /** @enum {unknown} */
+                                decision: "accept" | "reject";
+                                reason: string;
+                                by: string;
+                                /** Format: date-time */
+                                at: string;
+                            } | null;
+                            resolvedByBatch: string | null;
+                            resolvedAt: string | null;
+                        }[];
+                        /** @description cursor of the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportCorrection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description dataset code: letters, digits, _ and -, at most 64
+                 * @example student_basic
+                 */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "recordKey": "2026000001",
+                 *       "field": "phone",
+                 *       "description": "the student changed her number on 2026-09-03 (counter form XG-17)",
+                 *       "proposedValue": "13912345678"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description the record's primary-key value; for a composite key its values in key order, each URL-encoded, joined by "," (as DELETE /records/{key} addresses it) */
+                    recordKey: string;
+                    /** @description the field in error: a field of the dataset */
+                    field: string;
+                    /** @description what is wrong, and how the reporter knows */
+                    description: string;
+                    /** @description the value the reporter believes right, of the field's type and rules; treated as a record value: never logged, sealed at rest where the field is encrypted, masked for viewers other than the reporting unit and the producer unit */
+                    proposedValue?: string | number | boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1d2c1e-0d4b-4c55-9a43-1b1f0f5b7e21",
+                     *       "dataset": "students",
+                     *       "recordKey": "2026000001",
+                     *       "field": "phone",
+                     *       "description": "the student changed her number on 2026-09-03 (counter form XG-17)",
+                     *       "proposedValue": "139****5678",
+                     *       "proposedValueMasked": true,
+                     *       "status": "corrected",
+                     *       "reporterUnit": "MATH",
+                     *       "reportedBy": "math-alice",
+                     *       "onBehalf": false,
+                     *       "reportedAt": "2026-09-04T02:00:00.000Z",
+                     *       "dueAt": "2026-09-11T02:00:00.000Z",
+                     *       "overdue": false,
+                     *       "decision": {
+                     *         "decision": "accept",
+                     *         "reason": "confirmed with the student affairs office",
+                     *         "by": "cs-steward",
+                     *         "at": "2026-09-07T03:00:00.000Z"
+                     *       },
+                     *       "resolvedByBatch": "0b7e4a52-5c1e-4a53-9f0e-3f3f6c2d9a10",
+                     *       "resolvedAt": "2026-09-07T05:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description id of the correction
+                         */
+                        id: string;
+                        dataset: string;
+                        /** @description as reported (the DELETE /records/{key} form) */
+                        recordKey: string;
+                        field: string;
+                        description: string;
+                        /** @description absent when none was proposed, or when the viewer's masking withholds it (`proposedValueMasked`) */
+                        proposedValue?: string | number | boolean | null;
+                        /** @description the proposed value is shown masked, or withheld, under the dataset's display masking */
+                        proposedValueMasked: boolean;
+                        /**
+                         * @description open: waiting for the producer's decision; accepted: to be made by an ingest batch that names the correction; rejected: the producer found the record right (its reason says why); corrected: made by `resolvedByBatch`
+                         * @enum {unknown}
+                         */
+                        status: "open" | "accepted" | "rejected" | "corrected";
+                        reporterUnit: string;
+                        /** @description subject of the reporter */
+                        reportedBy: string;
+                        /** @description reported by the data-management office on a person's behalf */
+                        onBehalf: boolean;
+                        /** Format: date-time */
+                        reportedAt: string;
+                        /**
+                         * Format: date-time
+                         * @description deadline: CORRECTION_DEADLINE_DAYS working days on the campus calendar after the report
+                         */
+                        dueAt: string;
+                        /** @description past its deadline and still open or accepted */
+                        overdue: boolean;
+                        decision: {
+                            /** @enum {unknown} */
+                            decision: "accept" | "reject";
+                            reason: string;
+                            by: string;
+                            /** Format: date-time */
+                            at: string;
+                        } | null;
+                        resolvedByBatch: string | null;
+                        resolvedAt: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCorrection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description dataset code: letters, digits, _ and -, at most 64
+                 * @example student_basic
+                 */
+                code: string;
+                /** @description id of the correction */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1d2c1e-0d4b-4c55-9a43-1b1f0f5b7e21",
+                     *       "dataset": "students",
+                     *       "recordKey": "2026000001",
+                     *       "field": "phone",
+                     *       "description": "the student changed her number on 2026-09-03 (counter form XG-17)",
+                     *       "proposedValue": "139****5678",
+                     *       "proposedValueMasked": true,
+                     *       "status": "corrected",
+                     *       "reporterUnit": "MATH",
+                     *       "reportedBy": "math-alice",
+                     *       "onBehalf": false,
+                     *       "reportedAt": "2026-09-04T02:00:00.000Z",
+                     *       "dueAt": "2026-09-11T02:00:00.000Z",
+                     *       "overdue": false,
+                     *       "decision": {
+                     *         "decision": "accept",
+                     *         "reason": "confirmed with the student affairs office",
+                     *         "by": "cs-steward",
+                     *         "at": "2026-09-07T03:00:00.000Z"
+                     *       },
+                     *       "resolvedByBatch": "0b7e4a52-5c1e-4a53-9f0e-3f3f6c2d9a10",
+                     *       "resolvedAt": "2026-09-07T05:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description id of the correction
+                         */
+                        id: string;
+                        dataset: string;
+                        /** @description as reported (the DELETE /records/{key} form) */
+                        recordKey: string;
+                        field: string;
+                        description: string;
+                        /** @description absent when none was proposed, or when the viewer's masking withholds it (`proposedValueMasked`) */
+                        proposedValue?: string | number | boolean | null;
+                        /** @description the proposed value is shown masked, or withheld, under the dataset's display masking */
+                        proposedValueMasked: boolean;
+                        /**
+                         * @description open: waiting for the producer's decision; accepted: to be made by an ingest batch that names the correction; rejected: the producer found the record right (its reason says why); corrected: made by `resolvedByBatch`
+                         * @enum {unknown}
+                         */
+                        status: "open" | "accepted" | "rejected" | "corrected";
+                        reporterUnit: string;
+                        /** @description subject of the reporter */
+                        reportedBy: string;
+                        /** @description reported by the data-management office on a person's behalf */
+                        onBehalf: boolean;
+                        /** Format: date-time */
+                        reportedAt: string;
+                        /**
+                         * Format: date-time
+                         * @description deadline: CORRECTION_DEADLINE_DAYS working days on the campus calendar after the report
+                         */
+                        dueAt: string;
+                        /** @description past its deadline and still open or accepted */
+                        overdue: boolean;
+                        decision: {
+                            /** @enum {unknown} */
+                            decision: "accept" | "reject";
+                            reason: string;
+                            by: string;
+                            /** Format: date-time */
+                            at: string;
+                        } | null;
+                        resolvedByBatch: string | null;
+                        resolvedAt: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decideCorrection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description dataset code: letters, digits, _ and -, at most 64
+                 * @example student_basic
+                 */
+                code: string;
+                /** @description id of the correction */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "decision": "accept",
+                 *       "reason": "confirmed with the student affairs office"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description accept: the record is wrong and will be corrected through ingest; reject: it is right
+                     * @enum {unknown}
+                     */
+                    decision: "accept" | "reject";
+                    /** @description why; shown to the reporter and recorded in the audit log */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1d2c1e-0d4b-4c55-9a43-1b1f0f5b7e21",
+                     *       "dataset": "students",
+                     *       "recordKey": "2026000001",
+                     *       "field": "phone",
+                     *       "description": "the student changed her number on 2026-09-03 (counter form XG-17)",
+                     *       "proposedValue": "139****5678",
+                     *       "proposedValueMasked": true,
+                     *       "status": "corrected",
+                     *       "reporterUnit": "MATH",
+                     *       "reportedBy": "math-alice",
+                     *       "onBehalf": false,
+                     *       "reportedAt": "2026-09-04T02:00:00.000Z",
+                     *       "dueAt": "2026-09-11T02:00:00.000Z",
+                     *       "overdue": false,
+                     *       "decision": {
+                     *         "decision": "accept",
+                     *         "reason": "confirmed with the student affairs office",
+                     *         "by": "cs-steward",
+                     *         "at": "2026-09-07T03:00:00.000Z"
+                     *       },
+                     *       "resolvedByBatch": "0b7e4a52-5c1e-4a53-9f0e-3f3f6c2d9a10",
+                     *       "resolvedAt": "2026-09-07T05:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description id of the correction
+                         */
+                        id: string;
+                        dataset: string;
+                        /** @description as reported (the DELETE /records/{key} form) */
+                        recordKey: string;
+                        field: string;
+                        description: string;
+                        /** @description absent when none was proposed, or when the viewer's masking withholds it (`proposedValueMasked`) */
+                        proposedValue?: string | number | boolean | null;
+                        /** @description the proposed value is shown masked, or withheld, under the dataset's display masking */
+                        proposedValueMasked: boolean;
+                        /**
+                         * @description open: waiting for the producer's decision; accepted: to be made by an ingest batch that names the correction; rejected: the producer found the record right (its reason says why); corrected: made by `resolvedByBatch`
+                         * @enum {unknown}
+                         */
+                        status: "open" | "accepted" | "rejected" | "corrected";
+                        reporterUnit: string;
+                        /** @description subject of the reporter */
+                        reportedBy: string;
+                        /** @description reported by the data-management office on a person's behalf */
+                        onBehalf: boolean;
+                        /** Format: date-time */
+                        reportedAt: string;
+                        /**
+                         * Format: date-time
+                         * @description deadline: CORRECTION_DEADLINE_DAYS working days on the campus calendar after the report
+                         */
+                        dueAt: string;
+                        /** @description past its deadline and still open or accepted */
+                        overdue: boolean;
+                        decision: {
+                            /** @enum {unknown} */
+                            decision: "accept" | "reject";
+                            reason: string;
+                            by: string;
+                            /** Format: date-time */
+                            at: string;
+                        } | null;
+                        resolvedByBatch: string | null;
+                        resolvedAt: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8072,6 +8929,10 @@ export interface operations {
                      *           "reason": "sensitive_pi"
                      *         },
                      *         {
+                     *           "name": "mobile",
+                     *           "reason": "pi"
+                     *         },
+                     *         {
                      *           "name": "dorm_room",
                      *           "reason": "marked"
                      *         }
@@ -8092,10 +8953,10 @@ export interface operations {
                         fields: {
                             name: string;
                             /**
-                             * @description a sensitive PI type (always encrypted), or marked by the office
+                             * @description a sensitive PI type or another PI type (always encrypted), or marked by the office
                              * @enum {unknown}
                              */
-                            reason: "sensitive_pi" | "marked";
+                            reason: "sensitive_pi" | "pi" | "marked";
                         }[];
                         /** @description the dataset's data key; null before the first encrypted value */
                         key: {
@@ -8213,6 +9074,10 @@ export interface operations {
                      *           "reason": "sensitive_pi"
                      *         },
                      *         {
+                     *           "name": "mobile",
+                     *           "reason": "pi"
+                     *         },
+                     *         {
                      *           "name": "dorm_room",
                      *           "reason": "marked"
                      *         }
@@ -8233,10 +9098,10 @@ export interface operations {
                         fields: {
                             name: string;
                             /**
-                             * @description a sensitive PI type (always encrypted), or marked by the office
+                             * @description a sensitive PI type or another PI type (always encrypted), or marked by the office
                              * @enum {unknown}
                              */
-                            reason: "sensitive_pi" | "marked";
+                            reason: "sensitive_pi" | "pi" | "marked";
                         }[];
                         /** @description the dataset's data key; null before the first encrypted value */
                         key: {
@@ -9686,7 +10551,9 @@ export interface operations {
                                 kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
                             } | null;
                             renews: string | null;
-                            consents: string[];
+                            /** @description the request said its use rests on the persons' consent */
+                            consentBased: boolean;
+                            purposeCode: string | null;
                             /**
                              * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
                              * @enum {unknown}
@@ -9895,8 +10762,13 @@ export interface operations {
                     renews?: string;
                     /** @description grant to this one person or account (token `sub`) of the consumer unit instead of the whole unit */
                     subject?: string;
-                    /** @description ids of the consents the use rests on; withdrawing one suspends the grant; children's data needs a guardian consent (R9.3) */
-                    consents?: string[];
+                    /**
+                     * @description the use rests on the persons' consent (个人同意): the grant then serves only the rows of persons holding a valid consent for the dataset and `purposeCode`. A dataset holding sensitive or children's personal information is always served so, whatever this says (R9.2, R9.3)
+                     * @default false
+                     */
+                    consentBased?: boolean;
+                    /** @description the purpose from the office's list (`GET /api/v1/purposes`) that the persons' consents must be for; required with `consentBased` and for a dataset holding sensitive or children's personal information */
+                    purposeCode?: string;
                 };
             };
         };
@@ -9962,7 +10834,9 @@ export interface operations {
                             kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
                         } | null;
                         renews: string | null;
-                        consents: string[];
+                        /** @description the request said its use rests on the persons' consent */
+                        consentBased: boolean;
+                        purposeCode: string | null;
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
                          * @enum {unknown}
@@ -10168,7 +11042,9 @@ export interface operations {
                             kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
                         } | null;
                         renews: string | null;
-                        consents: string[];
+                        /** @description the request said its use rests on the persons' consent */
+                        consentBased: boolean;
+                        purposeCode: string | null;
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
                          * @enum {unknown}
@@ -10380,7 +11256,9 @@ export interface operations {
                             kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
                         } | null;
                         renews: string | null;
-                        consents: string[];
+                        /** @description the request said its use rests on the persons' consent */
+                        consentBased: boolean;
+                        purposeCode: string | null;
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
                          * @enum {unknown}
@@ -10610,7 +11488,9 @@ export interface operations {
                             kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
                         } | null;
                         renews: string | null;
-                        consents: string[];
+                        /** @description the request said its use rests on the persons' consent */
+                        consentBased: boolean;
+                        purposeCode: string | null;
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
                          * @enum {unknown}
@@ -10836,7 +11716,9 @@ export interface operations {
                             kind: "government" | "enterprise" | "university" | "research_institute" | "individual" | "other";
                         } | null;
                         renews: string | null;
-                        consents: string[];
+                        /** @description the request said its use rests on the persons' consent */
+                        consentBased: boolean;
+                        purposeCode: string | null;
                         /**
                          * @description pending_review; approved (waiting for the commitment or agreement); active (its grant exists); rejected; withdrawn
                          * @enum {unknown}
@@ -11408,10 +12290,12 @@ export interface operations {
                             thirdParty: boolean;
                             /** @description the dataset holds children's personal information: every access is flagged in the audit log (R9.3) */
                             childrenData: boolean;
-                            /** @description consents the grant rests on; withdrawing one suspends it */
-                            consents: string[];
+                            /** @description the grant rests on the persons' consent (its request said so, or the dataset holds sensitive or children's personal information): it serves only the rows of persons holding a valid consent (given, not expired, not withdrawn) for the dataset and `purposeCode` */
+                            consentBased: boolean;
+                            /** @description the purpose the persons' consents must be for */
+                            purposeCode: string | null;
                             /**
-                             * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
+                             * @description active, suspended (re-certification lapsed, or by a consent withdrawn before consents were held row by row), revoked, expired (past validUntil)
                              * @enum {unknown}
                              */
                             status: "active" | "suspended" | "revoked" | "expired";
@@ -11538,7 +12422,8 @@ export interface operations {
                      *       "masked": true,
                      *       "thirdParty": false,
                      *       "childrenData": false,
-                     *       "consents": [],
+                     *       "consentBased": false,
+                     *       "purposeCode": null,
                      *       "status": "active",
                      *       "statusReason": null,
                      *       "statusChangedBy": null,
@@ -11603,10 +12488,12 @@ export interface operations {
                         thirdParty: boolean;
                         /** @description the dataset holds children's personal information: every access is flagged in the audit log (R9.3) */
                         childrenData: boolean;
-                        /** @description consents the grant rests on; withdrawing one suspends it */
-                        consents: string[];
+                        /** @description the grant rests on the persons' consent (its request said so, or the dataset holds sensitive or children's personal information): it serves only the rows of persons holding a valid consent (given, not expired, not withdrawn) for the dataset and `purposeCode` */
+                        consentBased: boolean;
+                        /** @description the purpose the persons' consents must be for */
+                        purposeCode: string | null;
                         /**
-                         * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
+                         * @description active, suspended (re-certification lapsed, or by a consent withdrawn before consents were held row by row), revoked, expired (past validUntil)
                          * @enum {unknown}
                          */
                         status: "active" | "suspended" | "revoked" | "expired";
@@ -11786,7 +12673,8 @@ export interface operations {
                      *       "masked": true,
                      *       "thirdParty": false,
                      *       "childrenData": false,
-                     *       "consents": [],
+                     *       "consentBased": false,
+                     *       "purposeCode": null,
                      *       "status": "active",
                      *       "statusReason": null,
                      *       "statusChangedBy": null,
@@ -11851,10 +12739,12 @@ export interface operations {
                         thirdParty: boolean;
                         /** @description the dataset holds children's personal information: every access is flagged in the audit log (R9.3) */
                         childrenData: boolean;
-                        /** @description consents the grant rests on; withdrawing one suspends it */
-                        consents: string[];
+                        /** @description the grant rests on the persons' consent (its request said so, or the dataset holds sensitive or children's personal information): it serves only the rows of persons holding a valid consent (given, not expired, not withdrawn) for the dataset and `purposeCode` */
+                        consentBased: boolean;
+                        /** @description the purpose the persons' consents must be for */
+                        purposeCode: string | null;
                         /**
-                         * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
+                         * @description active, suspended (re-certification lapsed, or by a consent withdrawn before consents were held row by row), revoked, expired (past validUntil)
                          * @enum {unknown}
                          */
                         status: "active" | "suspended" | "revoked" | "expired";
@@ -12026,7 +12916,8 @@ export interface operations {
                      *       "masked": true,
                      *       "thirdParty": false,
                      *       "childrenData": false,
-                     *       "consents": [],
+                     *       "consentBased": false,
+                     *       "purposeCode": null,
                      *       "status": "active",
                      *       "statusReason": null,
                      *       "statusChangedBy": null,
@@ -12091,10 +12982,12 @@ export interface operations {
                         thirdParty: boolean;
                         /** @description the dataset holds children's personal information: every access is flagged in the audit log (R9.3) */
                         childrenData: boolean;
-                        /** @description consents the grant rests on; withdrawing one suspends it */
-                        consents: string[];
+                        /** @description the grant rests on the persons' consent (its request said so, or the dataset holds sensitive or children's personal information): it serves only the rows of persons holding a valid consent (given, not expired, not withdrawn) for the dataset and `purposeCode` */
+                        consentBased: boolean;
+                        /** @description the purpose the persons' consents must be for */
+                        purposeCode: string | null;
                         /**
-                         * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
+                         * @description active, suspended (re-certification lapsed, or by a consent withdrawn before consents were held row by row), revoked, expired (past validUntil)
                          * @enum {unknown}
                          */
                         status: "active" | "suspended" | "revoked" | "expired";
@@ -12272,7 +13165,8 @@ export interface operations {
                      *       "masked": true,
                      *       "thirdParty": false,
                      *       "childrenData": false,
-                     *       "consents": [],
+                     *       "consentBased": false,
+                     *       "purposeCode": null,
                      *       "status": "active",
                      *       "statusReason": null,
                      *       "statusChangedBy": null,
@@ -12337,10 +13231,12 @@ export interface operations {
                         thirdParty: boolean;
                         /** @description the dataset holds children's personal information: every access is flagged in the audit log (R9.3) */
                         childrenData: boolean;
-                        /** @description consents the grant rests on; withdrawing one suspends it */
-                        consents: string[];
+                        /** @description the grant rests on the persons' consent (its request said so, or the dataset holds sensitive or children's personal information): it serves only the rows of persons holding a valid consent (given, not expired, not withdrawn) for the dataset and `purposeCode` */
+                        consentBased: boolean;
+                        /** @description the purpose the persons' consents must be for */
+                        purposeCode: string | null;
                         /**
-                         * @description active, suspended (a consent was withdrawn, or re-certification lapsed), revoked, expired (past validUntil)
+                         * @description active, suspended (re-certification lapsed, or by a consent withdrawn before consents were held row by row), revoked, expired (past validUntil)
                          * @enum {unknown}
                          */
                         status: "active" | "suspended" | "revoked" | "expired";
@@ -13719,6 +14615,11 @@ export interface operations {
                  * @example student_basic
                  */
                 dataset?: string;
+                /**
+                 * @description the purpose's code: lower-case letters, digits and `_`, 2–64 characters, starting with a letter
+                 * @example scholarship_assessment
+                 */
+                purposeCode?: string;
                 status?: "active" | "withdrawn" | "expired";
                 kind?: "general" | "separate" | "guardian";
                 /** @description only this unit's consents (a unit sees its own whatever it asks) */
@@ -13751,10 +14652,11 @@ export interface operations {
                             unit: string;
                             /** @description the person's key in the unit's records (student or staff number): the person who consented, or the child a guardian consented for */
                             person: string;
-                            /** @description the dataset the consent covers; null: the purpose, whatever dataset serves it */
+                            /** @description the dataset the consent covers (null only on consents recorded before purposes were listed: they serve no rows) */
                             dataset: string | null;
-                            /** @description what the person consented to: the purpose the data may serve (R9.1) */
-                            purpose: string;
+                            /** @description the purpose consented to, from the office's list (`GET /api/v1/purposes`); in use, not retired. Only grants for this purpose serve the person's rows (R9.1) */
+                            purposeCode: string;
+                            purpose: string | null;
                             /**
                              * @description `general`; `separate` (单独同意, required for sensitive personal information, R9.2); `guardian` (a guardian's consent for a child under 14, R9.3)
                              * @enum {unknown}
@@ -13850,9 +14752,11 @@ export interface operations {
                      * @description dataset code: letters, digits, _ and -, at most 64
                      * @example student_basic
                      */
-                    dataset?: string;
-                    /** @description what the person consented to: the purpose the data may serve (R9.1) */
-                    purpose: string;
+                    dataset: string;
+                    /** @description the purpose consented to, from the office's list (`GET /api/v1/purposes`); in use, not retired. Only grants for this purpose serve the person's rows (R9.1) */
+                    purposeCode: string;
+                    /** @description the purpose in the words of the consent form, if it says more than the listed purpose (optional) */
+                    purpose?: string;
                     /**
                      * @description `general`; `separate` (单独同意, required for sensitive personal information, R9.2); `guardian` (a guardian's consent for a child under 14, R9.3)
                      * @enum {unknown}
@@ -13886,6 +14790,7 @@ export interface operations {
                      *       "unit": "CS",
                      *       "person": "2020000001",
                      *       "dataset": "student_health",
+                     *       "purposeCode": "physical_examination",
                      *       "purpose": "sharing health records with the campus clinic for the 2026 physical examination",
                      *       "kind": "separate",
                      *       "evidence": "signed form SA-2026-0173, archived by student affairs",
@@ -13912,10 +14817,11 @@ export interface operations {
                         unit: string;
                         /** @description the person's key in the unit's records (student or staff number): the person who consented, or the child a guardian consented for */
                         person: string;
-                        /** @description the dataset the consent covers; null: the purpose, whatever dataset serves it */
+                        /** @description the dataset the consent covers (null only on consents recorded before purposes were listed: they serve no rows) */
                         dataset: string | null;
-                        /** @description what the person consented to: the purpose the data may serve (R9.1) */
-                        purpose: string;
+                        /** @description the purpose consented to, from the office's list (`GET /api/v1/purposes`); in use, not retired. Only grants for this purpose serve the person's rows (R9.1) */
+                        purposeCode: string;
+                        purpose: string | null;
                         /**
                          * @description `general`; `separate` (单独同意, required for sensitive personal information, R9.2); `guardian` (a guardian's consent for a child under 14, R9.3)
                          * @enum {unknown}
@@ -13942,6 +14848,170 @@ export interface operations {
                         recordedBy: string;
                         /** Format: date-time */
                         createdAt: string;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordConsentBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Up to 10000 consents (more is a 413): a JSON array, or NDJSON (`application/x-ndjson`, one consent a line; blank lines are skipped and `index` counts consents, not lines). */
+        requestBody: {
+            content: {
+                /**
+                 * @example [
+                 *       {
+                 *         "person": "2024100042",
+                 *         "dataset": "pupil_records",
+                 *         "purposeCode": "enrolment",
+                 *         "kind": "guardian",
+                 *         "evidence": "form AP-2026-015",
+                 *         "givenAt": "2026-08-25T02:00:00.000Z"
+                 *       },
+                 *       {
+                 *         "person": "2024100043",
+                 *         "dataset": "pupil_records",
+                 *         "purposeCode": "enrolment",
+                 *         "kind": "guardian",
+                 *         "evidence": "form AP-2026-016",
+                 *         "givenAt": "2026-08-25T02:00:00.000Z"
+                 *       }
+                 *     ]
+                 */
+                "application/json": {
+                    [key: string]: unknown;
+                }[];
+                /**
+                 * @example [
+                 *       {
+                 *         "person": "2024100042",
+                 *         "dataset": "pupil_records",
+                 *         "purposeCode": "enrolment",
+                 *         "kind": "guardian",
+                 *         "evidence": "form AP-2026-015",
+                 *         "givenAt": "2026-08-25T02:00:00.000Z"
+                 *       },
+                 *       {
+                 *         "person": "2024100043",
+                 *         "dataset": "pupil_records",
+                 *         "purposeCode": "enrolment",
+                 *         "kind": "guardian",
+                 *         "evidence": "form AP-2026-016",
+                 *         "givenAt": "2026-08-25T02:00:00.000Z"
+                 *       }
+                 *     ]
+                 */
+                "application/x-ndjson": {
+                    [key: string]: unknown;
+                }[];
+            };
+        };
+        responses: {
+            /** @description Valid consents were recorded in one transaction; invalid ones were not. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "accepted": 1,
+                     *       "rejected": [
+                     *         {
+                     *           "index": 1,
+                     *           "errors": [
+                     *             {
+                     *               "field": "kind",
+                     *               "message": "dataset pupil_records holds children's personal information: it takes a guardian's consent (R9.3)"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description consents recorded */
+                        accepted: number;
+                        /** @description consents not recorded, with the reasons; empty when all were accepted */
+                        rejected: {
+                            /** @description position of the record in the batch, from 0 */
+                            index: number;
+                            /** @description one entry per field at fault */
+                            errors: {
+                                /** @description the field at fault; for a key problem of a composite key, the key fields joined by "," */
+                                field: string;
+                                /** @description the rule it breaks; never the value */
+                                message: string;
+                            }[];
+                        }[];
                     };
                 };
             };
@@ -14037,6 +15107,7 @@ export interface operations {
                      *       "unit": "CS",
                      *       "person": "2020000001",
                      *       "dataset": "student_health",
+                     *       "purposeCode": "physical_examination",
                      *       "purpose": "sharing health records with the campus clinic for the 2026 physical examination",
                      *       "kind": "separate",
                      *       "evidence": "signed form SA-2026-0173, archived by student affairs",
@@ -14063,10 +15134,11 @@ export interface operations {
                         unit: string;
                         /** @description the person's key in the unit's records (student or staff number): the person who consented, or the child a guardian consented for */
                         person: string;
-                        /** @description the dataset the consent covers; null: the purpose, whatever dataset serves it */
+                        /** @description the dataset the consent covers (null only on consents recorded before purposes were listed: they serve no rows) */
                         dataset: string | null;
-                        /** @description what the person consented to: the purpose the data may serve (R9.1) */
-                        purpose: string;
+                        /** @description the purpose consented to, from the office's list (`GET /api/v1/purposes`); in use, not retired. Only grants for this purpose serve the person's rows (R9.1) */
+                        purposeCode: string;
+                        purpose: string | null;
                         /**
                          * @description `general`; `separate` (单独同意, required for sensitive personal information, R9.2); `guardian` (a guardian's consent for a child under 14, R9.3)
                          * @enum {unknown}
@@ -14179,7 +15251,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The withdrawn consent and the grants it suspended */
+            /** @description The withdrawn consent. No grant is suspended: from now on the person's rows are simply not served under it */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -14192,6 +15264,7 @@ export interface operations {
                      *         "unit": "CS",
                      *         "person": "2020000001",
                      *         "dataset": "student_health",
+                     *         "purposeCode": "physical_examination",
                      *         "purpose": "sharing health records with the campus clinic for the 2026 physical examination",
                      *         "kind": "separate",
                      *         "evidence": "signed form SA-2026-0173, archived by student affairs",
@@ -14202,10 +15275,7 @@ export interface operations {
                      *         "withdrawalReason": "withdrawn in writing",
                      *         "recordedBy": "cs-steward",
                      *         "createdAt": "2026-09-01T09:30:00.000Z"
-                     *       },
-                     *       "suspendedGrants": [
-                     *         "7d1f0e2a-3b4c-4d5e-8f90-a1b2c3d4e5f6"
-                     *       ]
+                     *       }
                      *     }
                      */
                     "application/json": {
@@ -14216,6 +15286,7 @@ export interface operations {
                          *       "unit": "CS",
                          *       "person": "2020000001",
                          *       "dataset": "student_health",
+                         *       "purposeCode": "physical_examination",
                          *       "purpose": "sharing health records with the campus clinic for the 2026 physical examination",
                          *       "kind": "separate",
                          *       "evidence": "signed form SA-2026-0173, archived by student affairs",
@@ -14242,10 +15313,11 @@ export interface operations {
                             unit: string;
                             /** @description the person's key in the unit's records (student or staff number): the person who consented, or the child a guardian consented for */
                             person: string;
-                            /** @description the dataset the consent covers; null: the purpose, whatever dataset serves it */
+                            /** @description the dataset the consent covers (null only on consents recorded before purposes were listed: they serve no rows) */
                             dataset: string | null;
-                            /** @description what the person consented to: the purpose the data may serve (R9.1) */
-                            purpose: string;
+                            /** @description the purpose consented to, from the office's list (`GET /api/v1/purposes`); in use, not retired. Only grants for this purpose serve the person's rows (R9.1) */
+                            purposeCode: string;
+                            purpose: string | null;
                             /**
                              * @description `general`; `separate` (单独同意, required for sensitive personal information, R9.2); `guardian` (a guardian's consent for a child under 14, R9.3)
                              * @enum {unknown}
@@ -14273,8 +15345,6 @@ export interface operations {
                             /** Format: date-time */
                             createdAt: string;
                         };
-                        /** @description ids of the grants that relied on the consent and are now suspended */
-                        suspendedGrants: string[];
                     };
                 };
             };
@@ -14316,6 +15386,508 @@ export interface operations {
             };
             /** @description conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPurposes: {
+        parameters: {
+            query?: {
+                /** @description page size (at most 200) */
+                limit?: number;
+                /** @description the `nextCursor` of the previous page */
+                cursor?: string;
+                /** @description only retired purposes (true) or only those in use (false); both by default */
+                retired?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description purposes, by code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * @description the purpose's code: lower-case letters, digits and `_`, 2–64 characters, starting with a letter
+                             * @example scholarship_assessment
+                             */
+                            code: string;
+                            /** @description its name in Chinese */
+                            nameZh: string;
+                            /** @description its name in English */
+                            nameEn: string;
+                            /** @description what the data is used for under this purpose, as a person is told when asked to consent */
+                            description: string;
+                            /** @description a retired purpose is kept (consents and grants name it) but no new consent or request may name it */
+                            retired: boolean;
+                            retiredAt: string | null;
+                            createdBy: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        /** @description cursor of the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPurpose: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "scholarship_assessment",
+                 *       "nameZh": "奖助学金评定",
+                 *       "nameEn": "Scholarship assessment",
+                 *       "description": "assessing applications for scholarships and grants of the current academic year"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description the purpose's code: lower-case letters, digits and `_`, 2–64 characters, starting with a letter
+                     * @example scholarship_assessment
+                     */
+                    code: string;
+                    /** @description its name in Chinese */
+                    nameZh: string;
+                    /** @description its name in English */
+                    nameEn: string;
+                    /** @description what the data is used for under this purpose, as a person is told when asked to consent */
+                    description: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A purpose of use in the campus's list (R9.1: consent is per purpose) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "scholarship_assessment",
+                     *       "nameZh": "奖助学金评定",
+                     *       "nameEn": "Scholarship assessment",
+                     *       "description": "assessing applications for scholarships and grants of the current academic year",
+                     *       "retired": false,
+                     *       "retiredAt": null,
+                     *       "createdBy": "office-wang",
+                     *       "createdAt": "2026-09-01T08:00:00.000Z",
+                     *       "updatedAt": "2026-09-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * @description the purpose's code: lower-case letters, digits and `_`, 2–64 characters, starting with a letter
+                         * @example scholarship_assessment
+                         */
+                        code: string;
+                        /** @description its name in Chinese */
+                        nameZh: string;
+                        /** @description its name in English */
+                        nameEn: string;
+                        /** @description what the data is used for under this purpose, as a person is told when asked to consent */
+                        description: string;
+                        /** @description a retired purpose is kept (consents and grants name it) but no new consent or request may name it */
+                        retired: boolean;
+                        retiredAt: string | null;
+                        createdBy: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPurpose: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description the purpose's code: lower-case letters, digits and `_`, 2–64 characters, starting with a letter
+                 * @example scholarship_assessment
+                 */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A purpose of use in the campus's list (R9.1: consent is per purpose) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "scholarship_assessment",
+                     *       "nameZh": "奖助学金评定",
+                     *       "nameEn": "Scholarship assessment",
+                     *       "description": "assessing applications for scholarships and grants of the current academic year",
+                     *       "retired": false,
+                     *       "retiredAt": null,
+                     *       "createdBy": "office-wang",
+                     *       "createdAt": "2026-09-01T08:00:00.000Z",
+                     *       "updatedAt": "2026-09-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * @description the purpose's code: lower-case letters, digits and `_`, 2–64 characters, starting with a letter
+                         * @example scholarship_assessment
+                         */
+                        code: string;
+                        /** @description its name in Chinese */
+                        nameZh: string;
+                        /** @description its name in English */
+                        nameEn: string;
+                        /** @description what the data is used for under this purpose, as a person is told when asked to consent */
+                        description: string;
+                        /** @description a retired purpose is kept (consents and grants name it) but no new consent or request may name it */
+                        retired: boolean;
+                        retiredAt: string | null;
+                        createdBy: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updatePurpose: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description the purpose's code: lower-case letters, digits and `_`, 2–64 characters, starting with a letter
+                 * @example scholarship_assessment
+                 */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description its name in Chinese */
+                    nameZh?: string;
+                    /** @description its name in English */
+                    nameEn?: string;
+                    /** @description what the data is used for under this purpose, as a person is told when asked to consent */
+                    description?: string;
+                    /** @description true retires the purpose (it is never deleted; consents and grants naming it keep it); false brings it back into use */
+                    retired?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description A purpose of use in the campus's list (R9.1: consent is per purpose) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "scholarship_assessment",
+                     *       "nameZh": "奖助学金评定",
+                     *       "nameEn": "Scholarship assessment",
+                     *       "description": "assessing applications for scholarships and grants of the current academic year",
+                     *       "retired": false,
+                     *       "retiredAt": null,
+                     *       "createdBy": "office-wang",
+                     *       "createdAt": "2026-09-01T08:00:00.000Z",
+                     *       "updatedAt": "2026-09-01T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * @description the purpose's code: lower-case letters, digits and `_`, 2–64 characters, starting with a letter
+                         * @example scholarship_assessment
+                         */
+                        code: string;
+                        /** @description its name in Chinese */
+                        nameZh: string;
+                        /** @description its name in English */
+                        nameEn: string;
+                        /** @description what the data is used for under this purpose, as a person is told when asked to consent */
+                        description: string;
+                        /** @description a retired purpose is kept (consents and grants name it) but no new consent or request may name it */
+                        retired: boolean;
+                        retiredAt: string | null;
+                        createdBy: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object, or not visible to the caller's unit */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -16167,10 +17739,10 @@ export interface operations {
                         data: {
                             id: number;
                             /**
-                             * @description denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; overdue_review: a share request's review passed its deadline (actor: the unit that must review); off_hours: important or children's data read or exported outside working hours (campus time); sensitive_export: rows of sensitive or children's personal information exported; unusual_rate: reads and exports far above the caller's own average; quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit); recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it)
+                             * @description denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; overdue_review: a share request's review passed its deadline (actor: the unit that must review); off_hours: important or children's data read or exported outside working hours (campus time); sensitive_export: rows of sensitive or children's personal information exported; unusual_rate: reads and exports far above the caller's own average; quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit); recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it); correction_overdue: a reported data error was not decided or corrected in time (actor: the producer unit, whose steward must act)
                              * @enum {unknown}
                              */
-                            rule: "denials" | "burst" | "volume" | "overdue_review" | "off_hours" | "sensitive_export" | "unusual_rate" | "quota" | "recertification_due";
+                            rule: "denials" | "burst" | "volume" | "overdue_review" | "off_hours" | "sensitive_export" | "unusual_rate" | "quota" | "recertification_due" | "correction_overdue";
                             actor: {
                                 sub: string;
                                 unit: string | null;
@@ -16287,10 +17859,10 @@ export interface operations {
                     "application/json": {
                         id: number;
                         /**
-                         * @description denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; overdue_review: a share request's review passed its deadline (actor: the unit that must review); off_hours: important or children's data read or exported outside working hours (campus time); sensitive_export: rows of sensitive or children's personal information exported; unusual_rate: reads and exports far above the caller's own average; quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit); recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it)
+                         * @description denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; overdue_review: a share request's review passed its deadline (actor: the unit that must review); off_hours: important or children's data read or exported outside working hours (campus time); sensitive_export: rows of sensitive or children's personal information exported; unusual_rate: reads and exports far above the caller's own average; quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit); recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it); correction_overdue: a reported data error was not decided or corrected in time (actor: the producer unit, whose steward must act)
                          * @enum {unknown}
                          */
-                        rule: "denials" | "burst" | "volume" | "overdue_review" | "off_hours" | "sensitive_export" | "unusual_rate" | "quota" | "recertification_due";
+                        rule: "denials" | "burst" | "volume" | "overdue_review" | "off_hours" | "sensitive_export" | "unusual_rate" | "quota" | "recertification_due" | "correction_overdue";
                         actor: {
                             sub: string;
                             unit: string | null;
@@ -17055,6 +18627,161 @@ export interface operations {
             };
         };
     };
+    listPersonAccesses: {
+        parameters: {
+            query?: {
+                /** @description page size (at most 100) */
+                limit?: number;
+                /** @description the `nextCursor` of the previous page */
+                cursor?: string;
+                /**
+                 * @description dataset code: letters, digits, _ and -, at most 64
+                 * @example student_basic
+                 */
+                dataset?: string;
+                /** @description accesses at or after */
+                from?: string;
+                /** @description accesses before */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the person's key as the datasets record it (the value of their person-key field: a student or staff number) */
+                personKey: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the reads and exports that served a person's rows, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "digest": "5f0c…",
+                     *       "data": [
+                     *         {
+                     *           "seq": "184467",
+                     *           "occurredAt": "2026-11-03T02:14:09.482113Z",
+                     *           "action": "query",
+                     *           "operation": "data.records.read",
+                     *           "dataset": "student_health",
+                     *           "unit": "CLINIC",
+                     *           "actor": "clinic-system",
+                     *           "client": "clinic-system",
+                     *           "grant": "0b6f3d52-3f1e-4a55-9a55-0c2b8f7e1d11",
+                     *           "purpose": "annual health check follow-up",
+                     *           "purposeCode": "health_followup",
+                     *           "fields": [
+                     *             "student_id",
+                     *             "name",
+                     *             "conditions"
+                     *           ],
+                     *           "masked": true,
+                     *           "maskedFields": [
+                     *             "name"
+                     *           ],
+                     *           "export": null
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the keyed digest the person is traced under (what the log of this lookup names instead of the person key) */
+                        digest: string;
+                        data: {
+                            /** @description the audit event (its position in the chain) */
+                            seq: string;
+                            /**
+                             * Format: date-time
+                             * @description when the rows were served
+                             */
+                            occurredAt: string;
+                            /**
+                             * @description a read (`query`) or an export
+                             * @enum {unknown}
+                             */
+                            action: "query" | "export";
+                            /** @description `data.records.read`, `data.export.write` (the rows an export wrote into its file), `open.records.read` */
+                            operation: string;
+                            dataset: string;
+                            /** @description the unit that read (null: an anonymous open-data download) */
+                            unit: string | null;
+                            /** @description the token subject that read (`anonymous` for open data) */
+                            actor: string;
+                            /** @description the service client, if a business system read */
+                            client: string | null;
+                            /** @description the grant the rows were served under */
+                            grant: string | null;
+                            /** @description the grant's purpose */
+                            purpose: string | null;
+                            /** @description the purpose (of the office's list) the read was served for, under a grant resting on consent */
+                            purposeCode: string | null;
+                            /** @description the fields served */
+                            fields: string[];
+                            /** @description whether any of them was served masked */
+                            masked: boolean;
+                            /** @description the fields served masked (or withheld) */
+                            maskedFields: string[];
+                            /** @description the export whose file holds the rows */
+                            export: string | null;
+                        }[];
+                        /** @description cursor of the next page; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid input: `errors` names each field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing, expired or unacceptable token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limit exceeded */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the database or a service is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     readRecords: {
         parameters: {
             query?: {
@@ -17230,6 +18957,7 @@ export interface operations {
                      *       "rowFilter": {
                      *         "college": "CS"
                      *       },
+                     *       "consent": null,
                      *       "fields": [
                      *         {
                      *           "name": "student_id",
@@ -17286,6 +19014,11 @@ export interface operations {
                         rowFilter: {
                             [key: string]: unknown;
                         };
+                        /** @description the grant rests on consent: only rows of persons holding a valid consent for the dataset and this purpose are served; others are absent */
+                        consent: {
+                            /** @description the purpose the persons' consents must be for (null: none named, and no row is served) */
+                            purposeCode: string | null;
+                        } | null;
                         fields: {
                             name: string;
                             type: string;
