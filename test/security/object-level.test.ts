@@ -146,5 +146,7 @@ t.test('the public exceptions are public indeed', async (t) => {
   const spec = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> }
   t.equal((await h.as('consumer', { method: 'GET', url: '/api/v1/units/CS' }, LAW.consumer)).statusCode, 200, 'another unit reads a unit\'s profile')
   t.same(spec.paths['/api/v1/open-requests/{id}/status']?.get?.security, [], 'an open request\'s status takes its receipt, no token')
-  t.same(OBJECT_EXCEPTIONS.filter((e) => e.kind === 'public').map((e) => `${e.method} ${e.path}`), ['GET /api/v1/units/{code}', 'GET /api/v1/open-requests/{id}/status'])
+  await h.as('security_admin', { method: 'POST', url: '/api/v1/purposes', payload: { code: 'public_check', nameZh: '公开', nameEn: 'public', description: 'the list is public' } })
+  t.equal((await h.as('consumer', { method: 'GET', url: '/api/v1/purposes/public_check' }, LAW.consumer)).statusCode, 200, 'any unit reads a purpose of the office\'s list')
+  t.same(OBJECT_EXCEPTIONS.filter((e) => e.kind === 'public').map((e) => `${e.method} ${e.path}`), ['GET /api/v1/units/{code}', 'GET /api/v1/open-requests/{id}/status', 'GET /api/v1/purposes/{code}'])
 })

@@ -110,6 +110,7 @@ export const OBJECT_EXCEPTIONS: ObjectException[] = [
     reason: 'no token: the applicant\'s secret receipt is the key; an unknown id and a wrong receipt are the same 404 (test/authorization/open-requests.test.ts)'
   },
   { method: 'GET', path: '/api/v1/purposes/{code}', kind: 'public', reason: 'the campus\'s list of purposes, kept by the office, is every unit\'s to read' },
+  { method: 'PATCH', path: '/api/v1/purposes/{code}', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'POST', path: '/api/v1/principals/{sub}/offboard', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'GET', path: '/api/v1/principals/{sub}/offboarding', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'POST', path: '/api/v1/audit/alerts/{id}/ack', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
