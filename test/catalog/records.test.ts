@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import t from 'tap'
+import { ENCRYPTED_MARK } from '../../src/catalog/encryption/codec.js'
 import { createRecordRepository } from '../../src/catalog/records/repository.js'
 import { loggerOptions } from '../../src/platform/logging.js'
 import { createTokenIssuer } from '../../src/platform/auth/token.js'
@@ -28,8 +29,12 @@ async function put (h: TestApp, rows: Row[] | string, o: PutOptions = {}) {
   }, { unit: o.unit ?? 'CS', sub: o.sub ?? 'steward-li' })
 }
 
+/** The dataset's records as stored, their sealed PI values opened into `data` (`raw`: the column as it is). */
 async function stored (h: TestApp, dataset = 'students') {
-  return await h.database.db.selectFrom('records').selectAll().where('dataset_code', '=', dataset).orderBy('record_key').execute()
+  const rows = await h.database.db.selectFrom('records').selectAll().where('dataset_code', '=', dataset).orderBy('record_key').execute()
+  const facts = await h.database.db.selectFrom('datasets').selectAll().where('code', '=', dataset).executeTakeFirstOrThrow()
+  const codec = await h.app.encryption.codec(facts)
+  return rows.map((r) => ({ ...r, raw: r.data, data: codec ? codec.decode(r.record_key, { ...r.data }, r.sealed) : r.data }))
 }
 
 /** What a refused request must leave untouched. */
@@ -63,6 +68,7 @@ t.test('the producer ingests JSON and NDJSON; records land with their provenance
   const rows = await stored(h)
   t.same(rows.map((r) => r.record_key), ['2026000001', '2026000002', '2026000003', '2026000005'])
   t.same(rows[0]!.data, student(1, { id_number: '11010519491231002X', enrolled_on: '2026-09-01' }), 'the record as sent')
+  t.match(rows[0]!.raw, { name: ENCRYPTED_MARK, id_number: ENCRYPTED_MARK }, 'its PI values sealed at rest')
   t.match(rows[0], { person_key: '2026000001', batch_id: first.json().batch, source_unit: 'CS', source_sub: 'steward-li', source_client: null })
   t.match(rows[2], { batch_id: second.json().batch, source_unit: 'CS', source_sub: 'client:sis', source_client: 'dgc_sis' })
   t.ok(rows[0]!.created_at instanceof Date)
