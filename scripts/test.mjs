@@ -11,8 +11,8 @@
 //
 // `npx tap test/x.test.ts` still runs a file straight from source (through tsx), without the build.
 import { spawnSync } from 'node:child_process'
-import { lstatSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 import { build } from 'esbuild'
 
 const root = join(import.meta.dirname, '..')
@@ -23,9 +23,7 @@ const entryPoints = trees.flatMap((tree) => readdirSync(join(root, tree), { recu
   .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
   .map((file) => join(tree, file)))
 
-// a file deleted from the tree must not linger in the build
-for (const tree of trees) rmSync(join(out, tree), { recursive: true, force: true })
-await build({
+const built = await build({
   absWorkingDir: root,
   entryPoints,
   outdir: out,
@@ -35,12 +33,37 @@ await build({
   target: 'node20',
   sourcemap: 'inline',
   sourcesContent: false,
-  logLevel: 'warning'
+  logLevel: 'warning',
+  write: false
 })
+// Only what changed is written, each file whole (a temporary file renamed over it), and only files
+// whose source is gone are removed: another run in this checkout may be reading the build right now.
+const wanted = new Set()
+for (const file of built.outputFiles) {
+  wanted.add(file.path)
+  const current = existsSync(file.path) ? readFileSync(file.path) : null
+  if (current && Buffer.compare(current, file.contents) === 0) continue
+  mkdirSync(dirname(file.path), { recursive: true })
+  const temporary = `${file.path}.${process.pid}.tmp`
+  writeFileSync(temporary, file.contents)
+  renameSync(temporary, file.path)
+}
+for (const tree of trees) {
+  const dir = join(out, tree)
+  if (!existsSync(dir)) continue
+  for (const file of readdirSync(dir, { recursive: true })) {
+    const path = join(dir, file)
+    if (path.endsWith('.js') && !wanted.has(path)) rmSync(path, { force: true })
+  }
+}
 // what the code and the tests read beside the tree: the OpenAPI document and the README
 for (const name of ['openapi', 'README.md']) {
   const link = join(out, name)
-  if (!lstatSync(link, { throwIfNoEntry: false })) symlinkSync(join('..', name), link)
+  try {
+    if (!lstatSync(link, { throwIfNoEntry: false })) symlinkSync(join('..', name), link)
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err // another run made it
+  }
 }
 
 /** `test/a.test.ts` → `.test-build/test/a.test.js`, inside tap options too. */
