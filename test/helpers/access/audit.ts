@@ -13,6 +13,8 @@ export const AUDIT_ROUTES: RouteCase[] = [
     url: '/api/v1/audit/reports/access?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z',
     allowed: ['auditor']
   },
+  // a person's right to know who used their data: read from the log, so the auditor's alone
+  { method: 'GET', path: '/api/v1/audit/persons/{personKey}/accesses', url: '/api/v1/audit/persons/2026000001/accesses', allowed: ['auditor'] },
   // the blacklist: kept by the office (security operations), read by it and by auditors
   {
     method: 'POST',

@@ -114,6 +114,7 @@ export const OBJECT_EXCEPTIONS: ObjectException[] = [
   { method: 'POST', path: '/api/v1/principals/{sub}/offboard', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'GET', path: '/api/v1/principals/{sub}/offboarding', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'POST', path: '/api/v1/audit/alerts/{id}/ack', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
+  { method: 'GET', path: '/api/v1/audit/persons/{personKey}/accesses', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'GET', path: '/api/v1/audit/blacklist/{id}', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'POST', path: '/api/v1/audit/blacklist/{id}/lift', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
   { method: 'GET', path: '/api/v1/clients/{clientId}', kind: 'cross-unit', reason: CROSS_UNIT_ONLY },
