@@ -14,6 +14,7 @@ import { open } from '../../src/platform/aead.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { field, insertDataset, STUDENT_FIELDS } from '../helpers/catalog.js'
 import { insertGrant } from '../helpers/grants.js'
+import { addPurpose, recordConsents } from '../helpers/purposes.js'
 
 const FIELDS = [
   ...STUDENT_FIELDS.slice(0, 2), // student_id (key), name
@@ -37,6 +38,19 @@ async function setup (h: TestApp, count = 12, grade = 'ordinary') {
   await insertDataset(h, { code: 'health', fields: FIELDS, grade, national_grade: grade === 'important' ? 'important' : 'general', sensitive_pi: true })
   const res = await h.as('steward', { method: 'PUT', url: '/api/v1/datasets/health/records', payload: Array.from({ length: count }, (_, i) => row(i + 1)) }, STEWARD)
   if (res.statusCode !== 200 || res.json().accepted !== count) throw new Error(`ingest: ${res.statusCode} ${res.body}`)
+}
+/**
+ * MATH's unmasked grant on `health` for the clinic's follow-up: sensitive data, so the grant rests on
+ * consent, and every one of the `count` students consented to that purpose (what is read is then
+ * what is stored).
+ */
+async function clinicGrant (h: TestApp, fields: string[], count: number) {
+  await addPurpose(h, 'clinic_follow_up')
+  await recordConsents(h, 'health', 'clinic_follow_up', Array.from({ length: count }, (_, i) => row(i + 1).student_id))
+  await insertGrant(h, {
+    request: { dataset_code: 'health', fields, unmasked_reason: 'campus clinic follow-up', consent_based: true, purpose_code: 'clinic_follow_up' },
+    grant: { fields, masked: false, consent_based: true, purpose_code: 'clinic_follow_up' }
+  })
 }
 const stored = async (h: TestApp) => await h.database.db.selectFrom('records').select(['record_key', 'data', 'sealed', 'blind'])
   .where('dataset_code', '=', 'health').orderBy('record_key').execute()
@@ -68,10 +82,7 @@ t.test('fields with a PI type are stored sealed, with blind indexes; the databas
 t.test('granted reads decrypt; equality filters find sealed values through blind indexes', async (t) => {
   const h = await build(t)
   await setup(h)
-  await insertGrant(h, {
-    request: { dataset_code: 'health', fields: ['student_id', 'diagnosis', 'bank_card'], unmasked_reason: 'campus clinic follow-up' },
-    grant: { fields: ['student_id', 'diagnosis', 'bank_card'], masked: false }
-  })
+  await clinicGrant(h, ['student_id', 'diagnosis', 'bank_card'], 12)
   const read = async (q: string) => await h.as('consumer', { method: 'GET', url: `/api/v1/data/health/records${q}` }, { unit: 'MATH', sub: 'math-doctor' })
   const all = await read('?limit=100')
   t.equal(all.statusCode, 200, all.body)
@@ -141,7 +152,7 @@ t.test('SM4 (with HMAC-SM3) is the national-algorithm choice', async (t) => {
   t.equal((await stored(h))[0]!.sealed![0], 2, 'sealed with the SM4 suite')
   const key = await h.database.db.selectFrom('data_keys').selectAll().executeTakeFirstOrThrow()
   t.equal(key.suite, 'sm4')
-  await insertGrant(h, { request: { dataset_code: 'health', fields: ['student_id', 'diagnosis'], unmasked_reason: 'clinic' }, grant: { fields: ['student_id', 'diagnosis'], masked: false } })
+  await clinicGrant(h, ['student_id', 'diagnosis'], 3)
   const read = await h.as('consumer', { method: 'GET', url: '/api/v1/data/health/records?where[diagnosis]=asthma' }, { unit: 'MATH', sub: 'm' })
   t.same(read.json().data, [{ student_id: '2026000003', diagnosis: 'asthma' }])
 })

@@ -21,6 +21,7 @@ import { build, testConfig, type TestApp, type TestContext } from '../helpers/bu
 import { field, insertDataset, STUDENT_FIELDS } from '../helpers/catalog.js'
 import { freshDatabase } from '../helpers/database.js'
 import { insertGrant } from '../helpers/grants.js'
+import { addPurpose, recordConsents } from '../helpers/purposes.js'
 import { CS_STEWARD, MATH, grantFor, sharingSetup, file } from '../helpers/sharing.js'
 
 const DAY = 86_400_000
@@ -61,9 +62,13 @@ async function fixture (h: TestApp) {
     ]
   }, CS_STEWARD)
   if (put.statusCode !== 200) throw new Error(`ingest: ${put.body}`)
+  // sensitive data: the grant rests on consent, and both students consented to its purpose (purposes
+  // and consents are carried by the backup too)
+  await addPurpose(h, 'clinic_follow_up')
+  await recordConsents(h, 'clinic', 'clinic_follow_up', ['2026000001', '2026000002'])
   await insertGrant(h, {
-    request: { dataset_code: 'clinic', fields: ['student_id', 'diagnosis'], unmasked_reason: 'campus clinic follow-up' },
-    grant: { fields: ['student_id', 'diagnosis'], masked: false }
+    request: { dataset_code: 'clinic', fields: ['student_id', 'diagnosis'], unmasked_reason: 'campus clinic follow-up', consent_based: true, purpose_code: 'clinic_follow_up' },
+    grant: { fields: ['student_id', 'diagnosis'], masked: false, consent_based: true, purpose_code: 'clinic_follow_up' }
   })
   const log = auditLogOf(h.database.db)!
   await log.flush()
