@@ -87,8 +87,9 @@ interface FaultApp {
 async function faultApp (t: Test, env: Record<string, string> = {}): Promise<FaultApp> {
   const testDb = await freshDatabase()
   t.teardown(() => testDb.destroy())
-  // the blacklist's reload every half second would take pool connections the counts below do not expect
-  const config = testConfig(testDb.dataDir, { DATABASE_URL: testDb.url!, BLACKLIST_REFRESH_MS: '3600000', ...env })
+  // the blacklist's reload every half second, and the encryption sweep at start-up, would take pool
+  // connections the counts below do not expect
+  const config = testConfig(testDb.dataDir, { DATABASE_URL: testDb.url!, BLACKLIST_REFRESH_MS: '3600000', ENCRYPTION_SWEEP_SECONDS: '0', ...env })
   const logged: string[] = []
   const log = { warn: (_o: unknown, msg?: string) => { logged.push(msg ?? '') }, error: (_o: unknown, msg?: string) => { logged.push(msg ?? '') } }
   const database = await createDatabase(config, log as never)
