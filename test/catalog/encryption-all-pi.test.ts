@@ -12,7 +12,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { ENCRYPTED_MARK } from '../../src/catalog/encryption/codec.js'
 import { masterKeyFile } from '../../src/catalog/encryption/masters.js'
-import { sweepEncryption } from '../../src/catalog/encryption/sweep.js'
+import { countClear, sweepEncryption } from '../../src/catalog/encryption/sweep.js'
 import type { Database } from '../../src/db/database.js'
 import { createMigrator } from '../../src/db/migrator.js'
 import { loadMaskingKey } from '../../src/masking/keys.js'
@@ -168,4 +168,36 @@ t.test('records stored in the clear by the release before are sealed by the back
   const token = createTokenIssuer(key, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, maxTtlSeconds: 600 }).sign({ sub: 's', unit: 'CS', roles: ['steward'] }, 600)
   const state = await app.inject({ method: 'GET', url: '/api/v1/datasets/people/encryption', headers: { authorization: `Bearer ${token}` } })
   t.match(state.json(), { clearRecords: 0 })
+})
+
+t.test('a sweep rests between batches when asked, and stops after its batch when its signal aborts (the app closing)', async (t) => {
+  const h = await build(t, { env: { ENCRYPTION_SWEEP_SECONDS: '0' } }) // this test runs the sweep itself
+  await insertDataset(h, { code: 'people', fields: FIELDS })
+  const db = h.database.db
+  const batch = '00000000-0000-4000-8000-000000000002'
+  await db.insertInto('ingest_batches').values({ id: batch, dataset_code: 'people', unit: 'CS', sub: 'old', client: null, format: 'json', received: 1500, accepted: 1500, rejected: 0, errors: '{}' }).execute()
+  await sql`
+    insert into records (dataset_code, record_key, data, person_key, batch_id, source_unit, source_sub)
+    select 'people', k, jsonb_build_object('student_id', k, 'name', 'n' || i, 'phone', '138' || lpad(i::text, 8, '0')), k, ${batch}::uuid, 'CS', 'old'
+    from (select i, (2026000000 + i)::text as k from generate_series(1, 1500) as i) s`.execute(db)
+  const dataset = await db.selectFrom('datasets').selectAll().where('code', '=', 'people').executeTakeFirstOrThrow()
+
+  const before = new AbortController()
+  before.abort()
+  t.same(await sweepEncryption(db, h.app.encryption, (_d, err) => { t.error(err) }, { signal: before.signal }), [], 'aborted before it began: nothing swept')
+  t.equal(await countClear(db, dataset), 1500, 'nothing sealed')
+
+  // a rest far longer than any batch: the sweep holds after its first thousand until it is stopped
+  const closing = new AbortController()
+  const sealing = sweepEncryption(db, h.app.encryption, (_d, err) => { t.error(err) }, { signal: closing.signal, rest: 1e6 })
+  for (let clear = 1500; clear !== 500;) {
+    await new Promise((resolve) => setTimeout(resolve, 25))
+    clear = await countClear(db, dataset)
+  }
+  closing.abort()
+  t.same(await sealing, [], 'the abort ends its rest: it stops there, with its dataset not recorded as swept')
+  t.equal(await countClear(db, dataset), 500, 'the first batch stays sealed, the rest stays for the next run')
+  t.notOk(await db.selectFrom('encryption_sweeps').selectAll().where('dataset_code', '=', 'people').executeTakeFirst(), 'no sweep state for the dataset')
+  t.match(await sweepEncryption(db, h.app.encryption, (_d, err) => { t.error(err) }), [{ dataset: 'people', records: 500 }], 'the next run seals the rest')
+  t.equal(await countClear(db, dataset), 0)
 })

@@ -50,6 +50,7 @@ const MarkBodySchema = Type.Object({
 export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const datasets = createDatasetRepository(app.db)
   const running = new Map<string, Promise<void>>()
+  const closing = new AbortController()
 
   async function visible (code: string, principal: Principal): Promise<Dataset> {
     const row = await datasets.find(code)
@@ -75,15 +76,22 @@ export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }
 
-  /** Encrypts what is still clear, in the background; one sweep per dataset at a time. */
+  /**
+   * Encrypts what is still clear, in the background; one sweep per dataset at a time, paced on
+   * PGlite as the background sweep is (timer.ts). When the app closes it stops after its current
+   * batch (the background sweep continues it later).
+   */
   function sweep (row: Dataset) {
-    if (running.has(row.code)) return
-    const job = sealExisting(app.db, app.encryption, row)
+    if (running.has(row.code) || closing.signal.aborted) return
+    const job = sealExisting(app.db, app.encryption, row, { signal: closing.signal, rest: app.database.kind === 'pglite' ? 1 : 0 })
       .then(() => {}, (err: unknown) => { app.log.error({ err, dataset: row.code }, 'encryption: sealing existing records failed') })
       .finally(() => running.delete(row.code))
     running.set(row.code, job)
   }
-  app.addHook('preClose', async () => { await Promise.all(running.values()) })
+  app.addHook('preClose', async () => {
+    closing.abort()
+    await Promise.all(running.values())
+  })
 
   app.get('/datasets/:code/encryption', {
     config: { access: { roles: ['security_admin', 'auditor', 'steward'] } },

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Kysely } from 'kysely'
 import type { Database, Dataset } from '../../db/database.js'
 import type { KeptForms } from '../../masking/kept-forms.js'
@@ -30,6 +31,18 @@ export async function countClear (db: Kysely<Database>, dataset: Facts): Promise
   return row.rows[0]!.n
 }
 
+/** How a background sweep shares the database with the requests. */
+export interface SweepPace {
+  /** once aborted (the app closing), the sweep stops after the batch under way */
+  signal?: AbortSignal
+  /**
+   * After each batch, wait this many times as long as the batch took (0: none). PGlite is one
+   * connection, which a batch holds: resting as long lets the requests (and the start-up's own
+   * queries) have it at least half of the time while a large backlog is swept.
+   */
+  rest?: number
+}
+
 interface StaleRow { record_key: string, data: Record<string, unknown>, sealed: Buffer | null, blind: Record<string, string> | null }
 
 /**
@@ -37,15 +50,18 @@ interface StaleRow { record_key: string, data: Record<string, unknown>, sealed: 
  * committed on its own, in key order: the values of encrypted fields still held in the clear
  * (records stored before a field was marked, or before every PI field was sealed) are sealed, and
  * the masked forms kept beside sealed values are made again where the rules they were made with
- * changed. Running it again continues where it stopped. Returns the records rewritten.
+ * changed. Running it again continues where it stopped, as it does once `pace.signal` is aborted.
+ * Returns the records rewritten.
  */
-export async function sealExisting (db: Kysely<Database>, enc: Encryption, dataset: Facts): Promise<number> {
+export async function sealExisting (db: Kysely<Database>, enc: Encryption, dataset: Facts, { signal, rest = 0 }: SweepPace = {}): Promise<number> {
   const codec = await enc.codec(dataset)
   if (!codec) return 0
   const fields = [...codec.fields]
   let done = 0
   let after: string | null = null
   for (;;) {
+    if (signal?.aborted) return done
+    const started = performance.now()
     // each batch under the dataset's row lock, as ingest takes it: no batch of records is written
     // between reading these rows and rewriting them, and the policy read is the one ingest sees
     const n: number = await db.transaction().execute(async (trx) => {
@@ -71,6 +87,7 @@ export async function sealExisting (db: Kysely<Database>, enc: Encryption, datas
     })
     if (n === 0) return done
     done += n
+    if (rest > 0) await sleep((performance.now() - started) * rest, undefined, { signal }).catch(() => {})
   }
 }
 
@@ -90,18 +107,22 @@ export interface EncryptionSweep { dataset: string, records: number }
  * The background sweep: every live dataset whose records the sweep has not yet brought to its
  * encrypted fields and to the masked forms of its policy as they are now (after an upgrade, a
  * mark, a policy or field change) is swept by `sealExisting`, and its state recorded. A dataset
- * whose sweep fails (its key destroyed meanwhile) is left for the next run. Returns the datasets
- * swept.
+ * whose sweep fails (its key destroyed meanwhile) is left for the next run. Once `pace.signal` is
+ * aborted (the app closing) it stops after the batch under way, and records nothing of the dataset
+ * it was sweeping: the next run continues it. Returns the datasets swept.
  */
-export async function sweepEncryption (db: Kysely<Database>, enc: Encryption, onError: (dataset: string, err: unknown) => void = () => {}): Promise<EncryptionSweep[]> {
+export async function sweepEncryption (db: Kysely<Database>, enc: Encryption, onError: (dataset: string, err: unknown) => void = () => {}, pace: SweepPace = {}): Promise<EncryptionSweep[]> {
+  const { signal } = pace
   const swept: EncryptionSweep[] = []
   for (const d of await sweepStates(db)) {
+    if (signal?.aborted) break
     const fields = encryptedFields(d)
     const digest = fields.length === 0 ? null : (await keptFormsFor(db, d, new Set(fields)))?.digest ?? null
     if (d.swept_fields !== null && d.swept_fields.join(',') === fields.join(',') && d.swept_digest === digest) continue
     try {
       const held = fields.length > 0 && await db.selectFrom('records').select('record_key').where('dataset_code', '=', d.code).limit(1).executeTakeFirst()
-      const records = held ? await sealExisting(db, enc, d) : 0
+      const records = held ? await sealExisting(db, enc, d, pace) : 0
+      if (signal?.aborted) break
       await db.insertInto('encryption_sweeps').values({ dataset_code: d.code, fields, masked_digest: digest, records, swept_at: new Date() })
         .onConflict((oc) => oc.column('dataset_code').doUpdateSet({ fields, masked_digest: digest, records, swept_at: new Date() }))
         .execute()

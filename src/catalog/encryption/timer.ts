@@ -6,18 +6,22 @@ import { sweepEncryption } from './sweep.js'
  * `ENCRYPTION_SWEEP_SECONDS` (0: never): after an upgrade it seals the records stored in the
  * clear, and after a masking policy change it makes their kept masked forms again. Several
  * instances are safe: every batch is written under the dataset's row lock and skips what is done.
- * The timer stops when the app closes, after the sweep under way.
+ * On PGlite (one connection) it rests between batches as long as each took, so that a large
+ * backlog does not hold up the start-up and the requests. When the app closes the timer stops and
+ * the sweep under way ends after its current batch (a sweep of many records would otherwise hold
+ * the shutdown until it is done).
  */
 export function startEncryptionSweeps (app: FastifyInstance) {
   const seconds = app.config.ENCRYPTION_SWEEP_SECONDS
   if (seconds === 0) return
   let sweeping: Promise<void> | null = null
-  let closing = false
+  const closing = new AbortController()
+  const pace = { signal: closing.signal, rest: app.database.kind === 'pglite' ? 1 : 0 }
   const run = () => {
-    if (sweeping || closing) return
+    if (sweeping || closing.signal.aborted) return
     sweeping = sweepEncryption(app.db, app.encryption, (dataset, err) => {
       app.log.warn({ dataset, err: { message: (err as Error).message } }, 'encryption sweep: a dataset could not be swept')
-    })
+    }, pace)
       .then((swept) => {
         const rewritten = swept.filter((s) => s.records > 0)
         if (rewritten.length > 0) app.log.info({ datasets: rewritten }, 'encryption sweep: records sealed or their masked forms made again')
@@ -29,7 +33,7 @@ export function startEncryptionSweeps (app: FastifyInstance) {
   timer.unref()
   app.addHook('onReady', async () => { setImmediate(run) })
   app.addHook('preClose', async () => {
-    closing = true
+    closing.abort()
     clearInterval(timer)
     await sweeping
   })
