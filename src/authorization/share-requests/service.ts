@@ -84,8 +84,8 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
     async create (input: CreateShareRequest, actor: Principal, requestId: string): Promise<ShareRequest> {
       // the blind indexes of sealed fields the filter names, for counting its persons: asked before
       // the transaction, as a data key is never made inside one
-      const before = await datasets.find(input.dataset)
-      const blind = before && input.rowFilter ? await blindFor(encryption, before, input.rowFilter) : null
+      const named = input.rowFilter && Object.keys(input.rowFilter).length > 0 ? await datasets.find(input.dataset) : undefined
+      const blind = named ? await blindFor(encryption, named, input.rowFilter!) : null
       return await db.transaction().execute(async (trx) => {
         const dataset = checkRequest(input, await datasets.find(input.dataset, trx), actor)
         const rowFilter = checkSealedFilter(input.rowFilter ?? {}, dataset, 'rowFilter')

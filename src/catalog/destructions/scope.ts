@@ -1,12 +1,10 @@
 import { sql, type RawBuilder } from 'kysely'
 import { rowFilterSql, type BlindLookup, type RowFilter } from '../../authorization/row-filter.js'
 import type { Dataset, Destruction } from '../../db/database.js'
-import { blindFor, checkSealedFilter } from '../encryption/filter.js'
+import { checkSealedFilter } from '../encryption/filter.js'
 
 /** A proposal's filter, checked against the dataset's fields (400 naming `filter.<field>…`). */
 export const checkFilter = (filter: Record<string, unknown>, dataset: Dataset): RowFilter => checkSealedFilter(filter, dataset, 'filter')
-
-export { blindFor }
 
 /**
  * The records a destruction covers. `expired` is the notion of the retention report (quality):

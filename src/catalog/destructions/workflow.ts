@@ -14,7 +14,8 @@ import {
 import { createDestructionRepository } from './repository.js'
 import type { CreateDestruction, DestructionReviewBody } from './schemas.js'
 import { checkDuties } from './duties.js'
-import { blindFor, checkFilter, scopePredicate } from './scope.js'
+import { blindFor } from '../encryption/filter.js'
+import { checkFilter, scopePredicate } from './scope.js'
 import { canSeeDestruction } from './view.js'
 
 type Trx = Transaction<Database>
