@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { PREPARED } from '../../db/create-db.js'
 import type { Database, Grant } from '../../db/database.js'
 import { chooseGrant, type AccessMode } from '../../authorization/grants/resolve.js'
 import type { RowMasker } from '../../masking/engine.js'
@@ -12,7 +13,7 @@ import type { DataCache } from './cache.js'
 import { DataDatasetNotFoundError } from './errors.js'
 import { withSelectedCount } from './consent.js'
 import { chooseFields, compileMasker, grantView, parseWhere, predicateOf, type GrantView, type ParsedWhere } from './plan.js'
-import { fillSealed, sealedColumns, sealedReadOf, type SealedRead } from './sealed-read.js'
+import { fillSealed, jsonColumns, jsonReadOf, jsonTextOf, sealedColumns, sealedReadOf, type JsonRead, type SealedRead } from './sealed-read.js'
 
 /** Everything a read or an export needs, resolved and checked: the grant, the fields, the masks, the filters. */
 export interface ReadPlan {
@@ -27,6 +28,8 @@ export interface ReadPlan {
   sealed: SealedRead | null
   /** the masker of rows fetched with `kept: true` */
   keptMasker: RowMasker
+  /** how the database writes the rows as JSON (`fetch` with `json`), or null when the gateway must mask them */
+  json: JsonRead | null
   where: ParsedWhere
   /** campus day of the read (quotas) */
   day: string
@@ -34,6 +37,9 @@ export interface ReadPlan {
 
 /** `person_key`: whom the row is about (the person-access trace, audit/persons/trace.ts) */
 export interface StoredRow { record_key: string, data: Record<string, unknown>, person_key?: string | null, sealed?: Buffer | null }
+
+/** A row fetched with `json`: its JSON text in pieces (sealed-read.ts), or where `fresh` is false, `data` (and `sealed`) to mask in the gateway. */
+type JsonRow = StoredRow & Record<string, unknown> & { fresh?: boolean }
 
 export interface PlanInput {
   grant?: string | undefined
@@ -64,29 +70,50 @@ export function createDataReader ({ db, cache, key, encryption }: { db: Kysely<D
     const masked = fields.filter((f) => view.fields.get(f)!.masked)
     const forms = cache.derive(`kept\u0000${dataset}`, () => codec ? keptFormsOf(entry.dataset.fields, entry.profiles, codec.fields) : null)
     const sealed = cache.derive(`sealed\u0000${grant.id}\u0000${day}\u0000${fields.join(',')}`, () => sealedReadOf(view, fields, forms, key, todayDate, masker))
-    return { grant, view, fields, masked, masker, sealed, keptMasker: sealed?.keptMasker ?? masker, where, day }
+    const json = cache.derive(`json\u0000${grant.id}\u0000${day}\u0000${fields.join(',')}`, () => jsonReadOf(view, fields, sealed, key, todayDate))
+    return { grant, view, fields, masked, masker, sealed, keptMasker: sealed?.keptMasker ?? masker, json, where, day }
   }
 
   /**
    * Up to `limit` rows after `after` in record-key order (an index range scan of the primary key).
    * With `kept`, sealed fields come as their kept forms where they serve (mask with `keptMasker`);
-   * else opened (mask with `masker`). With `counted`, a page under consent counts in the same
+   * else opened (mask with `masker`). With `json` (a plan whose `json` is set), each row comes as
+   * the JSON text the read gives out, in pieces (`jsonRows` puts them together), but for rows whose kept forms do not serve, which
+   * come as with `kept` (see `jsonRows`). With `counted`, a page under consent counts in the same
    * statement the rows consent left out (`pageConsentExcluded`).
    */
-  async function fetch (p: ReadPlan, { after, limit, kept = false, counted = false }: { after?: string | undefined, limit: number, kept?: boolean, counted?: boolean }): Promise<StoredRow[]> {
+  async function fetch (p: ReadPlan, { after, limit, kept = false, counted = false, json = false }: { after?: string | undefined, limit: number, kept?: boolean, counted?: boolean, json?: boolean }): Promise<StoredRow[]> {
     const predicate = predicateOf(p.view, p.where.filter)
     const afterKey = after === undefined ? sql`` : sql`and record_key > ${after}`
+    const asJson = json && p.json !== null
+    const columns = asJson ? sql`record_key, person_key${jsonColumns(p.json!)}` : sql`record_key, data, person_key${sealedColumns(p.sealed, kept)}`
     const page = sql<StoredRow>`
-      select record_key, data, person_key${sealedColumns(p.sealed, kept)} from records
+      select ${columns} from records
       where dataset_code = ${p.grant.dataset_code} and ${predicate} ${afterKey}
       order by record_key limit ${limit}`
     // `counted`, under consent: each row also says how many rows the page stepped over (consent.ts)
-    const result = await (counted && p.view.consent ? withSelectedCount(p.view, p.where.filter, page, after, limit) : page).execute(db)
-    if (p.sealed) fillSealed(p.sealed, result.rows, kept)
+    const statement = counted && p.view.consent ? withSelectedCount(p.view, p.where.filter, page, after, limit) : page
+    // prepared on each connection (create-db.ts): a long text whose plan is the same for every page
+    const result = await sql<StoredRow>`${sql.raw(PREPARED)}${statement}`.execute(db)
+    if (asJson) {
+      if (p.sealed && p.json!.kept) fillSealed(p.sealed, (result.rows as JsonRow[]).filter((r) => r.fresh === false), true)
+    } else if (p.sealed) {
+      fillSealed(p.sealed, result.rows, kept)
+    }
     return result.rows
   }
 
-  return { plan, fetch }
+  /** The JSON text of the first `count` rows of a `json` fetch, as the read gives them out. */
+  function jsonRows (p: ReadPlan, rows: readonly StoredRow[], count: number): string[] {
+    const out = new Array<string>(count)
+    for (let i = 0; i < count; i++) {
+      const row = rows[i] as JsonRow
+      out[i] = row.fresh === false ? JSON.stringify(p.keptMasker(row.data)) : jsonTextOf(p.json!, row)
+    }
+    return out
+  }
+
+  return { plan, fetch, jsonRows }
 }
 
 export type DataReader = ReturnType<typeof createDataReader>

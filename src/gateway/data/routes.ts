@@ -107,11 +107,14 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
       }
       throw new QuotaExceededError(`the daily row quota of grant ${plan.grant.id} (${plan.grant.daily_row_quota} rows) is used up for ${plan.day}; it renews at midnight campus time`)
     }
+    // JSON pages of a plan the database can write come as each row's JSON text (reader.jsonRows)
+    const format = chooseFormat(q.format, request.headers.accept)
+    const asJson = format === 'json' && plan.json !== null
     const t1 = performance.now()
     let rows
     let consentExcluded
     try {
-      rows = await reader.fetch(plan, { after, limit: allowed + 1, kept: true, counted: true })
+      rows = await reader.fetch(plan, { after, limit: allowed + 1, kept: true, counted: true, json: asJson })
       consentExcluded = await pageConsentExcluded(app.db, plan, after, rows, allowed)
     } catch (err) {
       quota.release(plan.grant.id, plan.day, allowed)
@@ -126,22 +129,29 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     const t2 = performance.now()
     // whose rows these are, as keyed digests, before the masks run (the person key may be masked)
     const persons = tracer.of(plan.view.entry.dataset)?.persons(rows) ?? null
-    let data: Record<string, unknown>[] | null = new Array<Record<string, unknown>>(count)
-    for (let i = 0; i < count; i++) data[i] = plan.keptMasker(rows[i]!.data)
     const nextCursor = more ? sealCursor(key, plan.grant.id, rows[count - 1]!.record_key) : null
+    let texts: string[] | null = null
+    let data: Record<string, unknown>[] | null = null
+    if (asJson) {
+      texts = reader.jsonRows(plan, rows, count)
+    } else {
+      data = new Array<Record<string, unknown>>(count)
+      for (let i = 0; i < count; i++) data[i] = plan.keptMasker(rows[i]!.data)
+    }
     rows = null
     const maskMs = ms(t2)
 
     // A JSON page is serialised before the audit wait (it is sent only once the event is committed):
     // meanwhile the request holds one string, not the page's objects, which would otherwise outlive
     // young-generation collections under load and be promoted.
-    const format = chooseFormat(q.format, request.headers.accept)
     const t3 = performance.now()
     let body: string | null = null
     if (format === 'json') {
       // the rows are plain JSON already, and a schema serialiser would walk them again
-      body = `{"data":${JSON.stringify(data)},"nextCursor":${JSON.stringify(nextCursor)},"grant":"${plan.grant.id}","masked":${JSON.stringify(plan.masked)}}`
+      const page = texts === null ? JSON.stringify(data) : `[${texts.join(',')}]`
+      body = `{"data":${page},"nextCursor":${JSON.stringify(nextCursor)},"grant":"${plan.grant.id}","masked":${JSON.stringify(plan.masked)}}`
       data = null
+      texts = null
     }
     const serialiseMs = ms(t3)
 
