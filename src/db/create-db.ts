@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
@@ -5,6 +6,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
+import { registerBinaryArrays } from './array-params.js'
 import type { Database } from './database.js'
 import { isBrokenConnection, markConnectFailure } from './faults.js'
 import { PGliteDialect } from './pglite-dialect.js'
@@ -82,6 +84,7 @@ function createPostgres (config: DbConfig, connectionString: string, log: Pick<L
     client.on('error', (err) => { log.warn({ err: { message: err.message } }, 'database connection lost') })
   })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardPool(pool) }) })
+  registerBinaryArrays(db)
   return {
     db,
     kind: 'postgres',
@@ -89,6 +92,27 @@ function createPostgres (config: DbConfig, connectionString: string, log: Pick<L
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: once(async () => { await db.destroy() })
   }
+}
+
+/**
+ * Statements that start with this comment are prepared on each connection that runs them (a named
+ * statement: parsed and planned once per connection, then only bound and executed): the hot
+ * statements of the data path, whose text is long and whose plans are the same every time. At most
+ * PREPARED_MAX distinct texts are prepared; any further ones run unprepared.
+ */
+export const PREPARED = '/* prepared */ '
+const PREPARED_MAX = 500
+const preparedNames = new Map<string, string>()
+
+export function preparedQuery (text: string, values: unknown): string | { name: string, text: string, values: unknown } {
+  if (!text.startsWith(PREPARED)) return text
+  let name = preparedNames.get(text)
+  if (name === undefined) {
+    if (preparedNames.size >= PREPARED_MAX) return text
+    name = `dg_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`
+    preparedNames.set(text, name)
+  }
+  return { name, text, values }
 }
 
 /** Hands Kysely clients whose release discards the connection after a fault instead of pooling it. */
@@ -104,6 +128,8 @@ function guardPool (pool: pg.Pool): PostgresPool {
       let broken: Error | undefined
       const query = async (...args: unknown[]) => {
         try {
+          const prepared = typeof args[0] === 'string' ? preparedQuery(args[0], args[1]) : args[0]
+          if (typeof prepared === 'object' && prepared !== null && 'name' in prepared) return await client.query(prepared as pg.QueryConfig)
           return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args)
         } catch (err) {
           if (isBrokenConnection(err)) broken = err as Error
