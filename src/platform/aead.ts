@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto'
 
 /**
  * Authenticated encryption with a 32-byte key, in two suites:
@@ -49,17 +49,42 @@ function checkKey (key: Buffer) {
   if (key.length !== 32) throw new Error('an AEAD key is 32 bytes')
 }
 
+/**
+ * Nonces cut from a pool of random bytes refilled a few kilobytes at a time: the same CSPRNG output
+ * as randomBytes per seal, without a call into it per record (ingest seals thousands a batch).
+ * Every nonce is used once, and at once (copied into the blob before the next seal).
+ */
+const NONCE_POOL = 4096
+const noncePool = Buffer.alloc(NONCE_POOL)
+let nonceAt = NONCE_POOL
+function freshNonce (length: number): Buffer {
+  if (nonceAt + length > NONCE_POOL) {
+    randomFillSync(noncePool)
+    nonceAt = 0
+  }
+  nonceAt += length
+  return noncePool.subarray(nonceAt - length, nonceAt)
+}
+
 export function seal (suite: AeadSuite, key: Buffer, plaintext: Buffer, aad?: Buffer): Buffer {
   checkKey(key)
   if (suite === 'aes-256-gcm') {
-    const nonce = randomBytes(GCM_NONCE)
-    const cipher = createCipheriv('aes-256-gcm', key, nonce)
+    const iv = freshNonce(GCM_NONCE)
+    const cipher = createCipheriv('aes-256-gcm', key, iv)
     if (aad) cipher.setAAD(aad)
-    const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
-    return Buffer.concat([Buffer.of(SUITE_BYTE[suite]), nonce, body, cipher.getAuthTag()])
+    // GCM is a stream mode: update gives every byte of the body, final none
+    const body = cipher.update(plaintext)
+    const tail = cipher.final()
+    const out = Buffer.allocUnsafe(1 + GCM_NONCE + body.length + tail.length + GCM_TAG)
+    out[0] = SUITE_BYTE[suite]
+    iv.copy(out, 1)
+    body.copy(out, 1 + GCM_NONCE)
+    tail.copy(out, 1 + GCM_NONCE + body.length)
+    cipher.getAuthTag().copy(out, out.length - GCM_TAG)
+    return out
   }
   const { enc, mac } = sm4KeysOf(key)
-  const nonce = randomBytes(SM4_NONCE)
+  const nonce = freshNonce(SM4_NONCE)
   const cipher = createCipheriv('sm4-ctr', enc, nonce)
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
   return Buffer.concat([Buffer.of(SUITE_BYTE.sm4), nonce, body, sm4Mac(mac, nonce, aad, body)])

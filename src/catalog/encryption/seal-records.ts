@@ -16,16 +16,25 @@ export async function keptFormsFor (db: Db, dataset: Pick<Dataset, 'code' | 'fie
 }
 
 /**
- * Seals a batch's records for storage, in place: the values of encrypted fields into one blob per
- * record with their blind indexes (R9.1, 003 3(1)), and their masked forms that do not depend on the
- * grant kept beside (records.masked), made from the values before they are sealed.
+ * What seals a batch's records for storage, in place, or null when the dataset seals nothing: the
+ * values of encrypted fields into one blob per record with their blind indexes (R9.1, 003 3(1)),
+ * and their masked forms that do not depend on the grant kept beside (records.masked), made from
+ * the values before they are sealed. The key and the policy are read here; the sealing itself is
+ * synchronous, so that ingest runs it chunk by chunk while the database writes the chunk before.
  */
-export async function sealRecords (enc: Encryption, dataset: Facts, rows: ValidRecord[], trx: Db): Promise<void> {
+export async function recordSealer (enc: Encryption, dataset: Facts, trx: Db): Promise<((rows: ValidRecord[]) => void) | null> {
   const codec = await enc.codec(dataset)
-  if (!codec) return
+  if (!codec) return null
   const forms = await keptFormsFor(trx, dataset, codec.fields)
-  for (const r of rows) {
-    r.masked = forms?.of(r.data) ?? null
-    ;({ sealed: r.sealed, blind: r.blind } = codec.encode(r.key, r.data))
+  return (rows) => {
+    for (const r of rows) {
+      r.masked = forms?.of(r.data) ?? null
+      ;({ sealed: r.sealed, blind: r.blind } = codec.encode(r.key, r.data))
+    }
   }
+}
+
+/** Seals a batch's records for storage, in place (see recordSealer). */
+export async function sealRecords (enc: Encryption, dataset: Facts, rows: ValidRecord[], trx: Db): Promise<void> {
+  (await recordSealer(enc, dataset, trx))?.(rows)
 }

@@ -13,7 +13,7 @@ import { CollectionUnconfirmedError, DatasetNotFoundError, DatasetStateError, No
 import { collectionAllowed } from '../datasets/collection.js'
 import { BatchTooLargeError, NDJSON, parseNdjson } from './ndjson.js'
 import { encryptedFields } from '../encryption/codec.js'
-import { sealRecords } from '../encryption/seal-records.js'
+import { recordSealer } from '../encryption/seal-records.js'
 import { IngestQuerySchema } from '../corrections/schemas.js'
 import { resolveByBatch } from '../corrections/workflow.js'
 import { createRecordRepository } from './repository.js'
@@ -130,11 +130,12 @@ export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = as
       if (!collectionAllowed(dataset)) throw new CollectionUnconfirmedError(code)
       const outcome = validateBatch({ fields: dataset.fields, primaryKey: dataset.primary_key, personKey: dataset.person_key }, rows)
       // personal information is stored sealed, with blind indexes for equality filters and the
-      // masked forms that do not depend on the grant kept beside (R9.1, 003 3(1))
-      await sealRecords(app.encryption, dataset, outcome.valid, trx)
+      // masked forms that do not depend on the grant kept beside (R9.1, 003 3(1)): each chunk is
+      // sealed while the database writes the one before
+      const seal = await recordSealer(app.encryption, dataset, trx)
       const who = { batch: randomUUID(), unit: principal.unit, sub: principal.sub, client: principal.client ?? null }
       const counts = { received: rows.length, accepted: outcome.valid.length, rejected: outcome.rejected.length }
-      await records.ingest({ ...who, ...counts, dataset: code, format, errors: outcome.errorCounts }, outcome.valid, trx)
+      await records.ingest({ ...who, ...counts, dataset: code, format, errors: outcome.errorCounts }, outcome.valid, trx, { prepare: seal ?? undefined })
       const { correction } = request.query
       if (correction !== undefined) {
         const written = new Set(outcome.valid.map((r) => r.key))
