@@ -88,7 +88,11 @@ t.test('a chunk the database refuses, after others were written, leaves nothing 
   const rows = valid(1, COUNT)
   // PostgreSQL stores no U+0000 in jsonb (the route refuses one before; the repository does not look)
   rows[COUNT - 1]!.data.name = 'nul \u0000 inside'
-  const failing = h.database.db.transaction().execute(async (trx) => { await repo.ingest(summary(COUNT), rows, trx) })
+  const chunks: number[] = []
+  const failing = h.database.db.transaction().execute(async (trx) => {
+    await repo.ingest(summary(COUNT), rows, trx, { prepare: (chunk) => { chunks.push(chunk.length) } })
+  })
   await t.rejects(failing)
+  t.same(chunks, [UPSERT_CHUNK, UPSERT_CHUNK, 7], 'the refused record is in the last chunk')
   t.same(await counts(h), { records: 0, batches: 0 })
 })

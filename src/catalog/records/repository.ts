@@ -23,11 +23,13 @@ export interface BatchSummary extends Provenance {
 }
 
 /**
- * Records per upsert statement. A batch goes in chunks so that the caller's work on the next chunk
- * (sealing) runs while the database writes this one: on two cores, a batch costs about the larger
- * of the two rather than their sum (bench/README.md, "Encryption at rest").
+ * Records per upsert statement when the caller prepares each chunk (seals it): the next chunk is
+ * prepared while the database writes this one, so on two cores a batch costs about the larger of
+ * the two rather than their sum (bench/README.md, "Encryption at rest").
  */
 export const UPSERT_CHUNK = 250
+/** Records per upsert statement when there is nothing to overlap: the chunk only bounds the statement's memory. */
+export const UPSERT_CHUNK_ALONE = 5000
 
 export interface IngestOptions {
   /**
@@ -83,15 +85,16 @@ export function createRecordRepository (db: Kysely<Database>) {
         await batchRow.execute(trx)
         return
       }
+      const size = prepare ? UPSERT_CHUNK : UPSERT_CHUNK_ALONE
       let running: Promise<unknown> | null = null
       try {
-        for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
-          const chunk = rows.slice(i, i + UPSERT_CHUNK)
+        for (let i = 0; i < rows.length; i += size) {
+          const chunk = rows.slice(i, i + size)
           prepare?.(chunk)
           const statement = upsert(summary, chunk, i === 0 ? batchRow : null)
           await running
           running = statement.execute(trx)
-          if (i + UPSERT_CHUNK < rows.length) await sent()
+          if (i + size < rows.length) await sent()
         }
         await running
       } catch (err) {
