@@ -10,8 +10,11 @@
 //   this release); and the read under an unmasked grant, which opens every row.
 //
 //   npx tsx bench/encryption.ts
+//   BENCH_READS=0 npx tsx bench/encryption.ts                  # ingest only
+//   BENCH_READS=0 BENCH_PROFILE=/tmp/ingest.cpuprofile npx tsx bench/encryption.ts   # and a CPU profile of its last sealed round
 //   BENCH_CIPHER=sm4 BENCH_ROUNDS=5 BENCH_BATCHES=10 BENCH_SECONDS=8 npx tsx bench/encryption.ts
 import { randomUUID } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 import Fastify from 'fastify'
 import { sql } from 'kysely'
@@ -27,6 +30,8 @@ const batches = Number(process.env.BENCH_BATCHES ?? 10)
 const seconds = Number(process.env.BENCH_SECONDS ?? 8)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const pageSize = 100
+/** BENCH_READS=0 measures ingest only */
+const withReads = process.env.BENCH_READS !== '0'
 
 /** 12 fields keyed on a surrogate: all six PI fields are sealed (key fields stay in the clear) */
 const FIELDS: StoredField[] = [
@@ -86,16 +91,65 @@ const methods = {
     await res.arrayBuffer()
   }
 }
+// CPU time as well as wall time: on a shared machine the wall time of each side moves with the
+// load, the CPU it took much less. This process (server and client) and the bench database's
+// PostgreSQL backends, read from /proc (Linux).
+const dbName = new URL(bench.url).pathname.slice(1)
+async function cpuMs () {
+  const pids = (await baseline.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [dbName])).rows.map((r) => r.pid)
+  let pgMs = 0
+  for (const pid of pids) {
+    try { pgMs += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6 } catch { /* ended meanwhile */ }
+  }
+  const { user, system } = process.cpuUsage()
+  return { node: (user + system) / 1000, pg: pgMs }
+}
+// BENCH_PROFILE=file.cpuprofile: a CPU profile of this process during the last round of sealed PUTs
+const profiler = process.env.BENCH_PROFILE ? new (await import('node:inspector/promises')).Session() : null
+const ingestCpu = { baseline: { node: 0, pg: 0 }, sealed: { node: 0, pg: 0 } }
 let ingested = 0
+const ingestRatios: string[] = []
 for (let round = 0; round < rounds; round++) {
+  const took = { baseline: 0, sealed: 0 }
   for (const name of (round % 2 ? ['sealed', 'baseline'] : ['baseline', 'sealed']) as (keyof typeof methods)[]) {
     const work = Array.from({ length: batches }, () => Array.from({ length: 1000 }, record))
     const bodies = work.map((rows) => JSON.stringify(rows))
+    const profiled = profiler !== null && name === 'sealed' && round === rounds - 1
+    if (profiled) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start') }
+    const c0 = await cpuMs()
     const t0 = performance.now()
     for (let b = 0; b < batches; b++) await methods[name](work[b]!, bodies[b]!)
-    if (round > 0) ingestMs[name] += performance.now() - t0
+    took[name] = performance.now() - t0
+    const c1 = await cpuMs()
+    if (profiled) {
+      const { profile } = await profiler.post('Profiler.stop')
+      writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile))
+      profiler.disconnect()
+    }
+    if (round > 0) {
+      ingestCpu[name].node += c1.node - c0.node
+      ingestCpu[name].pg += c1.pg - c0.pg
+    }
   }
-  if (round > 0) ingested += batches * 1000
+  if (round === 0) continue
+  ingestMs.baseline += took.baseline
+  ingestMs.sealed += took.sealed
+  ingestRatios.push((took.baseline / took.sealed).toFixed(2))
+  ingested += batches * 1000
+}
+const perSec = (ms: number) => ingested / (ms / 1000)
+const perBatch = (ms: number) => (ms / (ingested / 1000)).toFixed(1)
+const ingestLine = `ingest rows/s: baseline INSERT ${perSec(ingestMs.baseline).toFixed(0)}, sealed PUT over HTTP ${perSec(ingestMs.sealed).toFixed(0)}; ` +
+  `ratio ${(ingestMs.baseline / ingestMs.sealed).toFixed(2)} (rounds ${ingestRatios.join(', ')})\n` +
+  `ingest CPU ms per 1,000 rows: baseline node ${perBatch(ingestCpu.baseline.node)} + PostgreSQL ${perBatch(ingestCpu.baseline.pg)}, ` +
+  `sealed node ${perBatch(ingestCpu.sealed.node)} + PostgreSQL ${perBatch(ingestCpu.sealed.pg)}; wall ms per 1,000 rows: baseline ${perBatch(ingestMs.baseline)}, sealed ${perBatch(ingestMs.sealed)}`
+if (!withReads) {
+  console.log(`PostgreSQL; ${bench.config.DATAGATE_CIPHER}; 12 fields, all 6 PI fields sealed; ingest ${ingested} rows per side in 1,000-row batches (${rounds - 1} measured rounds)`)
+  console.log(ingestLine)
+  await baseline.end()
+  await app.close()
+  await bench.drop()
+  process.exit(0)
 }
 // the same records in the clear, as releases before this one stored them (written past ingest; the
 // sweep that would seal them is off in this run): what the read cost before sealing
@@ -144,10 +198,9 @@ for (let round = 0; round < 3; round++) {
   })
 }
 
-const perSec = (ms: number) => ingested / (ms / 1000)
 console.log(`PostgreSQL; ${bench.config.DATAGATE_CIPHER}; 12 fields, all 6 PI fields sealed; ingest ${ingested} rows per side in 1,000-row batches (${rounds - 1} measured rounds); ` +
   `reads of ${pageSize}-row pages of ${stored} records, ${connections} connections, ${seconds} s, 3 rounds`)
-console.log(`ingest rows/s: baseline INSERT ${perSec(ingestMs.baseline).toFixed(0)}, sealed PUT over HTTP ${perSec(ingestMs.sealed).toFixed(0)}; ratio ${(ingestMs.baseline / ingestMs.sealed).toFixed(2)}`)
+console.log(ingestLine)
 for (const [n, r] of reads.entries()) {
   console.log(`read round ${n + 1} req/s: bare route ${r.bare.toFixed(0)}, masked in the clear (as before) ${r.clear.toFixed(0)} ratio ${(r.clear / r.bare).toFixed(2)}, masked (kept forms) ${r.masked.toFixed(0)} ratio ${(r.masked / r.bare).toFixed(2)}, ` +
     `unmasked (opens every row) ${r.unmasked.toFixed(0)} ratio ${(r.unmasked / r.bare).toFixed(2)}`)
