@@ -201,6 +201,9 @@ export interface RecordTable {
   blind: ColumnType<Record<string, string> | null, string | null | undefined, string | null>
   /** masked forms of the sealed values that do not depend on the grant, by profile, and `#` the rules' digest (migrations/0021) */
   masked: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+  /** the keyed digest of person_key for the person-access trace, made at ingest, and which trace key made it (migrations/0025) */
+  person_digest: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>
+  person_digest_key: ColumnType<number | null, number | null | undefined, number | null>
 }
 export type StoredRecord = Selectable<RecordTable>
 

@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from 'kysely'
 import { loadMasterKeys } from '../../catalog/encryption/masters.js'
 import type { Config } from '../../config.js'
 import type { Dataset } from '../../db/database.js'
@@ -32,6 +33,8 @@ export function isTraced (mode: PersonTraceMode, dataset: TraceFacts): boolean {
 
 export interface PersonTracer {
   mode: PersonTraceMode
+  /** the fingerprint of the trace key digests are made under now (records.person_digest_key) */
+  keyId: number
   /** the tracing of a dataset's reads, or null when they are not traced */
   of (dataset: TraceFacts): PersonDigester | null
   /**
@@ -42,11 +45,16 @@ export interface PersonTracer {
   candidates (personKey: string): Buffer[]
 }
 
+/** A row read for the trace: its person key, and the digest of it made at ingest when it is under the current trace key (see `digestColumn`). */
+export interface TracedRow { person_key?: string | null, person_digest?: Uint8Array | null }
+
 export interface PersonDigester {
   /** the distinct digests of the person keys of rows (rows without one are nobody's) */
-  persons (rows: readonly { person_key?: string | null }[]): Buffer[]
+  persons (rows: readonly TracedRow[]): Buffer[]
   /** adds the digests of rows' person keys to `into` (person key → digest; in memory only), for exports that collect them over batches */
-  collect (rows: readonly { person_key?: string | null }[], into: Map<string, Buffer>): void
+  collect (rows: readonly TracedRow[], into: Map<string, Buffer>): void
+  /** the digest of one person key under the current trace key (what ingest stores in records.person_digest) */
+  digest (personKey: string): Buffer
 }
 
 /**
@@ -62,12 +70,18 @@ export function createPersonTracer ({ mode, masters, suite }: { mode: PersonTrac
     keyedDigest(hash, master.derive(TRACE_PURPOSE, { algorithm: hash === 'sm3' ? 'sm4' : 'aes-256-gcm' }), 'buffer')
   const digest = digestWith(masters[0]!, current)
   const all = masters.flatMap((m) => [current, ...HASHES.filter((h) => h !== current)].map((h) => digestWith(m, h)))
+  // the key's fingerprint: the digest of a label no person key can be (it holds a NUL), as a 32-bit integer
+  const keyId = digest('\u0000datagate-trace-key-id').readInt32BE(0)
 
-  // distinct person keys first: a person with many rows on a page is digested once
+  // distinct person keys first: a person with many rows on a page is digested once; a digest made
+  // at ingest under the current key is taken as it is
   const collect: PersonDigester['collect'] = (rows, into) => {
     for (const row of rows) {
       const key = row.person_key
-      if (key !== null && key !== undefined && !into.has(key)) into.set(key, digest(key))
+      if (key === null || key === undefined || into.has(key)) continue
+      const made = row.person_digest
+      // PGlite gives bytea as a Uint8Array, node-postgres as a Buffer
+      into.set(key, made ? (Buffer.isBuffer(made) ? made : Buffer.from(made.buffer, made.byteOffset, made.byteLength)) : digest(key))
     }
   }
   const digester: PersonDigester = {
@@ -76,10 +90,12 @@ export function createPersonTracer ({ mode, masters, suite }: { mode: PersonTrac
       collect(rows, seen)
       return [...seen.values()]
     },
-    collect
+    collect,
+    digest
   }
   return {
     mode,
+    keyId,
     of: (dataset) => (isTraced(mode, dataset) ? digester : null),
     candidates: (personKey) => all.map((d) => d(personKey))
   }
@@ -95,3 +111,10 @@ export function personTracerOf (config: Config): PersonTracer {
 
 /** What a chained event says of its trace: how many persons it served (their digests are beside the chain). */
 export const tracedPersons = (persons: readonly Buffer[] | null): { persons?: number } => (persons === null ? {} : { persons: persons.length })
+
+/**
+ * The column a read selects for the trace beside person_key: the digest made at ingest while it is
+ * under the trace key this process holds (null otherwise: the row's person key is hashed then).
+ */
+export const digestColumn = (tracer: Pick<PersonTracer, 'keyId'>): RawBuilder<Buffer | null> =>
+  sql<Buffer | null>`case when person_digest_key = ${tracer.keyId}::int then person_digest end`

@@ -32,6 +32,8 @@ export const UPSERT_CHUNK = 250
 export const UPSERT_CHUNK_ALONE = 5000
 
 export interface IngestOptions {
+  /** the trace key the rows' `personDigest` were made under (records.person_digest_key) */
+  personDigestKey?: number | null
   /**
    * Called on each chunk before it is written, while the statement of the chunk before runs: the
    * rows' `sealed`, `blind` and `masked` are read after it returns.
@@ -46,19 +48,23 @@ export function createRecordRepository (db: Kysely<Database>) {
   const arrays = arrayParams(db)
 
   /** One chunk's upsert: its rows as column arrays (no JSON envelope), the batch row riding along with the first. */
-  function upsert (summary: BatchSummary, rows: readonly ValidRecord[], batchRow: RawBuilder<unknown> | null) {
+  function upsert (summary: BatchSummary, rows: readonly ValidRecord[], batchRow: RawBuilder<unknown> | null, digestKey: number | null) {
     const statement = sql`
-      insert into records (dataset_code, record_key, data, person_key, batch_id, source_unit, source_sub, source_client, sealed, blind, masked)
-      select ${summary.dataset}, r.k, r.d, r.p, ${summary.batch}::uuid, ${summary.unit}, ${summary.sub}, ${summary.client}, r.s, r.b, r.m
+      insert into records (dataset_code, record_key, data, person_key, batch_id, source_unit, source_sub, source_client, sealed, blind, masked, person_digest, person_digest_key)
+      select ${summary.dataset}, r.k, r.d, r.p, ${summary.batch}::uuid, ${summary.unit}, ${summary.sub}, ${summary.client}, r.s, r.b, r.m,
+             r.h, case when r.h is null then null else ${digestKey}::int end
       from unnest(${arrays.text(rows.map((r) => r.key))}::text[], ${arrays.text(rows.map((r) => r.personKey))}::text[],
                   ${arrays.jsonb(rows.map((r) => r.data))}::jsonb[], ${arrays.bytea(rows.map((r) => r.sealed))}::bytea[],
-                  ${arrays.jsonb(rows.map((r) => r.blind))}::jsonb[], ${arrays.jsonb(rows.map((r) => r.masked))}::jsonb[]) as r(k, p, d, s, b, m)
+                  ${arrays.jsonb(rows.map((r) => r.blind))}::jsonb[], ${arrays.jsonb(rows.map((r) => r.masked))}::jsonb[],
+                  ${arrays.bytea(rows.map((r) => (digestKey === null ? null : r.personDigest)))}::bytea[]) as r(k, p, d, s, b, m, h)
       on conflict (dataset_code, record_key) do update set
         data = excluded.data,
         sealed = excluded.sealed,
         blind = excluded.blind,
         masked = excluded.masked,
         person_key = excluded.person_key,
+        person_digest = excluded.person_digest,
+        person_digest_key = excluded.person_digest_key,
         batch_id = excluded.batch_id,
         source_unit = excluded.source_unit,
         source_sub = excluded.source_sub,
@@ -76,7 +82,7 @@ export function createRecordRepository (db: Kysely<Database>) {
      * chunks' statements run one after another in `trx`; `prepare` works on chunk k + 1 while the
      * database writes chunk k, so a failure anywhere fails the whole call (and the transaction).
      */
-    async ingest (summary: BatchSummary, rows: readonly ValidRecord[], trx: Db = db, { prepare }: IngestOptions = {}): Promise<void> {
+    async ingest (summary: BatchSummary, rows: readonly ValidRecord[], trx: Db = db, { prepare, personDigestKey = null }: IngestOptions = {}): Promise<void> {
       const batchRow = sql`
         insert into ingest_batches (id, dataset_code, unit, sub, client, format, received, accepted, rejected, errors)
         values (${summary.batch}::uuid, ${summary.dataset}, ${summary.unit}, ${summary.sub}, ${summary.client}, ${summary.format},
@@ -91,7 +97,7 @@ export function createRecordRepository (db: Kysely<Database>) {
         for (let i = 0; i < rows.length; i += size) {
           const chunk = rows.slice(i, i + size)
           prepare?.(chunk)
-          const statement = upsert(summary, chunk, i === 0 ? batchRow : null)
+          const statement = upsert(summary, chunk, i === 0 ? batchRow : null, personDigestKey)
           await running
           running = statement.execute(trx)
           if (i + size < rows.length) await sent()

@@ -14,13 +14,14 @@ import { collectionAllowed } from '../datasets/collection.js'
 import { BatchTooLargeError, NDJSON, parseNdjson } from './ndjson.js'
 import { encryptedFields } from '../encryption/codec.js'
 import { recordSealer } from '../encryption/seal-records.js'
+import { personTracerOf, type PersonTracer } from '../../audit/persons/trace.js'
 import { IngestQuerySchema } from '../corrections/schemas.js'
 import { resolveByBatch } from '../corrections/workflow.js'
 import { createRecordRepository } from './repository.js'
 import {
   INGEST_BODY_LIMIT_BYTES, IngestBodySchema, IngestResultSchema, MAX_BATCH_ROWS, RecordParamsSchema, RecordsParamsSchema
 } from './schemas.js'
-import { keyFromPath, validateBatch } from './validate.js'
+import { keyFromPath, validateBatch, type ValidRecord } from './validate.js'
 
 const RecordNotFoundError = createError<[string]>('CATALOG_RECORD_NOT_FOUND', 'dataset %s holds no record with this key', 404)
 
@@ -75,6 +76,8 @@ const keylessRequestLog = {
 export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = async (app, options) => {
   const datasets = createDatasetRepository(app.db)
   const records = createRecordRepository(app.db)
+  /** made at the first ingest: the master key is the encryption plugin's by then */
+  let tracer: PersonTracer | undefined
   const bodyLimit = options.bodyLimit ?? Math.max(INGEST_BODY_LIMIT_BYTES, app.initialConfig.bodyLimit ?? 0)
 
   // scoped to this plugin: NDJSON is accepted by ingest only, within the route's body limit
@@ -133,9 +136,18 @@ export const recordsRoutes: FastifyPluginAsyncTypebox<RecordsRoutesOptions> = as
       // masked forms that do not depend on the grant kept beside (R9.1, 003 3(1)): each chunk is
       // sealed while the database writes the one before
       const seal = await recordSealer(app.encryption, dataset, trx)
+      // where reads of the dataset are traced, the digest of each person key is made here once,
+      // not on every page that serves the record (audit/persons/trace.ts)
+      const tracing = (tracer ??= personTracerOf(app.config)).of(dataset)
+      const prepare = tracing
+        ? (chunk: ValidRecord[]) => {
+            seal?.(chunk)
+            for (const r of chunk) r.personDigest = r.personKey === null ? null : tracing.digest(r.personKey)
+          }
+        : seal ?? undefined
       const who = { batch: randomUUID(), unit: principal.unit, sub: principal.sub, client: principal.client ?? null }
       const counts = { received: rows.length, accepted: outcome.valid.length, rejected: outcome.rejected.length }
-      await records.ingest({ ...who, ...counts, dataset: code, format, errors: outcome.errorCounts }, outcome.valid, trx, { prepare: seal ?? undefined })
+      await records.ingest({ ...who, ...counts, dataset: code, format, errors: outcome.errorCounts }, outcome.valid, trx, { prepare, personDigestKey: tracing ? tracer.keyId : null })
       const { correction } = request.query
       if (correction !== undefined) {
         const written = new Set(outcome.valid.map((r) => r.key))

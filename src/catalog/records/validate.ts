@@ -16,6 +16,8 @@ export interface ValidRecord {
   blind?: Record<string, string> | null
   /** masked forms of its sealed values that do not depend on the grant (encryption/seal-records.ts) */
   masked?: Record<string, unknown> | null
+  /** the keyed digest of its person key, for a dataset whose reads are traced (audit/persons/trace.ts) */
+  personDigest?: Buffer | null
 }
 export interface RecordSpec { fields: readonly StoredField[], primaryKey: readonly string[], personKey: string | null }
 export interface BatchOutcome {

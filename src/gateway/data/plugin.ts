@@ -31,8 +31,8 @@ export default async function dataPath (app: FastifyInstance) {
   const key = loadMaskingKey(config, { generate: true })
   const cache = createDataCache(app.db, { refreshMs: config.DATA_CACHE_REFRESH_MS })
   const quota = createQuotaCounter(app.db, { syncMs: config.DATA_QUOTA_SYNC_MS })
-  const reader = createDataReader({ db: app.db, cache, key, encryption: app.encryption })
   const tracer = personTracerOf(config)
+  const reader = createDataReader({ db: app.db, cache, key, encryption: app.encryption, tracer })
   app.decorate('dataPath', { reader, cache, quota })
   paths.set(app.db, app.dataPath)
   app.addHook('onReady', async () => {

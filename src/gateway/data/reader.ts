@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import { PREPARED } from '../../db/create-db.js'
 import type { Database, Grant } from '../../db/database.js'
+import { digestColumn, type PersonTracer } from '../../audit/persons/trace.js'
 import { chooseGrant, type AccessMode } from '../../authorization/grants/resolve.js'
 import type { RowMasker } from '../../masking/engine.js'
 import type { MaskingKey } from '../../masking/keys.js'
@@ -35,8 +36,8 @@ export interface ReadPlan {
   day: string
 }
 
-/** `person_key`: whom the row is about (the person-access trace, audit/persons/trace.ts) */
-export interface StoredRow { record_key: string, data: Record<string, unknown>, person_key?: string | null, sealed?: Buffer | null }
+/** `person_key`: whom the row is about, and `person_digest` its digest made at ingest (the person-access trace, audit/persons/trace.ts) */
+export interface StoredRow { record_key: string, data: Record<string, unknown>, person_key?: string | null, person_digest?: Buffer | null, sealed?: Buffer | null }
 
 /** A row fetched with `json`: its JSON text in pieces (sealed-read.ts), or where `fresh` is false, `data` (and `sealed`) to mask in the gateway. */
 type JsonRow = StoredRow & Record<string, unknown> & { fresh?: boolean }
@@ -54,7 +55,7 @@ export interface PlanInput {
  * and catalog version, and runs keyset-paged queries that AND the grant's row filter with the
  * caller's filters.
  */
-export function createDataReader ({ db, cache, key, encryption }: { db: Kysely<Database>, cache: DataCache, key: MaskingKey, encryption: Encryption }) {
+export function createDataReader ({ db, cache, key, encryption, tracer }: { db: Kysely<Database>, cache: DataCache, key: MaskingKey, encryption: Encryption, tracer: PersonTracer }) {
   async function plan (principal: Principal, dataset: string, mode: AccessMode, input: PlanInput): Promise<ReadPlan> {
     const entry = await cache.dataset(dataset)
     // another unit's draft is as absent as an unknown code (404), not a dataset one lacks a grant on (403)
@@ -86,7 +87,9 @@ export function createDataReader ({ db, cache, key, encryption }: { db: Kysely<D
     const predicate = predicateOf(p.view, p.where.filter)
     const afterKey = after === undefined ? sql`` : sql`and record_key > ${after}`
     const asJson = json && p.json !== null
-    const columns = asJson ? sql`record_key, person_key${jsonColumns(p.json!)}` : sql`record_key, data, person_key${sealedColumns(p.sealed, kept)}`
+    // the digests of traced persons made at ingest (audit/persons/trace.ts)
+    const persons = tracer.of(p.view.entry.dataset) ? sql`person_key, ${digestColumn(tracer)} as person_digest` : sql`person_key`
+    const columns = asJson ? sql`record_key, ${persons}${jsonColumns(p.json!)}` : sql`record_key, data, ${persons}${sealedColumns(p.sealed, kept)}`
     const page = sql<StoredRow>`
       select ${columns} from records
       where dataset_code = ${p.grant.dataset_code} and ${predicate} ${afterKey}
