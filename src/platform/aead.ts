@@ -57,7 +57,7 @@ function checkKey (key: Buffer) {
 const NONCE_POOL = 4096
 const noncePool = Buffer.alloc(NONCE_POOL)
 let nonceAt = NONCE_POOL
-function freshNonce (length: number): Buffer {
+export function freshNonce (length: number): Buffer {
   if (nonceAt + length > NONCE_POOL) {
     randomFillSync(noncePool)
     nonceAt = 0

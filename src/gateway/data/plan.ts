@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { sql, type RawBuilder } from 'kysely'
 import type { Grant, StoredField } from '../../db/database.js'
 import { consentPredicate } from '../../authorization/consent-filter.js'
@@ -7,6 +7,7 @@ import { compileRules, type RowMasker, type Rules } from '../../masking/engine.j
 import type { MaskingKey } from '../../masking/keys.js'
 import { effectiveRules, type EffectiveRule } from '../../masking/policy.js'
 import type { Profile } from '../../masking/profiles.js'
+import { freshNonce } from '../../platform/aead.js'
 import { FieldError } from '../../platform/errors.js'
 import type { RecordCodec } from '../../catalog/encryption/codec.js'
 import type { DatasetEntry } from './cache.js'
@@ -186,7 +187,7 @@ export function predicateOf (view: GrantView, where: RowFilter, { consent = true
  * cursor, or a changed one, is a 400.
  */
 export function sealCursor (key: MaskingKey, grantId: string, recordKey: string): string {
-  const iv = randomBytes(12)
+  const iv = freshNonce(12) // used at once: copied into the cursor below
   const cipher = createCipheriv('aes-256-gcm', key.derive('data-cursor', grantId), iv)
   const body = Buffer.concat([cipher.update(recordKey, 'utf8'), cipher.final()])
   return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { CompiledQuery, sql, type Kysely } from 'kysely'
 import { PREPARED } from '../../db/create-db.js'
 import type { Database, Grant } from '../../db/database.js'
 import { digestColumn, type PersonTracer } from '../../audit/persons/trace.js'
@@ -18,6 +18,8 @@ import { fillSealed, jsonColumns, jsonReadOf, jsonTextOf, sealedColumns, sealedR
 
 /** Everything a read or an export needs, resolved and checked: the grant, the fields, the masks, the filters. */
 export interface ReadPlan {
+  /** what the plan's cached parts are derived under: grant, day and fields */
+  id: string
   grant: Grant
   view: GrantView
   /** the fields given out, in the dataset's order */
@@ -72,7 +74,7 @@ export function createDataReader ({ db, cache, key, encryption, tracer }: { db: 
     const forms = cache.derive(`kept\u0000${dataset}`, () => codec ? keptFormsOf(entry.dataset.fields, entry.profiles, codec.fields) : null)
     const sealed = cache.derive(`sealed\u0000${grant.id}\u0000${day}\u0000${fields.join(',')}`, () => sealedReadOf(view, fields, forms, key, todayDate, masker))
     const json = cache.derive(`json\u0000${grant.id}\u0000${day}\u0000${fields.join(',')}`, () => jsonReadOf(view, fields, sealed, key, todayDate))
-    return { grant, view, fields, masked, masker, sealed, keptMasker: sealed?.keptMasker ?? masker, json, where, day }
+    return { id: `${grant.id}\u0000${day}\u0000${fields.join(',')}`, grant, view, fields, masked, masker, sealed, keptMasker: sealed?.keptMasker ?? masker, json, where, day }
   }
 
   /**
@@ -83,10 +85,10 @@ export function createDataReader ({ db, cache, key, encryption, tracer }: { db: 
    * come as with `kept` (see `jsonRows`). With `counted`, a page under consent counts in the same
    * statement the rows consent left out (`pageConsentExcluded`).
    */
-  async function fetch (p: ReadPlan, { after, limit, kept = false, counted = false, json = false }: { after?: string | undefined, limit: number, kept?: boolean, counted?: boolean, json?: boolean }): Promise<StoredRow[]> {
+  /** The page statement of a fetch: `after` and `limit` are parameters, the rest is fixed by the plan and the options. */
+  function pageStatement (p: ReadPlan, after: string | undefined, limit: number, { kept, counted, asJson }: { kept: boolean, counted: boolean, asJson: boolean }) {
     const predicate = predicateOf(p.view, p.where.filter)
     const afterKey = after === undefined ? sql`` : sql`and record_key > ${after}`
-    const asJson = json && p.json !== null
     // the digests of traced persons made at ingest (audit/persons/trace.ts)
     const persons = tracer.of(p.view.entry.dataset) ? sql`person_key, ${digestColumn(tracer)} as person_digest` : sql`person_key`
     const columns = asJson ? sql`record_key, ${persons}${jsonColumns(p.json!)}` : sql`record_key, data, ${persons}${sealedColumns(p.sealed, kept)}`
@@ -97,13 +99,48 @@ export function createDataReader ({ db, cache, key, encryption, tracer }: { db: 
     // `counted`, under consent: each row also says how many rows the page stepped over (consent.ts)
     const statement = counted && p.view.consent ? withSelectedCount(p.view, p.where.filter, page, after, limit) : page
     // prepared on each connection (create-db.ts): a long text whose plan is the same for every page
-    const result = await sql<StoredRow>`${sql.raw(PREPARED)}${statement}`.execute(db)
-    if (asJson) {
-      if (p.sealed && p.json!.kept) fillSealed(p.sealed, (result.rows as JsonRow[]).filter((r) => r.fresh === false), true)
-    } else if (p.sealed) {
-      fillSealed(p.sealed, result.rows, kept)
+    return sql<StoredRow>`${sql.raw(PREPARED)}${statement}`
+  }
+
+  /**
+   * The page statement compiled once per plan and options, where only `after` and `limit` change
+   * from page to page (no filters of the caller's, no consent count): its text and parameters, with
+   * the places of those two.
+   */
+  function pageTemplate (p: ReadPlan, withAfter: boolean, options: { kept: boolean, counted: boolean, asJson: boolean }) {
+    const AFTER = '\u0000after'
+    const LIMIT = -987_654_321
+    const compiled = pageStatement(p, withAfter ? AFTER : undefined, LIMIT, options).compile(db)
+    const parameters = [...compiled.parameters]
+    return { sql: compiled.sql, parameters, after: parameters.indexOf(AFTER), limit: parameters.indexOf(LIMIT) }
+  }
+
+  /**
+   * Up to `limit` rows after `after` in record-key order (an index range scan of the primary key).
+   * With `kept`, sealed fields come as their kept forms where they serve (mask with `keptMasker`);
+   * else opened (mask with `masker`). With `json` (a plan whose `json` is set), each row comes as
+   * the JSON text the read gives out, in pieces (`jsonRows` puts them together), but for rows whose
+   * kept forms do not serve, which come as with `kept` (see `jsonRows`). With `counted`, a page
+   * under consent counts in the same statement the rows consent left out (`pageConsentExcluded`).
+   */
+  async function fetch (p: ReadPlan, { after, limit, kept = false, counted = false, json = false }: { after?: string | undefined, limit: number, kept?: boolean, counted?: boolean, json?: boolean }): Promise<StoredRow[]> {
+    const options = { kept, counted: counted && p.view.consent !== null, asJson: json && p.json !== null }
+    let rows: StoredRow[]
+    if (options.counted || Object.keys(p.where.filter).length > 0) {
+      rows = (await pageStatement(p, after, limit, options).execute(db)).rows
+    } else {
+      const t = cache.derive(`page\u0000${p.id}\u0000${after !== undefined}\u0000${options.kept}\u0000${options.asJson}`, () => pageTemplate(p, after !== undefined, options))
+      const parameters = [...t.parameters]
+      if (t.after >= 0) parameters[t.after] = after
+      parameters[t.limit] = limit
+      rows = (await db.executeQuery<StoredRow>(CompiledQuery.raw(t.sql, parameters))).rows
     }
-    return result.rows
+    if (options.asJson) {
+      if (p.sealed && p.json!.kept) fillSealed(p.sealed, (rows as JsonRow[]).filter((r) => r.fresh === false), true)
+    } else if (p.sealed) {
+      fillSealed(p.sealed, rows, kept)
+    }
+    return rows
   }
 
   /** The JSON text of the first `count` rows of a `json` fetch, as the read gives them out. */
