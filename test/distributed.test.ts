@@ -15,6 +15,10 @@ import { insertGrant } from './helpers/grants.js'
 import { TEST_DATABASE_URL, freshDatabase, silent } from './helpers/database.js'
 import { freePort, runCli, startServer, type Server } from './helpers/spawn.js'
 
+// five processes start at once, each loading the whole module graph: on a slow two-core machine
+// under a parallel test run that alone can take tens of seconds
+t.setTimeout(300_000)
+
 const needsPostgres = TEST_DATABASE_URL ? false : 'needs PostgreSQL (TEST_DATABASE_URL)'
 const problemType = 'application/problem+json; charset=utf-8'
 const unit = { code: 'LAW', name: 'Law School', officer: { name: 'Chen Jing', contact: 'chenjing@example.edu.cn' } }

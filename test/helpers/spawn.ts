@@ -171,7 +171,7 @@ export interface Server extends Child {
 }
 
 /** `datagate serve <mode>` on loopback (a free port unless given), resolved once /health/ready answers 200. */
-export async function startServer (t: TeardownContext, mode: string, env: Record<string, string | undefined>, { port, timeoutMs = 20_000 }: { port?: number, timeoutMs?: number } = {}): Promise<Server> {
+export async function startServer (t: TeardownContext, mode: string, env: Record<string, string | undefined>, { port, timeoutMs = 90_000 }: { port?: number, timeoutMs?: number } = {}): Promise<Server> {
   port ??= await freePort()
   const started = Date.now()
   const child = spawnCli(t, ['serve', mode], { LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' })
