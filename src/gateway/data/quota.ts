@@ -7,6 +7,8 @@ interface Usage {
   shared: number
   /** rows this process served and has not written yet */
   pending: number
+  /** rows this process served that a sync is writing now (in neither `shared` nor `pending` until it returns) */
+  inflight: number
   /** when `shared` was last read */
   syncedAt: number
   /** when a read last reserved rows */
@@ -29,10 +31,12 @@ export function createQuotaCounter (db: Kysely<Database>, { syncMs = 250 }: { sy
   async function load (grantId: string, day: string): Promise<Usage> {
     const key = keyOf(grantId, day)
     let u = usage.get(key)
-    if (!u || Date.now() - u.syncedAt > syncMs * 4) {
+    // while a sync writes this grant's rows, the total it returns refreshes `shared`: a read now
+    // could not tell whether the written rows are in it yet
+    if (!u || (u.inflight === 0 && Date.now() - u.syncedAt > syncMs * 4)) {
       const row = await db.selectFrom('grant_usage').select('rows').where('grant_id', '=', grantId).where('day', '=', day).executeTakeFirst()
-      u = usage.get(key) ?? { shared: 0, pending: 0, syncedAt: 0, usedAt: 0 }
-      u.shared = Math.max(u.shared, Number(row?.rows ?? 0))
+      u = usage.get(key) ?? { shared: 0, pending: 0, inflight: 0, syncedAt: 0, usedAt: 0 }
+      if (u.inflight === 0) u.shared = Math.max(u.shared, Number(row?.rows ?? 0))
       u.syncedAt = Date.now()
       usage.set(key, u)
     }
@@ -47,7 +51,7 @@ export function createQuotaCounter (db: Kysely<Database>, { syncMs = 250 }: { sy
     if (entries.length === 0) return
     const today = campusToday()
     const batch = entries.map(([k, u]) => ({ k, g: k.slice(0, k.indexOf('|')), d: k.slice(k.indexOf('|') + 1), n: u.pending }))
-    for (const b of batch) usage.get(b.k)!.pending -= b.n
+    for (const b of batch) { const u = usage.get(b.k)!; u.pending -= b.n; u.inflight += b.n }
     try {
       const rows = await sql<{ grant_id: string, day: string, rows: string }>`
         insert into grant_usage as u (grant_id, day, rows)
@@ -59,34 +63,41 @@ export function createQuotaCounter (db: Kysely<Database>, { syncMs = 250 }: { sy
         const u = usage.get(keyOf(r.grant_id, r.day))
         if (u) { u.shared = Number(r.rows); u.syncedAt = now }
       }
+      for (const b of batch) { const u = usage.get(b.k); if (u) u.inflight -= b.n }
     } catch (err) {
-      for (const b of batch) { const u = usage.get(b.k); if (u) u.pending += b.n }
+      for (const b of batch) { const u = usage.get(b.k); if (u) { u.pending += b.n; u.inflight -= b.n } }
       throw err
     }
     // days gone by are forgotten once written
     for (const [k, u] of usage) {
-      if (u.pending === 0 && k.slice(k.indexOf('|') + 1) !== today) usage.delete(k)
+      if (u.pending === 0 && u.inflight === 0 && k.slice(k.indexOf('|') + 1) !== today) usage.delete(k)
     }
-    if (usage.size > 50_000) for (const [k, u] of usage) if (u.pending === 0) usage.delete(k)
+    if (usage.size > 50_000) for (const [k, u] of usage) if (u.pending === 0 && u.inflight === 0) usage.delete(k)
+  }
+
+  // one sync at a time: the totals one returns must not be overwritten by an older one's
+  let chain: Promise<void> = Promise.resolve()
+  function runSync (): Promise<void> {
+    const run = chain.then(sync)
+    chain = run.catch(() => {})
+    return run
   }
 
   return {
     start () {
       timer = setInterval(() => {
         if (syncing) return
-        syncing = sync().catch(() => {}).finally(() => { syncing = null })
+        syncing = runSync().catch(() => {}).finally(() => { syncing = null })
       }, syncMs)
       timer.unref()
     },
     async stop () {
       clearInterval(timer)
-      await syncing
-      await sync().catch(() => {})
+      await runSync().catch(() => {})
     },
     /** writes now (tests, shutdown) */
     async flush () {
-      await syncing
-      await sync()
+      await runSync()
     },
     /**
      * Reserves up to `want` rows of a grant's quota for a campus day: how many may be served (0 when
@@ -95,7 +106,7 @@ export function createQuotaCounter (db: Kysely<Database>, { syncMs = 250 }: { sy
      */
     async reserve (grantId: string, day: string, quota: number, want: number): Promise<number> {
       const u = await load(grantId, day)
-      const allowed = Math.max(0, Math.min(want, quota - u.shared - u.pending))
+      const allowed = Math.max(0, Math.min(want, quota - u.shared - u.inflight - u.pending))
       u.pending += allowed
       u.usedAt = Date.now()
       return allowed
@@ -107,7 +118,7 @@ export function createQuotaCounter (db: Kysely<Database>, { syncMs = 250 }: { sy
     /** rows of a grant and day counted so far (this process's view) */
     async used (grantId: string, day: string): Promise<number> {
       const u = await load(grantId, day)
-      return u.shared + u.pending
+      return u.shared + u.inflight + u.pending
     }
   }
 }
