@@ -8,13 +8,29 @@
 // (b) the read of bench/data-read.ts (100-row pages at random positions of the `people` dataset, 50
 //     connections) on two platforms over the same database, one tracing (AUDIT_PERSON_TRACE=all: the
 //     dataset holds personal information) and one not (off), in alternating rounds: the ratio.
+//     With BENCH_SPLIT=1 a third platform state between them: tracing on, the trace's rows dropped
+//     by a trigger (what remains is the digesting in Node and the parsing of the batch). Besides the
+//     throughput, the CPU time a request took in this process and in the database's backends.
+// (c) the audit writer alone, as the read path drives it: 50 concurrent appenders, BENCH_WRITES
+//     events (default 20,000) tracing 100 random persons each (of 200,000), alternating with as
+//     many events tracing none; the time and the database's CPU time an event, the merges of the
+//     index's pending list included (as the log's background work makes them; BENCH_MERGE=0: only
+//     by the inserts that fill it; BENCH_INDEX='fastupdate = off' or another storage parameter of
+//     the index).
 //
-//   npx tsx bench/person-trace.ts
+//   npx tsx bench/person-trace.ts                                 # (b) then (a)
 //   BENCH_EVENTS=1000000 BENCH_ROWS=100000 BENCH_SECONDS=5 npx tsx bench/person-trace.ts
-//   BENCH_PART=a|b npx tsx bench/person-trace.ts                  # one part only
+//   BENCH_PART=a|b|c npx tsx bench/person-trace.ts                # one part only
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import autocannon from 'autocannon'
 import { sql } from 'kysely'
+import { createTraceMerge } from '../src/audit/persons/merge.js'
+import { createPersonAccessRepository } from '../src/audit/persons/repository.js'
+import { storedDigest, tracePrefix } from '../src/audit/persons/stored.js'
 import { personTracerOf } from '../src/audit/persons/trace.js'
+import { createAuditWriter } from '../src/audit/writer.js'
 import { sealCursor } from '../src/gateway/data/plan.js'
 import { createTokenIssuer } from '../src/platform/auth/token.js'
 import { loadSigningKey } from '../src/platform/auth/keys.js'
@@ -40,12 +56,14 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 async function loadLog (bench: BenchDatabase) {
   const db = bench.database.db
   const tracer = personTracerOf(bench.config)
-  const digests = Array.from({ length: population }, (_, i) => tracer.candidates(personKey(i + 1))[0]!.toString('hex'))
-  await sql`create table bench_persons (i int primary key, digest bytea not null)`.execute(db)
-  await sql`insert into bench_persons select n, decode(d, 'hex') from unnest(${digests}::text[]) with ordinality as u(d, n)`.execute(db)
+  const digests = Array.from({ length: population }, (_, i) => storedDigest(tracer.candidates(personKey(i + 1))[0]!))
+  await sql`create table bench_persons (i int primary key, prefix int not null, digest bytea not null)`.execute(db)
+  await sql`insert into bench_persons select n, p, decode(d, 'hex')
+              from unnest(${digests.map(tracePrefix)}::int[], ${digests.map((d) => d.toString('hex'))}::text[]) with ordinality as u(p, d, n)`.execute(db)
   await sql`select audit_create_partition(now() - make_interval(months => m)) from generate_series(0, 6) m`.execute(db)
-  // the trace's keys are built once after the load: one sort instead of 20 million random inserts
-  await sql`alter table audit_person_accesses drop constraint audit_person_accesses_pkey`.execute(db)
+  // the trace's index is built once after the load (as its migration defines it): one build instead of 10 million merges
+  const index = (await sql<{ def: string }>`select indexdef as def from pg_indexes where indexname = 'audit_person_reads_prefixes'`.execute(db)).rows[0]!.def
+  await sql`drop index audit_person_reads_prefixes`.execute(db)
   const t0 = performance.now()
   const end = new Date().toISOString() // one instant for both inserts: a trace names its event by (seq, recorded_at)
   for (let from = 1; from <= events; from += CHUNK) {
@@ -62,17 +80,23 @@ async function loadLog (bench: BenchDatabase) {
              '{student_id,name,phone}', 100, null, '{"masked":["name","phone"]}', 'sha256', 'bench', 'bench'
         from ${series}`.execute(db)
     await sql`
-      insert into audit_person_accesses (digest, seq, recorded_at)
-      select p.digest, s.i, s.t from ${series}
+      insert into audit_person_reads (seq, recorded_at, prefixes, digests)
+      select s.i, s.t, array_agg(p.prefix order by k), string_agg(p.digest, ''::bytea order by k) from ${series}
         cross join generate_series(1, ${perEvent}::int) as k
-        join bench_persons p on p.i = 1 + ((s.i * 7919 + k * 104729) % ${population}::bigint)`.execute(db)
+        join bench_persons p on p.i = 1 + ((s.i * 7919 + k * 104729) % ${population}::bigint)
+       group by s.i, s.t`.execute(db)
     console.log(`  ${to} events loaded (${elapsed(t0)})`)
   }
-  await sql`alter table audit_person_accesses add constraint audit_person_accesses_pkey primary key (digest, seq)`.execute(db)
+  await sql.raw(index).execute(db)
   await sql`update audit_chain_head set seq = ${events}::bigint`.execute(db)
   await sql`analyze`.execute(db)
-  const { rows } = await sql<{ n: string }>`select count(*)::text as n from audit_person_accesses`.execute(db)
-  console.log(`loaded ${events} events and ${rows[0]!.n} traces in ${elapsed(t0)}`)
+  console.log(`loaded ${events} events and ${await traceCount(bench)} traces in ${elapsed(t0)}`)
+}
+
+/** Persons traced, summed over the events. */
+async function traceCount (bench: BenchDatabase): Promise<string> {
+  const { rows } = await sql<{ n: string }>`select coalesce(sum(cardinality(prefixes)), 0)::text as n from audit_person_reads`.execute(bench.database.db)
+  return rows[0]!.n
 }
 
 async function partA () {
@@ -107,37 +131,78 @@ async function partA () {
   }
 }
 
+/**
+ * CPU time (ms) so far of this process (the platforms and the load generator) and of the PostgreSQL
+ * backends serving the bench database (Linux /proc): a cost per request that the machine's other
+ * load does not change, beside the throughput that it does.
+ */
+function cpuNow (database: string): { node: number, pg: number } {
+  const usage = process.cpuUsage()
+  let pg = 0
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(database)) continue
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      pg += (Number(fields[11]) + Number(fields[12])) * 1000 / 100 // clock ticks (USER_HZ 100)
+    } catch {} // gone meanwhile
+  }
+  return { node: (usage.user + usage.system) / 1000, pg }
+}
+
+type Variant = 'off' | 'on' | 'unstored'
+
 async function partB () {
   const bench = await benchDatabase({ AUDIT_PERSON_TRACE: 'all', STATEMENT_TIMEOUT_MS: '600000' })
+  const database = new URL(bench.url).pathname.slice(1)
+  const db = bench.database.db
   const grant = await seedPeople(bench, rowsInDataset, ['api'])
   const traced = await startPlatform(bench)
   const untraced = await startPlatform({ ...bench, config: { ...bench.config, AUDIT_PERSON_TRACE: 'off' } })
+  // `unstored` (BENCH_SPLIT=1): the traced platform digests its persons and sends them, and a trigger
+  // drops the trace's rows: what is left of the cost is Node's (and the parsing of the batch)
+  await sql`create function bench_unstored() returns trigger language plpgsql as $$ begin return null; end $$`.execute(db)
+  const variants: Variant[] = process.env.BENCH_SPLIT === '1' ? ['off', 'unstored', 'on'] : ['off', 'on']
   try {
     const positions = Array.from({ length: 2000 }, () => String(1 + Math.floor(Math.random() * Math.max(1, rowsInDataset - pageSize))).padStart(10, '0'))
     const paths = positions.map((k) => `/api/v1/data/people/records?limit=${pageSize}&cursor=${sealCursor(traced.maskingKey, grant.id, k)}`)
-    const measure = async (port: number, token: string) => {
+    const measure = async (variant: Variant) => {
       let i = 0
-      const opts = { url: `http://127.0.0.1:${port}`, connections, headers: { authorization: `Bearer ${token}` }, requests: [{ setupRequest: (r: autocannon.Request) => ({ ...r, path: paths[i++ % paths.length]! }) }] }
-      await autocannon({ ...opts, duration: 3 }) // warm-up
-      const result = await autocannon({ ...opts, duration: seconds })
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
-      return { rps: result.requests.average, p99: result.latency.p99 }
+      const port = variant === 'off' ? untraced.port : traced.port
+      const opts = { url: `http://127.0.0.1:${port}`, connections, headers: { authorization: `Bearer ${traced.token}` }, requests: [{ setupRequest: (r: autocannon.Request) => ({ ...r, path: paths[i++ % paths.length]! }) }] }
+      if (variant === 'unstored') await sql`create trigger bench_unstored before insert on audit_person_reads for each row execute function bench_unstored()`.execute(db)
+      try {
+        await autocannon({ ...opts, duration: 3 }) // warm-up
+        const before = cpuNow(database)
+        const result = await autocannon({ ...opts, duration: seconds })
+        const after = cpuNow(database)
+        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
+        const n = result.requests.total
+        return { rps: result.requests.average, p99: result.latency.p99, node: (after.node - before.node) / n, pg: (after.pg - before.pg) / n }
+      } finally {
+        if (variant === 'unstored') await sql`drop trigger bench_unstored on audit_person_reads`.execute(db)
+      }
     }
-    console.log(`PostgreSQL; ${rowsInDataset} rows; ${pageSize}-row pages; ${connections} connections, ${seconds} s each, ${rounds} rounds`)
-    let on = 0
-    let off = 0
+    console.log(`PostgreSQL; ${rowsInDataset} rows; ${pageSize}-row pages; ${connections} connections, ${seconds} s each, ${rounds} rounds; load average ${loadavg()[0]!.toFixed(1)}`)
+    const sums = new Map<Variant, { rps: number, cpu: number }>(variants.map((v) => [v, { rps: 0, cpu: 0 }]))
     for (let round = 1; round <= rounds; round++) {
       // neither side always first
-      const first = round % 2 === 1 ? 'traced' : 'untraced'
-      const a = await measure((first === 'traced' ? traced : untraced).port, traced.token)
-      const b = await measure((first === 'traced' ? untraced : traced).port, traced.token)
-      const [t, u] = first === 'traced' ? [a, b] : [b, a]
-      on += t.rps
-      off += u.rps
-      console.log(`round ${round}: tracing off ${u.rps.toFixed(0)} req/s (p99 ${u.p99} ms); tracing on ${t.rps.toFixed(0)} req/s (p99 ${t.p99} ms); ratio ${(t.rps / u.rps).toFixed(2)}`)
+      const order = round % 2 === 1 ? variants : [...variants].reverse()
+      const line: string[] = []
+      const results = new Map<Variant, Awaited<ReturnType<typeof measure>>>()
+      for (const v of order) results.set(v, await measure(v))
+      for (const v of variants) {
+        const r = results.get(v)!
+        sums.get(v)!.rps += r.rps
+        sums.get(v)!.cpu += r.node + r.pg
+        line.push(`${v} ${r.rps.toFixed(0)} req/s (p99 ${r.p99} ms; CPU ${r.node.toFixed(2)} Node + ${r.pg.toFixed(2)} PostgreSQL ms a request)`)
+      }
+      const off = results.get('off')!
+      const on = results.get('on')!
+      console.log(`round ${round}: ${line.join('; ')}; ratio ${(on.rps / off.rps).toFixed(2)}, CPU ratio ${((off.node + off.pg) / (on.node + on.pg)).toFixed(2)}`)
     }
-    const { rows } = await sql<{ n: string }>`select count(*)::text as n from audit_person_accesses`.execute(bench.database.db)
-    console.log(`all rounds: ratio ${(on / off).toFixed(2)} (${rows[0]!.n} traces written)`)
+    const all = (v: Variant) => sums.get(v)!
+    const cpuRatios = variants.filter((v) => v !== 'off').map((v) => `${v} ${(all('off').cpu / all(v).cpu).toFixed(2)}`).join(', ')
+    console.log(`all rounds: ratio ${(all('on').rps / all('off').rps).toFixed(2)}; CPU a request, off ÷ variant: ${cpuRatios} (${await traceCount(bench)} traces written; load average ${loadavg()[0]!.toFixed(1)})`)
   } finally {
     await untraced.app.close()
     await traced.app.close()
@@ -145,5 +210,64 @@ async function partB () {
   }
 }
 
+/**
+ * The trace's write through the audit writer, without HTTP or digesting: PostgreSQL's share. The
+ * index's pending list is merged as the audit log's background work does it (a check every second),
+ * or, with BENCH_MERGE=0, only by the inserts that fill it beyond gin_pending_list_limit.
+ */
+async function partC () {
+  const bench = await benchDatabase()
+  const database = new URL(bench.url).pathname.slice(1)
+  const storage = process.env.BENCH_INDEX // e.g. `fastupdate = off`, `gin_pending_list_limit = 4096`
+  if (storage) await sql`alter index audit_person_reads_prefixes set (${sql.raw(storage)})`.execute(bench.database.db)
+  const writer = createAuditWriter({ db: bench.database.db, hash: 'sha256', signingKey: null, checkpointEvents: 1e9, checkpointSeconds: 1e9, pipeline: 4 })
+  const repo = createPersonAccessRepository(bench.database.db)
+  const background = process.env.BENCH_MERGE !== '0'
+  const writes = Number(process.env.BENCH_WRITES ?? 20_000)
+  const people = Array.from({ length: 200_000 }, () => randomBytes(32))
+  const event = { action: 'query' as const, operation: 'data.records.read', actor: { sub: 'bench', unit: 'MATH', roles: ['consumer'] }, dataset: 'people', rows: 100 }
+  const run = async (persons: number) => {
+    const merge = createTraceMerge(async () => await repo.mergePending())
+    let merging: Promise<unknown> = Promise.resolve()
+    let stopped = 0 // merges the statement timeout stopped (what they merged stays merged)
+    const timer = setInterval(() => {
+      if (background) merging = merging.then(async () => await merge.mergeIfDue()).catch(() => { stopped++ })
+    }, 1000)
+    let left = writes
+    const before = cpuNow(database)
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: 50 }, async () => {
+      while (left-- > 0) {
+        const from = Math.floor(Math.random() * people.length)
+        merge.traced(persons)
+        await writer.append({ ...event, persons: Array.from({ length: persons }, (_, i) => people[(from + i * 7) % people.length]!) })
+      }
+    }))
+    const ms = (performance.now() - t0) / writes
+    clearInterval(timer)
+    await merging
+    const pg = (cpuNow(database).pg - before.pg) / writes
+    const rest = cpuNow(database)
+    await repo.mergePending() // what is still pending: the next merge's, counted apart
+    return { ms, pg, rest: (cpuNow(database).pg - rest.pg) / writes, stopped }
+  }
+  try {
+    console.log(`audit writer; ${writes} events a run, 50 appenders, 100 persons an event (of 200,000); ${background ? 'merged in the background' : 'merged by the inserts'}` +
+      `${storage ? `; index with ${storage}` : ''}; load average ${loadavg()[0]!.toFixed(1)}`)
+    for (let round = 1; round <= rounds; round++) {
+      const none = await run(0)
+      const traced = await run(100)
+      console.log(`round ${round}: no persons ${(none.ms * 1000).toFixed(0)} µs an event (PostgreSQL CPU ${(none.pg * 1000).toFixed(0)} µs); ` +
+        `100 persons ${(traced.ms * 1000).toFixed(0)} µs (CPU ${(traced.pg * 1000).toFixed(0)} µs with the merges meanwhile, and ${(traced.rest * 1000).toFixed(0)} µs to merge what was left` +
+        `${traced.stopped > 0 ? `; ${traced.stopped} merges stopped by the statement timeout` : ''})`)
+    }
+    console.log(`${await traceCount(bench)} traces written; load average ${loadavg()[0]!.toFixed(1)}`)
+  } finally {
+    await writer.idle()
+    await bench.drop()
+  }
+}
+
+if (part.includes('c')) await partC()
 if (part.includes('b')) await partB()
 if (part.includes('a')) await partA()

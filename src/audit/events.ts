@@ -37,7 +37,7 @@ export interface AuditEventInput {
   occurredAt?: Date
   /**
    * The person-access trace: keyed digests (persons/trace.ts) of the persons whose rows the event
-   * served, distinct. Stored beside the chain in the same write (audit_person_accesses), never in it.
+   * served, distinct. Stored beside the chain in the same write (audit_person_reads), never in it.
    */
   persons?: readonly Buffer[] | null
 }

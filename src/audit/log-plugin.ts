@@ -5,6 +5,8 @@ import { onDomainEvent } from '../platform/events.js'
 import { alertSettingsOf, createAlertRepository, type AlertRepository } from './alerts.js'
 import { createDenialLimiter } from './denials.js'
 import type { AppendResult, AuditEventInput } from './events.js'
+import { createTraceMerge } from './persons/merge.js'
+import { createPersonAccessRepository } from './persons/repository.js'
 import { createAuditRepository, type AuditRepository } from './repository.js'
 import { purgeExpired, type PurgeResult } from './retention.js'
 import { verifyChain, type Verification } from './verify.js'
@@ -75,9 +77,14 @@ async function auditLog (app: FastifyInstance) {
     onError: (err, what) => { app.log.error({ err }, `audit: ${what} failed`) }
   })
 
+  const traceMerge = createTraceMerge(async () => await createPersonAccessRepository(app.db).mergePending())
+  const append = async (event: AuditEventInput) => {
+    traceMerge.traced(event.persons?.length ?? 0)
+    return await writer.append(event)
+  }
   const log: AuditLog = {
-    append: writer.append,
-    appendFor: async (request, event) => await writer.append({
+    append,
+    appendFor: async (request, event) => await append({
       ...event,
       actor: actorOf(request),
       requestId: event.requestId ?? request.id
@@ -101,7 +108,8 @@ async function auditLog (app: FastifyInstance) {
 
   // Background work touches the database only when there is work: the relay when this process
   // recorded a domain event (and every SWEEP_MS for other processes' events), the interval
-  // checkpoint and the alert rules when this process appended, partitions and the purge hourly.
+  // checkpoint and the alert rules when this process appended, the merge of the person trace's
+  // index when this process traced persons, partitions and the purge hourly.
   let ticking: Promise<unknown> | null = null
   let relayDue = false
   let appendedSinceCheckpoint = false
@@ -112,7 +120,15 @@ async function auditLog (app: FastifyInstance) {
   const checkpointTryMs = Math.min(5000, config.AUDIT_CHECKPOINT_SECONDS * 1000)
   let lastPurge = Date.now() - PURGE_EVERY_MS + 60_000 // the first purge a minute after start
   const stopListening = onDomainEvent(() => { relayDue = true })
+  // beside the rest, which a long merge under a stream of reads must not hold up
+  let merging: Promise<unknown> | null = null
+  const mergeTraceIndex = () => {
+    merging ??= traceMerge.mergeIfDue()
+      .catch((err: unknown) => { app.log.warn({ err }, 'audit: merging the person trace\'s index failed; the next merge goes on') })
+      .finally(() => { merging = null })
+  }
   const tick = () => {
+    mergeTraceIndex()
     if (ticking) return
     ticking = (async () => {
       const now = Date.now()
@@ -148,6 +164,7 @@ async function auditLog (app: FastifyInstance) {
     clearInterval(timer)
     stopListening()
     await ticking
+    await merging
     await writer.flush().catch(() => {})
   })
 

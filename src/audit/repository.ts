@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, DomainEvent } from '../db/database.js'
 import type { ChainedContent } from './hash-chain.js'
+import { storedDigests, tracePrefixes } from './persons/stored.js'
 
 type Db = Kysely<Database> | Transaction<Database>
 
@@ -79,12 +80,15 @@ function eventsJson (rows: StoredEvent[]): string {
   })))
 }
 
-/** The persons one event served (persons/trace.ts), written beside it by audit_append (migrations/0020). */
+/** The persons one event served (persons/trace.ts), written beside it by audit_append (migrations/0020, 0023). */
 export interface PersonTrace { seq: string, recordedAt: string, digests: readonly Buffer[] }
 
-/** One hex string per event: half the text of an array of strings, and one decode in the database. */
+/**
+ * Per event, the digests truncated to 16 bytes as one hex string (one decode in the database) and
+ * their index keys as an array literal (parsed once; persons/stored.ts).
+ */
 function tracesJson (traces: readonly PersonTrace[]): string {
-  return JSON.stringify(traces.map((t) => ({ s: t.seq, r: t.recordedAt, d: Buffer.concat(t.digests).toString('hex') })))
+  return JSON.stringify(traces.map((t) => ({ s: t.seq, r: t.recordedAt, p: tracePrefixes(t.digests), d: storedDigests(t.digests).toString('hex') })))
 }
 
 function checkpointsJson (c: CheckpointRow | null): string {

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js'
 import type { SigningKey } from '../platform/auth/keys.js'
 import { actionOfDomainEvent, type AppendResult, type AuditEventInput } from './events.js'
 import { eventHash, microIso, signCheckpoint, type ChainedContent, type HashAlgorithm } from './hash-chain.js'
+import { checkDigests } from './persons/stored.js'
 import { createAuditRepository, type CheckpointRow, type DomainEventText, type PersonTrace, type StoredEvent } from './repository.js'
 
 export interface AuditWriterOptions {
@@ -251,6 +252,7 @@ export function createAuditWriter (options: AuditWriterOptions) {
     /** Records an event; resolves once it is committed in the chain (rejects if it cannot be). */
     async append (event: AuditEventInput): Promise<AppendResult> {
       const prepared = content(event) // an event that cannot be serialised fails here, alone
+      if (event.persons) checkDigests(event.persons)
       return await new Promise<AppendResult>((resolve, reject) => {
         queue.push({ content: prepared, persons: event.persons ?? null, resolve, reject })
         next()

@@ -4,7 +4,8 @@
 import { sql } from 'kysely'
 import t from 'tap'
 import { auditLogOf } from '../../src/audit/log-plugin.js'
-import { isTraced } from '../../src/audit/persons/trace.js'
+import { createPersonAccessRepository } from '../../src/audit/persons/repository.js'
+import { isTraced, personTracerOf } from '../../src/audit/persons/trace.js'
 import { createAuditWriter } from '../../src/audit/writer.js'
 import { loggerOptions } from '../../src/platform/logging.js'
 import { build, type TestApp } from '../helpers/build.js'
@@ -155,13 +156,19 @@ t.test('the default mode (sensitive)', async (t) => {
     for (const n of [1, 2, 3, 9, 10]) {
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from audit_events e where e::text like ${`%${person(n)}%`}`.execute(db)
       t.equal(rows[0]!.n, 0, `person ${n}'s key is nowhere in audit_events`)
-      const side = await sql<{ n: number }>`select count(*)::int as n from audit_person_accesses
-        where digest = convert_to(${person(n)}, 'UTF8') or position(convert_to(${person(n)}, 'UTF8') in digest) > 0`.execute(db)
+      const side = await sql<{ n: number }>`select count(*)::int as n from audit_person_reads
+        where position(convert_to(${person(n)}, 'UTF8') in digests) > 0`.execute(db)
       t.equal(side.rows[0]!.n, 0, `nor in the side table (${n})`)
     }
-    const shape = await sql<{ n: number, short: number }>`select count(*)::int as n, count(*) filter (where length(digest) <> 32)::int as short from audit_person_accesses`.execute(db)
-    t.ok(shape.rows[0]!.n >= page.served.length + 3, 'digests were stored')
-    t.equal(shape.rows[0]!.short, 0, 'every digest is 32 bytes of HMAC-SHA256')
+    // each person as the first 16 bytes of HMAC-SHA256, keyed in the index by its first four
+    const stored = await sql<{ digest: string, prefix: number }>`select encode(substring(r.digests from i * 16 + 1 for 16), 'hex') as digest, r.prefixes[i + 1] as prefix
+      from audit_person_reads r, generate_series(0, cardinality(r.prefixes) - 1) as i`.execute(db)
+    t.ok(stored.rows.length >= page.served.length + 3, 'digests were stored')
+    const tracer = personTracerOf(h.app.config)
+    const first = tracer.candidates(page.served[0]!)[0]!
+    t.same(stored.rows.filter((r) => r.digest === first.subarray(0, 16).toString('hex')), [{ digest: first.subarray(0, 16).toString('hex'), prefix: first.readInt32BE(0) }],
+      'the first person of the page, in its one read: their HMAC truncated to 16 bytes, under its first four bytes')
+    t.ok(stored.rows.every((r) => r.prefix === Buffer.from(r.digest, 'hex').readInt32BE(0)), 'every prefix is its digest\'s')
     const counted = (await h.as('auditor', { method: 'GET', url: '/api/v1/audit/events?dataset=health&action=query' })).json().data
     t.match(counted.find((e: { seq: number }) => String(e.seq) === page.seq), { details: { persons: page.served.length } }, 'the chained event counts its persons')
     t.match((await h.as('auditor', { method: 'GET', url: '/api/v1/audit/verify' })).json(), { ok: true, firstBroken: null }, 'the chain verifies')
@@ -169,9 +176,11 @@ t.test('the default mode (sensitive)', async (t) => {
 
   await t.test('the trace is append-only: no update, and no delete while its event is in the log', async (t) => {
     const db = h.database.db
-    await t.rejects(sql`update audit_person_accesses set seq = seq + 1`.execute(db), /append-only/)
-    await t.rejects(sql`delete from audit_person_accesses where seq = ${page.seq}::bigint`.execute(db), /still in the audit log/)
-    await t.rejects(sql`truncate audit_person_accesses`.execute(db), /append-only/)
+    await t.rejects(sql`update audit_person_reads set seq = seq + 1`.execute(db), /append-only/)
+    await t.rejects(sql`update audit_person_reads set digests = digests where seq = ${page.seq}::bigint`.execute(db), /append-only/)
+    await t.rejects(sql`delete from audit_person_reads where seq = ${page.seq}::bigint`.execute(db), /still in the audit log/)
+    await t.rejects(sql`truncate audit_person_reads`.execute(db), /append-only/)
+    t.same(await seqsOf(h, page.served[0]!), [page.seq], 'the trace is intact')
   })
 
   await t.test('the request log names the route, never the person key', async (t) => {
@@ -213,9 +222,53 @@ t.test('the retention purge takes the traces of the events it drops', async (t) 
   await past.append({ ...event, persons: [digest(1)] })
   await log.append({ ...event, persons: [digest(1), digest(3)] })
   await log.repository.ensurePartitions()
-  const traces = async () => (await sql<{ seq: string, d: number }>`select seq::text, get_byte(digest, 0) as d from audit_person_accesses order by seq, d`.execute(h.database.db)).rows
+  const traces = async () => (await sql<{ seq: string, d: number }>`select seq::text, get_byte(digests, i * 16) as d
+    from audit_person_reads, generate_series(0, cardinality(prefixes) - 1) as i order by seq, d`.execute(h.database.db)).rows
   t.same(await traces(), [{ seq: '1', d: 1 }, { seq: '1', d: 2 }, { seq: '2', d: 1 }, { seq: '3', d: 1 }, { seq: '3', d: 3 }], 'moved out of DEFAULT with their events')
   t.match(await log.purge(), { deleted: 2, through: '2' })
   t.same(await traces(), [{ seq: '3', d: 1 }, { seq: '3', d: 3 }], 'the purged events\' traces are gone, the kept ones stay')
   t.match(await log.verify(), { ok: true })
+})
+
+t.test('a lookup matches the whole 16-byte digest at a prefix\'s position, before and after the index merges its pending list', async (t) => {
+  const h = await build(t)
+  const log = auditLogOf(h.database.db)!
+  const repo = createPersonAccessRepository(h.database.db)
+  /** 32 bytes: `head` in the first four, `fill` after them, `tweak` written at `at` */
+  const digest = (head: number, fill: number, at?: number, tweak = 0) => {
+    const d = Buffer.alloc(32, fill)
+    d.writeInt32BE(head, 0)
+    if (at !== undefined) d[at] = tweak
+    return d
+  }
+  const a = digest(-7, 1)
+  const samePrefix = digest(-7, 2) // a's first four bytes only
+  const sameFifteen = digest(-7, 1, 15, 9) // a's first 15 bytes
+  const sameSixteen = digest(-7, 1, 16, 9) // a's first 16 bytes: what is stored of a
+  const aTail = digest(5, 1) // a's bytes 4–15 under another prefix
+  const other = digest(11, 3)
+  const seqOf = async (persons: Buffer[]) =>
+    (await log.append({ action: 'query', operation: 'data.records.read', actor: { sub: 'u', unit: 'CS' }, dataset: 'health', rows: persons.length, persons })).seq
+  const e1 = await seqOf([samePrefix])
+  const e2 = await seqOf([sameFifteen, other])
+  const e3 = await seqOf([other, a])
+  const e4 = await seqOf([sameSixteen])
+  const e5 = await seqOf([samePrefix, aTail]) // a's prefix at one position, the rest of a at another
+  const found = async (...digests: Buffer[]) => (await repo.accesses({ digests, limit: 10 })).map((r) => r.seq)
+
+  for (const state of ['in the pending list', 'merged into the index']) {
+    t.same(await found(a), [e4, e3], `a: its own reads and the one of its first 16 bytes (${state})`)
+    t.same(await found(samePrefix), [e5, e1], `a shared prefix is not a match (${state})`)
+    t.same(await found(sameFifteen), [e2], `nor 15 shared bytes (${state})`)
+    t.same(await found(aTail), [e5], `nor a's bytes under another prefix (${state})`)
+    t.same(await found(other, a), [e4, e3, e2], `several candidates (a rotation of keys): each event once (${state})`)
+    t.same(await found(digest(-8, 1)), [], `a prefix nobody has (${state})`)
+    if (state === 'in the pending list') t.ok(await repo.mergePending() > 0, 'the merge took the pending list into the index')
+  }
+  t.equal(await repo.mergePending(), 0, 'nothing left to merge')
+
+  const [short, beside] = await Promise.allSettled([seqOf([a, Buffer.alloc(15)]), seqOf([a])])
+  t.match(short, { status: 'rejected', reason: { message: /16 bytes at least, not 15/ } }, 'a digest shorter than what is stored is refused')
+  t.match(beside, { status: 'fulfilled' }, 'alone: the event appended beside it is written')
+  t.same(await found(a), [(beside as PromiseFulfilledResult<string>).value, e4, e3])
 })
