@@ -135,7 +135,7 @@ t.test('a backup restores every row, sequence and audit partition, and the resto
     const app = await appOn(t, h, database)
     const log = auditLogOf(app.db)!
     const verified = await log.verify()
-    t.match(verified, { ok: true, checked: before.tables.audit_events!.length, firstBroken: null }, `${label}: the restored chain verifies`)
+    t.match(verified, { ok: true, checked: before.tables.audit_events!.length, firstBroken: null }, `${label}: the restored chain verifies (${String(verified.reason)})`)
     t.ok(verified.checkpoints >= 2, `${label}: with its signed checkpoints`)
     const as = async (role: Role, claims: { unit: string, sub: string }, url: string, method: 'GET' | 'POST' = 'GET', payload?: object) =>
       await app.inject({ method, url, headers: { authorization: `Bearer ${h.token(role, claims)}` }, ...(payload ? { payload } : {}) })
