@@ -4,6 +4,7 @@
 // master key) or none (records stored before) is made at the read as before.
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
+import { backfillPersonDigests } from '../../src/audit/persons/backfill.js'
 import { personTracerOf } from '../../src/audit/persons/trace.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { insertDataset } from '../helpers/catalog.js'
@@ -79,4 +80,57 @@ t.test('ingest stores the digest of each person key of a traced dataset; reads t
   await ingest(t, h, 'health', [{ ...studentRow(3), student_id: person(3) }])
   const again = (await stored(h, 'health')).find((r) => r.record_key === person(3))!
   t.same([hex(again.person_digest), again.person_digest_key], [hex(health[2]!.person_digest), tracer.keyId], 'stored again: the digest of its person key under the current key')
+})
+
+t.test('records stored without a digest, or under another trace key, get one from the backfill', async (t) => {
+  const h = await build(t, { env: { ENCRYPTION_SWEEP_SECONDS: '0' } }) // this test runs the backfill itself
+  await insertDataset(h, { code: 'health', subject: 'health records', sensitive_pi: true })
+  await insertDataset(h, { code: 'roster', subject: 'class roster' })
+  await ingest(t, h, 'health', [1, 2, 3, 4, 5].map(studentRow))
+  await ingest(t, h, 'roster', [1, 2].map(studentRow))
+  const tracer = personTracerOf(h.config)
+  const digestOf = (n: number) => tracer.of({ holds_pi: true, sensitive_pi: true, children_pi: false, person_key: 'student_id' })!.digest(person(n)).toString('hex')
+  // as a release before 0025 stored them, and one under a rotated master key's trace key
+  await sql`update records set person_digest = null, person_digest_key = null where dataset_code = 'health' and record_key <> ${person(5)}`.execute(h.database.db)
+  await sql`update records set person_digest = '\\x00'::bytea, person_digest_key = ${tracer.keyId ^ 1} where dataset_code = 'health' and record_key = ${person(4)}`.execute(h.database.db)
+  const before = (await stored(h, 'health')).find((r) => r.record_key === person(5))!
+
+  const done = new Set<string>()
+  const filled = await backfillPersonDigests(h.database.db, tracer, done)
+  t.same(filled, [{ dataset: 'health', records: 4 }], 'the four records without a digest under the current key, nothing else')
+  const health = await stored(h, 'health')
+  t.same(health.map((r) => hex(r.person_digest)), [1, 2, 3, 4, 5].map(digestOf), 'each: the keyed digest of its person key')
+  t.ok(health.every((r) => r.person_digest_key === tracer.keyId), 'under the current trace key')
+  t.same(health.find((r) => r.record_key === person(5)), before, 'a record ingest digested is left as it was')
+  t.ok((await stored(h, 'roster')).every((r) => r.person_digest === null && r.person_digest_key === null), 'a dataset whose reads are not traced gets none')
+
+  // a process does not scan a dataset again once it brought it to the key
+  await sql`update records set person_digest = null, person_digest_key = null where dataset_code = 'health' and record_key = ${person(1)}`.execute(h.database.db)
+  t.same(await backfillPersonDigests(h.database.db, tracer, done), [], 'done in this process: not scanned again')
+  t.same(await backfillPersonDigests(h.database.db, tracer, new Set()), [{ dataset: 'health', records: 1 }], 'another process (or a restart) scans it')
+
+  // an aborted run stops before its next batch
+  await sql`update records set person_digest = null, person_digest_key = null where dataset_code = 'health'`.execute(h.database.db)
+  const aborted = new AbortController()
+  aborted.abort()
+  t.same(await backfillPersonDigests(h.database.db, tracer, new Set(), { signal: aborted.signal }), [], 'stopped')
+  t.ok((await stored(h, 'health')).every((r) => r.person_digest === null), 'nothing written once aborted')
+})
+
+t.test('the catalog process runs the backfill with the encryption sweep', async (t) => {
+  const h = await build(t, { env: { ENCRYPTION_SWEEP_SECONDS: '1' } })
+  // stored while its reads were not traced (no digest), then marked as holding sensitive PI: a
+  // dataset the backfill skipped is looked at again by its next run
+  await insertDataset(h, { code: 'health', subject: 'health records' })
+  await ingest(t, h, 'health', [1, 2].map(studentRow))
+  t.ok((await stored(h, 'health')).every((r) => r.person_digest === null), 'not traced yet: no digest')
+  await sql`update datasets set sensitive_pi = true where code = 'health'`.execute(h.database.db)
+  const tracer = personTracerOf(h.config)
+  // the sweep runs every second: wait (up to a minute, for a loaded machine) for the digests it makes
+  let rows = await stored(h, 'health')
+  for (let i = 0; i < 600 && !rows.every((r) => r.person_digest_key === tracer.keyId); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    rows = await stored(h, 'health')
+  }
+  t.ok(rows.every((r) => r.person_digest_key === tracer.keyId && r.person_digest !== null), 'both records got their digest')
 })
