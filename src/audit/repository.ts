@@ -143,12 +143,15 @@ export function createAuditRepository (db: Kysely<Database>) {
       }).where('id', '=', 1).execute()
     },
 
-    /** Committed domain events not yet in the chain, oldest first. */
+    /**
+     * Committed domain events not yet in the chain, oldest first: by the column, not by the output's
+     * `id`, which is text ("10" sorts before "9").
+     */
     async unrelayed (trx: Transaction<Database>, limit: number): Promise<DomainEventText[]> {
       const result = await sql<DomainEventText>`
         select id::text as id, ${time('occurred_at')} as occurred_at, service, action, actor_sub, actor_unit,
                actor_client, object_type, object_id, dataset_code, request_id, details::text as details
-        from domain_events where audit_seq is null order by id limit ${limit} for update`.execute(trx)
+        from domain_events where audit_seq is null order by domain_events.id limit ${limit} for update`.execute(trx)
       return result.rows
     },
 

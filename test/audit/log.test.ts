@@ -76,6 +76,20 @@ t.test('state changes of every service land in the chain through the domain-even
   t.equal((await listEvents(h, '?dataset=courses')).data.length, 1)
 })
 
+t.test('domain events are relayed into the chain in the order they were recorded', async (t) => {
+  const h = await build(t)
+  // 120 at once: their ids cross a power of ten, where their text would sort differently ("10" < "9")
+  await sql`insert into domain_events (service, action, actor_sub, actor_unit, object_type, object_id)
+            select 'catalog', 'unit.update', 'tester', 'OFFICE', 'unit', 'relay-order-' || i from generate_series(1, 120) i`.execute(h.database.db)
+  await auditLogOf(h.database.db)!.flush()
+  const { rows } = await sql<{ id: string, audit_seq: string | null }>`
+    select id::text, audit_seq::text from domain_events where object_id like 'relay-order-%' order by domain_events.id`.execute(h.database.db)
+  t.equal(rows.length, 120)
+  t.ok(rows.every((r) => r.audit_seq !== null), 'every one relayed')
+  const seqs = rows.map((r) => Number(r.audit_seq))
+  t.same(seqs, [...seqs].sort((a, b) => a - b), 'in id order: an older event never gets a later seq')
+})
+
 t.test('only the auditor reads audit; the refusals of the other officers are themselves audited', async (t) => {
   const h = await build(t)
   for (const role of ['system_admin', 'security_admin'] as const) {
