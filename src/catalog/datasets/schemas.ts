@@ -172,7 +172,7 @@ export const CreateDatasetSchema = Type.Object({
   code: DatasetCodeSchema,
   name: common.name,
   description: Type.Optional(common.description),
-  producerUnit: Type.Optional(Type.Union([UnitCodeSchema], { description: 'defaults to the caller\'s unit; a steward may name only its own' })),
+  producerUnit: Type.Optional(Type.With(UnitCodeSchema, { description: 'defaults to the caller\'s unit; a steward may name only its own' })),
   subject: common.subject,
   category: CategorySchema,
   shareAttribute: ShareAttributeSchema,
@@ -291,12 +291,15 @@ export const GradeHistorySchema = pageOf(Type.Object({
   changedAt: Type.String({ format: 'date-time' })
 }), 'versions of a dataset\'s grade and attributes, newest first')
 
+/** A vocabulary schema's own description, to keep it where a field says more of its use. */
+const describe = (schema: object): string => (schema as { description?: string }).description ?? ''
+
 export const GradingReviewSchema = Type.Object({
   decision: Type.Enum(['confirm', 'reject'], { description: 'confirm the proposed terms (with the office\'s tightening) or reject them' }),
   reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'why; required to reject' })),
-  grade: Type.Optional(Type.Union([GradeSchema], { description: 'confirm with this grade instead: never below the proposed one' })),
-  shareAttribute: Type.Optional(Type.Union([ShareAttributeSchema], { description: 'confirm with this share attribute: never looser than proposed' })),
-  openAttribute: Type.Optional(Type.Union([OpenAttributeSchema], { description: 'confirm with this open attribute: never looser than proposed' }))
+  grade: Type.Optional(Type.With(GradeSchema, { description: `confirm with this grade instead: never below the proposed one. ${describe(GradeSchema)}` })),
+  shareAttribute: Type.Optional(Type.With(ShareAttributeSchema, { description: `confirm with this share attribute: never looser than proposed. ${describe(ShareAttributeSchema)}` })),
+  openAttribute: Type.Optional(Type.With(OpenAttributeSchema, { description: `confirm with this open attribute: never looser than proposed. ${describe(OpenAttributeSchema)}` }))
 }, {
   additionalProperties: false,
   examples: [
