@@ -2964,11 +2964,20 @@ export interface operations {
                     decision: "confirm" | "reject";
                     /** @description why; required to reject */
                     reason?: string;
-                    /** @description confirm with this grade instead: never below the proposed one */
+                    /**
+                     * @description confirm with this grade instead: never below the proposed one. grade (数据分级, R2.3), highest first: important 重要, ordinary 一般, internal_public 内部公开, external_public 外部公开
+                     * @enum {unknown}
+                     */
                     grade?: "important" | "ordinary" | "internal_public" | "external_public";
-                    /** @description confirm with this share attribute: never looser than proposed */
+                    /**
+                     * @description confirm with this share attribute: never looser than proposed. share attribute (共享属性, R2.4): unconditional 无条件共享, conditional 有条件共享, none 不予共享
+                     * @enum {unknown}
+                     */
                     shareAttribute?: "unconditional" | "conditional" | "none";
-                    /** @description confirm with this open attribute: never looser than proposed */
+                    /**
+                     * @description confirm with this open attribute: never looser than proposed. open attribute (开放属性, R2.5): unconditional 无条件开放, conditional 有条件开放, none 不予开放
+                     * @enum {unknown}
+                     */
                     openAttribute?: "unconditional" | "conditional" | "none";
                 };
             };
@@ -3834,7 +3843,10 @@ export interface operations {
                     code: string;
                     name: string;
                     description?: string | null;
-                    /** @description defaults to the caller's unit; a steward may name only its own */
+                    /**
+                     * @description defaults to the caller's unit; a steward may name only its own
+                     * @example CS
+                     */
                     producerUnit?: string;
                     /** @description what the data is about ("student basic information"): one live dataset per subject (一数一源, R2.6) */
                     subject: string;
