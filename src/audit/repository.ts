@@ -80,7 +80,7 @@ function eventsJson (rows: StoredEvent[]): string {
   })))
 }
 
-/** The persons one event served (persons/trace.ts), written beside it by audit_append (migrations/0020, 0023). */
+/** The persons one event served (persons/trace.ts), written beside it by audit_append (migrations/0020, 0026). */
 export interface PersonTrace { seq: string, recordedAt: string, digests: readonly Buffer[] }
 
 /**

@@ -1,4 +1,4 @@
-// migrations/0023_person_trace_per_event.ts on a database of the release before it: the person
+// migrations/0026_person_trace_per_event.ts on a database of the release before it: the person
 // traces of 0020 (a row per person and event, 32-byte digests) become a row per event (16-byte
 // digests under their prefixes) and are found beside the traces written after the upgrade; down
 // moves them back into audit_person_accesses, and up again.
@@ -14,7 +14,7 @@ const digest = (n: number) => createHash('sha256').update(`person ${n}`).digest(
 const hex = (...digests: Buffer[]) => Buffer.concat(digests).toString('hex')
 
 t.test('the traces of 0020 stay findable beside new ones; down and up again', async (t) => {
-  const { db, handle, before } = await databaseBefore(t, '0023_person_trace_per_event')
+  const { db, handle, before } = await databaseBefore(t, '0026_person_trace_per_event')
   const at = new Date().toISOString()
   const event = (seq: number) => ({
     seq,

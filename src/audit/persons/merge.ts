@@ -1,5 +1,5 @@
 /**
- * When the trace's index merges its pending list (migrations/0023): the keys of new traces go to the
+ * When the trace's index merges its pending list (migrations/0026): the keys of new traces go to the
  * GIN index's pending list, a sequential append; merging them into the index costs more, so the
  * audit log's background work does it, not the append that every read waits for. After
  * MERGE_PERSONS persons traced by the process (about 20 bytes each in the list: a lookup scans a

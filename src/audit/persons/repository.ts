@@ -31,7 +31,7 @@ export interface PersonAccessRow {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** The person-access trace (migrations/0023): audit_person_reads beside the chained events. */
+/** The person-access trace (migrations/0026): audit_person_reads beside the chained events. */
 export function createPersonAccessRepository (db: Kysely<Database>) {
   return {
     /**

@@ -1,5 +1,5 @@
 /**
- * How the trace stores a person's digest (migrations/0023): the keyed digest truncated to its first
+ * How the trace stores a person's digest (migrations/0026): the keyed digest truncated to its first
  * 16 bytes (HMAC truncated to 128 bits), and, as the key of the GIN index, its first four bytes as a
  * signed big-endian integer. A lookup compares the whole 16 bytes: a shared prefix never matches.
  */
