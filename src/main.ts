@@ -76,7 +76,7 @@ async function migrateCommand (args: string[]): Promise<number> {
       loadSigningKey(config, { generate: true })
       const { loadMaskingKey } = await import('./masking/keys.js')
       loadMaskingKey(config, { generate: true })
-      const { loadMasterKeys } = await import('./catalog/encryption/masters.js')
+      const { loadMasterKeys } = await import('./platform/masters.js')
       loadMasterKeys(config, { generate: true })
     }
     return 0
@@ -112,7 +112,7 @@ async function keysCommand (args: string[]): Promise<number> {
   const config = loadConfig()
   const log = pino({ level: config.LOG_LEVEL })
   const [{ createDatabase }, { pendingMigrations }, { createKeyring }, { loadMasterKeys }] = await Promise.all([
-    import('./db/create-db.js'), import('./db/migrator.js'), import('./catalog/encryption/keyring.js'), import('./catalog/encryption/masters.js')
+    import('./db/create-db.js'), import('./db/migrator.js'), import('./catalog/encryption/keyring.js'), import('./platform/masters.js')
   ])
   const masters = loadMasterKeys(config, { generate: false })
   const database = await createDatabase(config, log)
@@ -141,7 +141,7 @@ async function backupCommand (args: string[]): Promise<number> {
   const { out } = usage(() => parseArgs({ args, options: { out: { type: 'string' } }, strict: true }).values)
   if (!out) throw new UsageError('backup needs --out FILE')
   const config = loadConfig()
-  const { backupCommand } = await import('./platform/backup/cli.js')
+  const { backupCommand } = await import('./cli/backup/cli.js')
   return await backupCommand(config, out, (text) => process.stdout.write(text))
 }
 
@@ -149,7 +149,7 @@ async function restoreCommand (args: string[]): Promise<number> {
   const values = usage(() => parseArgs({ args, options: { in: { type: 'string' }, check: { type: 'boolean', default: false } }, strict: true }).values)
   if (!values.in) throw new UsageError('restore needs --in FILE')
   const config = loadConfig()
-  const { restoreCommand } = await import('./platform/backup/cli.js')
+  const { restoreCommand } = await import('./cli/backup/cli.js')
   return await restoreCommand(config, values.in, { check: values.check ?? false }, (text) => process.stdout.write(text))
 }
 

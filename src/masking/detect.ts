@@ -1,4 +1,4 @@
-import { SENSITIVE_PI_TYPES } from '../catalog/datasets/vocabulary.js'
+import { SENSITIVE_PI_TYPES } from '../platform/vocabulary.js'
 import type { Row, Rule } from './engine.js'
 import {
   ageOn, chineseSurname, idNumberBirthDate, isBankCard, isEmail, isEthnicity, isIp, isLicensePlate, isMobile, isPassport,

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net'
-import { idNumberCheckCharacter, isCalendarDate } from '../catalog/records/id-number.js'
+import { idNumberCheckCharacter, isCalendarDate } from '../platform/id-number.js'
 
 /**
  * Chinese personal-information formats: validators the detector and the surrogate generator share.

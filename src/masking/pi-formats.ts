@@ -1,4 +1,4 @@
-import { PI_TYPES } from '../catalog/datasets/vocabulary.js'
+import { PI_TYPES } from '../platform/vocabulary.js'
 import {
   addressEnds, chineseSurnameCode, cityRepeatsProvince, districtEnd, isEmail, isEmailLocalPart, isIPv4, isIPv6, isMobile, normaliseMobile, parseAddress,
   parseDate, surnameLength

@@ -1,5 +1,5 @@
 import type { StoredField } from '../db/database.js'
-import { SENSITIVE_PI_TYPES } from '../catalog/datasets/vocabulary.js'
+import { SENSITIVE_PI_TYPES } from '../platform/vocabulary.js'
 import type { Rule } from './engine.js'
 
 /**

@@ -1,5 +1,6 @@
+import { DatasetCodeSchema } from '../platform/codes.js'
 import { Type, type Static } from 'typebox'
-import { DatasetCodeSchema } from '../catalog/datasets/schemas.js'
+
 import { pageOf, PaginationQuerySchema } from '../platform/schemas.js'
 import { MASKING_PI_TYPES } from './pi-formats.js'
 import { PROFILES } from './profiles.js'

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { idNumberCheckCharacter } from '../catalog/records/id-number.js'
+import { idNumberCheckCharacter } from '../platform/id-number.js'
 import { isEmail, luhnCheckDigit, SURNAMES } from './formats.js'
 import { codePoints } from './text.js'
 

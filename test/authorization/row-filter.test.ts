@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkRowFilter, rowFilterSql, type RowFilter } from '../../src/authorization/row-filter.js'
+import { checkRowFilter, rowFilterSql, type RowFilter } from '../../src/platform/row-filter.js'
 import { FieldError } from '../../src/platform/errors.js'
 import { build } from '../helpers/build.js'
 import { insertDataset, STUDENT_FIELDS } from '../helpers/catalog.js'

@@ -3,7 +3,7 @@
 // and a failure in any chunk, in the sealing or in the database, leaves nothing of the batch.
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { rowFilterSql } from '../../src/authorization/row-filter.js'
+import { rowFilterSql } from '../../src/platform/row-filter.js'
 import { ENCRYPTED_MARK } from '../../src/catalog/encryption/codec.js'
 import { recordSealer } from '../../src/catalog/encryption/seal-records.js'
 import { createRecordRepository, UPSERT_CHUNK, type BatchSummary } from '../../src/catalog/records/repository.js'

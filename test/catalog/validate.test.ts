@@ -1,7 +1,7 @@
 import t from 'tap'
 import { parseNdjson } from '../../src/catalog/records/ndjson.js'
 import type { StoredField } from '../../src/db/database.js'
-import { idNumberCheckCharacter, idNumberProblem, isCalendarDate } from '../../src/catalog/records/id-number.js'
+import { idNumberCheckCharacter, idNumberProblem, isCalendarDate } from '../../src/platform/id-number.js'
 import {
   compileField, compileRowValidator, isDate, isDateTime, isEmail, keyFromPath, keyPath, recordKey, validateBatch, type RecordSpec
 } from '../../src/catalog/records/validate.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { idNumberCheckCharacter } from '../../src/catalog/records/id-number.js'
+import { idNumberCheckCharacter } from '../../src/platform/id-number.js'
 import { eventsOf } from '../../src/platform/events.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { field, insertDataset, STUDENT_FIELDS } from '../helpers/catalog.js'

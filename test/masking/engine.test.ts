@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto'
 import { keyedDigest, keyedHash, REDACT, type CompileContext } from '../../src/masking/strategies.js'
 import { maskMiddle } from '../../src/masking/text.js'
 import { FieldError } from '../../src/platform/errors.js'
-import { idNumberCheckCharacter } from '../../src/catalog/records/id-number.js'
+import { idNumberCheckCharacter } from '../../src/platform/id-number.js'
 
 const validId = (first17: string) => first17 + idNumberCheckCharacter(first17)
 

@@ -10,7 +10,7 @@ import { masterFingerprint } from '../../src/catalog/encryption/keyring.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { AeadError } from '../../src/platform/aead.js'
 import { CIPHERS, loadMasterKey, masterKeyOf, parseMasterKey } from '../../src/platform/master-key.js'
-import { loadDeploymentMasterKey } from '../../src/catalog/encryption/masters.js'
+import { loadDeploymentMasterKey } from '../../src/platform/masters.js'
 
 const hex = () => randomBytes(32).toString('hex')
 

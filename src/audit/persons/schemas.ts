@@ -1,5 +1,6 @@
+import { DatasetCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
-import { DatasetCodeSchema } from '../../catalog/datasets/schemas.js'
+
 import { PaginationQuerySchema } from '../../platform/schemas.js'
 
 export const PersonAccessParamsSchema = Type.Object({

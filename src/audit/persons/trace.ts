@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely'
-import { loadMasterKeys } from '../../catalog/encryption/masters.js'
+import { loadMasterKeys } from '../../platform/masters.js'
 import type { Config } from '../../config.js'
 import type { Dataset } from '../../db/database.js'
 import type { HashAlgorithm } from '../../masking/keys.js'

@@ -1,5 +1,6 @@
+import { UnitCodeSchema } from '../../platform/codes.js'
 import { Type } from 'typebox'
-import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+
 import { IdSchema } from '../share-requests/schemas.js'
 
 const timestamp = Type.String({ format: 'date-time' })

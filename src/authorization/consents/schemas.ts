@@ -1,7 +1,8 @@
+import { DatasetCodeSchema, UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
-import { DatasetCodeSchema } from '../../catalog/datasets/schemas.js'
+
 import { RejectionSchema } from '../../catalog/records/schemas.js'
-import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
 import { PURPOSE_CODE_PATTERN, PurposeCodeSchema } from '../purposes/schemas.js'
 

@@ -1,6 +1,7 @@
+import { DatasetCodeSchema, UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
-import { DatasetCodeSchema, FieldNameSchema } from '../../catalog/datasets/schemas.js'
-import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+import { FieldNameSchema } from '../../catalog/datasets/schemas.js'
+
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
 
 const IdSchema = Type.String({ format: 'uuid', description: 'id of the open request', examples: ['7c1e2a3b-4d5f-4a6b-8c9d-0e1f2a3b4c5d'] })

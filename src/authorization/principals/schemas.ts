@@ -1,5 +1,6 @@
+import { UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
-import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+
 import { ROLES } from '../../platform/auth/roles.js'
 import { PersonSubSchema } from '../../platform/clients/schemas.js'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'

@@ -3,7 +3,7 @@ import type {
   Database, Grant, NewShareRequest, ReviewParty, ShareRequest, ShareRequestReview, ShareRequestUpdate, StoredField
 } from '../../db/database.js'
 import { CAMPUS_TODAY } from '../../platform/calendar.js'
-import { rowFilterSql, type BlindLookup, type RowFilter } from '../row-filter.js'
+import { rowFilterSql, type BlindLookup, type RowFilter } from '../../platform/row-filter.js'
 import type { UnitScope } from '../visibility.js'
 
 type Db = Kysely<Database> | Transaction<Database>

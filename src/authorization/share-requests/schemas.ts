@@ -1,6 +1,7 @@
+import { DatasetCodeSchema, UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
-import { DatasetCodeSchema, FieldNameSchema } from '../../catalog/datasets/schemas.js'
-import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+import { FieldNameSchema } from '../../catalog/datasets/schemas.js'
+
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
 import { PURPOSE_CODE_PATTERN } from '../purposes/schemas.js'
 

@@ -1,6 +1,7 @@
+import { DatasetCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
-import { DatasetCodeSchema, FieldNameSchema } from '../datasets/schemas.js'
+import { FieldNameSchema } from '../datasets/schemas.js'
 import { CORRECTION_STATUSES } from './table.js'
 
 const IdSchema = Type.String({ format: 'uuid', description: 'id of the correction' })

@@ -7,7 +7,7 @@ import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { createDatasetRepository } from './repository.js'
 import { GradeSchema, NationalGradeSchema } from './schemas.js'
 import { createDatasetService } from './service.js'
-import { gradeRank, nationalRank } from './vocabulary.js'
+import { gradeRank, nationalRank } from '../../platform/vocabulary.js'
 
 const LevelSchema = Type.Object({
   sensitivity: Type.Integer({ minimum: 1, maximum: 4, description: 'field sensitivity level' }),

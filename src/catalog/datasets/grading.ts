@@ -4,7 +4,7 @@ import { FieldError } from '../../platform/errors.js'
 import type { FieldInput } from './schemas.js'
 import {
   defaultFormat, gradeRank, minimumSensitivity, nationalRank, SENSITIVE_PI_TYPES, type Grade, type NationalGrade
-} from './vocabulary.js'
+} from '../../platform/vocabulary.js'
 
 /**
  * Grading rules of the catalog: grading follows the data and the highest wins (就高从严). A dataset's

@@ -1,7 +1,7 @@
 import type { Dataset, StoredField, StoredGradingProposal } from '../../db/database.js'
 import { piFlags } from './grading.js'
 import type { UpdateDataset } from './schemas.js'
-import { attributeRank, gradeRank, nationalRank } from './vocabulary.js'
+import { attributeRank, gradeRank, nationalRank } from '../../platform/vocabulary.js'
 
 /**
  * Which changes of a producer loosen protection (001 §8(1), §39: the office grades the catalog). On a

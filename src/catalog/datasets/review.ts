@@ -8,7 +8,7 @@ import { checkCollection } from './collection.js'
 import { createDatasetRepository } from './repository.js'
 import type { GradingReview, UpdateDataset } from './schemas.js'
 import { createDatasetService } from './service.js'
-import { attributeRank, gradeRank } from './vocabulary.js'
+import { attributeRank, gradeRank } from '../../platform/vocabulary.js'
 
 /**
  * The office's grading review (001 §8(1), §39): a steward proposes a dataset's grade, attributes

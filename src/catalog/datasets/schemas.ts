@@ -1,10 +1,12 @@
+import { UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
+import { DatasetCodeSchema } from '../../platform/codes.js'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
-import { UnitCodeSchema } from '../units/schemas.js'
+
 import {
   ATTRIBUTES, CATEGORIES, COLLECTION_FREQUENCIES, COLLECTION_METHODS, FIELD_FORMATS, FIELD_TYPES, FREQUENCIES, GRADES, GRADING_STATUSES,
   NATIONAL_GRADES, PI_TYPES, STATUSES
-} from './vocabulary.js'
+} from '../../platform/vocabulary.js'
 
 const labelled = <const T extends readonly string[]>(values: T, description: string) => Type.Enum([...values] as T[number][], { description })
 
@@ -70,9 +72,6 @@ export const CollectionSchema = Type.Object({
 })
 export type Collection = Static<typeof CollectionSchema>
 
-export const DatasetCodeSchema = Type.String({
-  pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'dataset code: letters, digits, _ and -, at most 64', examples: ['student_basic']
-})
 export const FieldNameSchema = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,62}$', description: 'field name: a letter, then letters, digits and _' })
 
 export const MaskingRuleSchema = Type.Object({

@@ -13,7 +13,7 @@ import {
 import { loosened, splitChange } from './proposal.js'
 import { createDatasetRepository, type DatasetChanges } from './repository.js'
 import type { CreateDataset, UpdateDataset } from './schemas.js'
-import { gradeRank, higherGrade, higherNationalGrade, nationalRank, type Grade, type NationalGrade } from './vocabulary.js'
+import { gradeRank, higherGrade, higherNationalGrade, nationalRank, type Grade, type NationalGrade } from '../../platform/vocabulary.js'
 
 type Trx = Transaction<Database>
 

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
-import type { RowFilter } from '../../authorization/row-filter.js'
+import type { RowFilter } from '../../platform/row-filter.js'
 import { createGrantRepository, effectiveStatus } from '../../authorization/grants/repository.js'
 import { withdrawOpenRequests } from '../../authorization/share-requests/withdraw-open.js'
 import type { Database, Dataset, Destruction, DestructionReview } from '../../db/database.js'

@@ -1,6 +1,6 @@
+import { DatasetCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
-import { DatasetCodeSchema } from '../datasets/schemas.js'
 
 export const IdParamsSchema = Type.Object({ id: Type.String({ format: 'uuid', examples: ['0b6c9a52-8f1d-4c3e-9a7b-2d4e6f8a0c1e'] }) })
 

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely'
-import { rowFilterSql, type BlindLookup, type RowFilter } from '../../authorization/row-filter.js'
+import { rowFilterSql, type BlindLookup, type RowFilter } from '../../platform/row-filter.js'
 import type { Dataset, Destruction } from '../../db/database.js'
 import { checkSealedFilter } from '../encryption/filter.js'
 

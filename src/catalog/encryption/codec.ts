@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto'
 import { keyedDigest } from '../../masking/strategies.js'
 import type { Dataset } from '../../db/database.js'
 import { AeadError, open, seal, type AeadSuite } from '../../platform/aead.js'
-import { SENSITIVE_PI_TYPES } from '../datasets/vocabulary.js'
+import { SENSITIVE_PI_TYPES } from '../../platform/vocabulary.js'
 import type { Keyring } from './keyring.js'
 
 /**

@@ -1,4 +1,4 @@
-import { checkRowFilter, type BlindLookup, type RowFilter } from '../../authorization/row-filter.js'
+import { checkRowFilter, type BlindLookup, type RowFilter } from '../../platform/row-filter.js'
 import type { Dataset } from '../../db/database.js'
 import { FieldError } from '../../platform/errors.js'
 import { encryptedFields } from './codec.js'

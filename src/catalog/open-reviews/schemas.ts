@@ -1,6 +1,7 @@
+import { DatasetCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
 import { PaginationQuerySchema } from '../../platform/schemas.js'
-import { DatasetCodeSchema, OpenAttributeSchema } from '../datasets/schemas.js'
+import { OpenAttributeSchema } from '../datasets/schemas.js'
 
 const timestamp = Type.String({ format: 'date-time' })
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])

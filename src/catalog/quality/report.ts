@@ -1,5 +1,5 @@
 import type { StoredField } from '../../db/database.js'
-import { FRESHNESS_DAYS } from '../datasets/vocabulary.js'
+import { FRESHNESS_DAYS } from '../../platform/vocabulary.js'
 import type { Anomaly, Counts, Freshness, PersonScale, QualityReport, RetentionStatus } from './schemas.js'
 
 const DAY_MS = 86_400_000

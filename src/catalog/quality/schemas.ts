@@ -1,7 +1,7 @@
+import { DatasetCodeSchema, UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
-import { DatasetCodeSchema, FrequencySchema } from '../datasets/schemas.js'
-import { UnitCodeSchema } from '../units/schemas.js'
+import { FrequencySchema } from '../datasets/schemas.js'
 
 const Timestamp = Type.String({ format: 'date-time' })
 const Share = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])

@@ -1,5 +1,5 @@
+import { DatasetCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
-import { DatasetCodeSchema } from '../datasets/schemas.js'
 
 /** Records one ingest request may carry. */
 export const MAX_BATCH_ROWS = 10_000

@@ -1,5 +1,5 @@
 import type { StoredField } from '../../db/database.js'
-import { idNumberProblem, isCalendarDate } from './id-number.js'
+import { idNumberProblem, isCalendarDate } from '../../platform/id-number.js'
 
 /**
  * Row validation of record ingest: pure functions over a dataset's field list. A field gets at most

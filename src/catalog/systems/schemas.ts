@@ -1,7 +1,6 @@
+import { DatasetCodeSchema, UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
-import { DatasetCodeSchema } from '../datasets/schemas.js'
-import { UnitCodeSchema } from '../units/schemas.js'
 
 export const SystemIdSchema = Type.String({ format: 'uuid', description: 'id of the business system', examples: ['0b8f3c2e-6a51-4f0e-9d7c-2f4a1e5b9c30'] })
 

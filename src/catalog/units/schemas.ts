@@ -1,11 +1,6 @@
 import { Type, type Static } from 'typebox'
+import { UnitCodeSchema } from '../../platform/codes.js'
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
-
-export const UnitCodeSchema = Type.String({
-  pattern: '^[A-Za-z0-9_-]{1,32}$',
-  description: 'unit code: letters, digits, _ and -, at most 32',
-  examples: ['CS']
-})
 
 const OfficerSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 100, description: 'name of the data-protection officer (数据保护负责人, R1.4)' }),

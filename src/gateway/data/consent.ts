@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Database, Grant } from '../../db/database.js'
-import type { RowFilter } from '../../authorization/row-filter.js'
+import type { RowFilter } from '../../platform/row-filter.js'
 import { predicateOf, type GrantView } from './plan.js'
 import type { ReadPlan, StoredRow } from './reader.js'
 

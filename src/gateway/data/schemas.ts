@@ -1,5 +1,6 @@
+import { DatasetCodeSchema } from '../../platform/codes.js'
 import { Type } from 'typebox'
-import { DatasetCodeSchema } from '../../catalog/datasets/schemas.js'
+
 import { DATA_FORMATS } from './format.js'
 import { DEFAULT_LIMIT, MAX_LIMIT, WHERE_OPERATORS } from './plan.js'
 

@@ -1,5 +1,6 @@
+import { UnitCodeSchema } from '../codes.js'
 import { Type, type Static } from 'typebox'
-import { UnitCodeSchema } from '../../catalog/units/schemas.js'
+
 import { MAX_ALLOWED_ADDRESSES } from '../auth/terminal-control.js'
 import { PaginationQuerySchema, pageOf } from '../schemas.js'
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import { createMigrator } from '../../db/migrator.js'
-import type { MasterKey } from '../master-key.js'
+import type { MasterKey } from '../../platform/master-key.js'
 import { BackupError, openBackup, type BackupHeader, type BackupTrailer } from './format.js'
 import { loadDump } from './load.js'
 import { SEEDED_TABLES, appliedMigrations, describeTables, knownMigrations, listSequences, occupiedTables, useCanonicalText } from './schema.js'

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Config } from '../../config.js'
-import { loadMasterKey, masterKeyOf, parseMasterKey, type MasterKey } from '../../platform/master-key.js'
+import type { Config } from '../config.js'
+import { loadMasterKey, masterKeyOf, parseMasterKey, type MasterKey } from './master-key.js'
 
 type MasterConfig = Pick<Config, 'DATAGATE_MASTER_KEY' | 'DATAGATE_MASTER_KEY_FILE' | 'DATAGATE_MASTER_KEY_PREVIOUS' | 'dataDir'>
 

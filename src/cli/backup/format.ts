@@ -3,8 +3,8 @@ import { open as openFile, type FileHandle } from 'node:fs/promises'
 import { Transform, type TransformCallback } from 'node:stream'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
-import { AeadError, open as aeadOpen, seal as aeadSeal } from '../aead.js'
-import { CIPHERS, type MasterKey } from '../master-key.js'
+import { AeadError, open as aeadOpen, seal as aeadSeal } from '../../platform/aead.js'
+import { CIPHERS, type MasterKey } from '../../platform/master-key.js'
 
 /**
  * The backup file: a clear header, then frames of authenticated ciphertext.

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import { sql, type Kysely } from 'kysely'
-import type { Cipher, MasterKey } from '../master-key.js'
+import type { Cipher, MasterKey } from '../../platform/master-key.js'
 import { BackupError, FrameWriter, newHeader } from './format.js'
 import { appliedMigrations, describeTables, listSequences, useCanonicalText, type TableInfo } from './schema.js'
 

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely'
 import type { StoredField } from '../db/database.js'
-import { FieldError } from '../platform/errors.js'
+import { FieldError } from './errors.js'
 
 /**
  * Row filters of share requests and grants: structured JSON, never SQL. Each key is a field of the
