@@ -3,6 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { liveBlacklist } from './audit/blacklist/repository.js'
 import auditLog from './audit/log-plugin.js'
+import { createSharingControl } from './authorization/index.js'
+import { createDatasetDirectory } from './catalog/index.js'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/create-db.js'
 import dbPlugin from './db/plugin.js'
@@ -64,6 +66,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   // external and platform plugins, in load order
   await app.register(dbPlugin, { handle: options.database, close: options.closeDatabase ?? true })
+  // what one service asks of another above it, wired here (platform/ports.ts, docs/architecture.md)
+  app.decorate('ports', { datasets: createDatasetDirectory(app.db), sharing: createSharingControl(app.db) })
   await app.register(problem)
   await app.register(docs, { mode, enabled: config.DOCS_ENABLED }) // first, so that it sees every route
   await app.register(observability, {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { InterestCheck } from '../catalog/datasets/access.js'
+import type { InterestCheck } from '../catalog/index.js'
 import type { Database } from '../db/database.js'
 import { createShareRequestRepository } from './share-requests/repository.js'
 

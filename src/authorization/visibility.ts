@@ -1,4 +1,4 @@
-import { isOffice } from '../catalog/datasets/access.js'
+import { isOffice } from '../platform/auth/roles.js'
 import type { Principal } from '../platform/auth/plugin.js'
 
 /**

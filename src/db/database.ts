@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
-import type { RecordCorrectionTable } from '../catalog/corrections/table.js'
+import type { RecordCorrectionTable } from '../catalog/index.js'
 
 /** Timestamps come back as Date, may be written as Date or ISO string, and default in SQL. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>

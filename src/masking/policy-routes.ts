@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { isOffice } from '../catalog/datasets/access.js'
-import { createDatasetRepository } from '../catalog/datasets/repository.js'
-import { DatasetNotFoundError } from '../catalog/errors.js'
+import { isOffice } from '../platform/auth/roles.js'
 import type { Dataset, MaskingPolicy } from '../db/database.js'
 import type { Principal } from '../platform/auth/plugin.js'
 import { FieldError } from '../platform/errors.js'
@@ -21,7 +19,7 @@ const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
 
 /** Policies of datasets: the office edits them; the office, auditors and the producer unit's stewards read them. */
 export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = async (app, { key }) => {
-  const datasets = createDatasetRepository(app.db)
+  const datasets = app.ports.datasets
   const policies = createPolicyRepository(app.db)
   // validation only: no keyed output leaves these routes
   const ctx = (): CompileContext => ({ key, scope: 'policy-check', today: new Date() })
@@ -29,7 +27,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asyn
   /** A steward reads its own unit's policies only; another unit's dataset does not exist for it. */
   async function readable (code: string, principal: Principal): Promise<Dataset> {
     const row = await datasets.find(code)
-    if (!row || (!isOffice(principal) && row.producer_unit !== principal.unit)) throw new DatasetNotFoundError(code)
+    if (!row || (!isOffice(principal) && row.producer_unit !== principal.unit)) throw datasets.notFound(code)
     return row
   }
 
@@ -81,7 +79,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asyn
   }, async (request) => {
     const principal = request.principal!
     const row = await datasets.find(request.params.dataset)
-    if (!row) throw new DatasetNotFoundError(request.params.dataset)
+    if (!row) throw datasets.notFound(request.params.dataset)
     const { profiles, reason, expectedVersion } = request.body
     checkPolicy(row.fields, profiles as PolicyProfiles, ctx())
     const saved = await app.db.transaction().execute(async (trx) => {

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { createDatasetService } from '../catalog/datasets/service.js'
 import { FieldError } from '../platform/errors.js'
 import { recordEvent } from '../platform/events.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
@@ -33,7 +32,7 @@ const rowLimit = async (request: FastifyRequest) => {
 export const applyScope = (unit: string, scope: string | undefined) => `apply:${unit}:${scope ?? ''}`
 
 export const maskingRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = async (app, { key }) => {
-  const datasets = createDatasetService(app.db)
+  const datasets = app.ports.datasets
   const policies = createPolicyRepository(app.db)
   const bodyLimit = Math.max(MASKING_BODY_LIMIT_BYTES, app.initialConfig.bodyLimit ?? 0)
 

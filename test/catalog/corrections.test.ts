@@ -183,7 +183,7 @@ t.test('the producer\'s steward decides; an accepted correction is made by the b
 })
 
 t.test('the deadline: working days on the campus calendar; overdue listed and alerted once', async (t) => {
-  const workflow = createCorrectionWorkflow(db, h.app.encryption, h.config)
+  const workflow = createCorrectionWorkflow(db, h.app.encryption, h.config, h.app.ports.sharing)
   // Friday 25 September 2026, 10:00 campus time: the Sunday after is worked, the National Day week is off
   const friday = new Date('2026-09-25T02:00:00.000Z')
   const old = await workflow.report({ ...MATH_READER, roles: ['consumer'] }, 'students', { ...phoneReport, recordKey: '2026000003' }, 'test', friday)

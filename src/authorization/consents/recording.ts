@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely'
-import { canSee } from '../../catalog/datasets/access.js'
+import { canSee } from '../../catalog/index.js'
 import type { Database, Dataset, Purpose } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { BatchTooLargeError, NDJSON, parseNdjson } from '../../catalog/records/ndjson.js'
+import { BatchTooLargeError, NDJSON, parseNdjson } from '../../catalog/index.js'
 import { FieldError } from '../../platform/errors.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'

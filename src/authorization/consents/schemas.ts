@@ -1,7 +1,7 @@
 import { DatasetCodeSchema, UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
 
-import { RejectionSchema } from '../../catalog/records/schemas.js'
+import { RejectionSchema } from '../../catalog/index.js'
 
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
 import { PURPOSE_CODE_PATTERN, PurposeCodeSchema } from '../purposes/schemas.js'

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { createDatasetRepository } from '../../catalog/datasets/repository.js'
+import { createDatasetRepository } from '../../catalog/index.js'
 import type { Database, Grant, StoredField } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { campusToday } from '../../platform/calendar.js'

@@ -1,6 +1,6 @@
 import { DatasetCodeSchema, UnitCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
-import { FieldNameSchema } from '../../catalog/datasets/schemas.js'
+import { FieldNameSchema } from '../../catalog/index.js'
 
 import { PaginationQuerySchema, pageOf } from '../../platform/schemas.js'
 import { DaySchema, IdSchema, RowFilterSchema } from '../share-requests/schemas.js'

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
-import { createDatasetRepository } from '../../catalog/datasets/repository.js'
-import { openStateOf } from '../../catalog/open-reviews/repository.js'
+import { createDatasetRepository } from '../../catalog/index.js'
+import { openStateOf } from '../../catalog/index.js'
 import type { Database, OpenRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'

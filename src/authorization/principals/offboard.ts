@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
-import { addBlacklistEntry } from '../../audit/blacklist/repository.js'
+import { addBlacklistEntry } from '../../audit/index.js'
 import type { Database, Offboarding } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { createClientRepository } from '../../platform/clients/repository.js'

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { loadMaskingKey } from '../../masking/keys.js'
+import { loadMaskingKey } from '../../masking/index.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { runEvery } from '../../platform/timers.js'
@@ -17,7 +17,7 @@ const readers = { roles: ['consumer', 'steward', 'security_admin', 'auditor'] } 
 
 /** Data-error correction (001 §33, §64(3)): reported by the units that use a dataset, decided and made by its producer. */
 export const correctionRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const workflow = createCorrectionWorkflow(app.db, app.encryption, app.config)
+  const workflow = createCorrectionWorkflow(app.db, app.encryption, app.config, app.ports.sharing)
   const corrections = createCorrectionRepository(app.db)
   const ctx = { db: app.db, encryption: app.encryption, key: loadMaskingKey(app.config, { generate: true }) }
 

@@ -1,16 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
-import { createGrantRepository } from '../../authorization/grants/repository.js'
 import type { Config } from '../../config.js'
 import type { Database, Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { addWorkingDays, campusCalendar } from '../../platform/calendar.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
-import { canSee } from '../datasets/access.js'
+import type { SharingControl } from '../../platform/ports.js'
+import { visibleDataset } from '../datasets/directory.js'
 import { createDatasetRepository } from '../datasets/repository.js'
 import type { Encryption } from '../encryption/plugin.js'
-import { DatasetNotFoundError, DatasetStateError } from '../errors.js'
+import { DatasetStateError } from '../errors.js'
 import { createRecordRepository } from '../records/repository.js'
 import { compileField, keyFromPath } from '../records/validate.js'
 import { CorrectionForbiddenError, CorrectionNotFoundError, CorrectionStateError } from './errors.js'
@@ -32,18 +32,15 @@ const about = (row: RecordCorrection) => ({ field: row.field, keyDigest: keyDige
  * Data-error correction (001 §33, §64(3)): units that use a dataset report errors in its records,
  * the producer unit decides and corrects them within a deadline on the campus calendar.
  */
-export function createCorrectionWorkflow (db: Kysely<Database>, encryption: Encryption, settings: CorrectionSettings) {
+export function createCorrectionWorkflow (db: Kysely<Database>, encryption: Encryption, settings: CorrectionSettings, sharing: SharingControl) {
   const datasets = createDatasetRepository(db)
   const records = createRecordRepository(db)
-  const grants = createGrantRepository(db)
   const corrections = createCorrectionRepository(db)
   const calendar = campusCalendar(settings)
 
   /** The dataset as the caller may know it: another unit's draft does not exist for it. */
   async function visible (code: string, principal: Principal): Promise<Dataset> {
-    const dataset = await datasets.find(code)
-    if (!dataset || !canSee(principal, dataset)) throw new DatasetNotFoundError(code)
-    return dataset
+    return await visibleDataset(datasets, code, principal)
   }
 
   /** Reporters: a unit holding a live grant on the dataset, or the office on a person's behalf; never the producer itself. */
@@ -52,8 +49,7 @@ export function createCorrectionWorkflow (db: Kysely<Database>, encryption: Encr
     if (principal.unit === dataset.producer_unit) {
       throw new CorrectionForbiddenError(`the producer unit ${dataset.producer_unit} corrects the records of ${dataset.code} through ingest`)
     }
-    const held = await grants.list({ consumer: principal.unit, producer: null }, { dataset: dataset.code, consumerUnit: principal.unit, status: 'active', limit: 1 })
-    if (held.length === 0) {
+    if (!await sharing.holdsActiveGrant(dataset.code, principal.unit)) {
       throw new CorrectionForbiddenError(`errors in the records of ${dataset.code} are reported by units holding a grant on it, and by the data-management office`)
     }
   }

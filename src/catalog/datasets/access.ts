@@ -1,15 +1,12 @@
 import type { Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
+import { isOffice } from '../../platform/auth/roles.js'
 
 /**
  * Who sees what of the catalog (metadata access control, R2.8). The office (security_admin) and the
  * auditors see every entry; a unit sees its own drafts; everyone authenticated sees published,
  * retired and destroyed entries, except the field list of a restricted important dataset.
  */
-export function isOffice (principal: Principal): boolean {
-  return principal.roles.includes('security_admin') || principal.roles.includes('auditor')
-}
-
 export function isProducer (principal: Principal, row: Dataset): boolean {
   return principal.unit === row.producer_unit
 }

@@ -5,8 +5,8 @@ import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { decodeCursor, paginate } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, PaginationQuerySchema, problems } from '../../platform/schemas.js'
-import { createInterestCheck } from '../../authorization/interest.js'
-import { draftScope, fieldsHidden, isOffice, isProducer } from './access.js'
+import { draftScope, fieldsHidden, isProducer } from './access.js'
+import { isOffice } from '../../platform/auth/roles.js'
 import { gradingReviewRoutes } from './review-routes.js'
 import { createDatasetRepository, toDatasetView } from './repository.js'
 import {
@@ -27,7 +27,7 @@ const seesProposal = (principal: Principal, row: Dataset) => isProducer(principa
 export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const datasets = createDatasetRepository(app.db)
   const service = createDatasetService(app.db)
-  const hasInterest = createInterestCheck(app.db)
+  const hasInterest = app.ports.sharing.hasInterest
   await app.register(gradingReviewRoutes)
 
   app.post('/datasets', {

@@ -7,6 +7,7 @@ import {
   DatasetExistsError, DatasetNotFoundError, DatasetStateError, GradingConflictError, GradingUnconfirmedError, NotProducerError, SubjectTakenError
 } from '../errors.js'
 import { canSee, isProducer } from './access.js'
+import { visibleDataset } from './directory.js'
 import {
   checkAgainstFloor, checkAttributes, checkKeys, checkRestriction, gradeFloor, normalizeFields, piFlags, type Floor
 } from './grading.js'
@@ -170,9 +171,7 @@ export function createDatasetService (db: Kysely<Database>) {
   return {
     /** The dataset as this caller may see it; 404 when unknown or a draft of another unit. */
     async visible (code: string, actor: Principal): Promise<Dataset> {
-      const row = await datasets.find(code)
-      if (!row || !canSee(actor, row)) throw new DatasetNotFoundError(code)
-      return row
+      return await visibleDataset(datasets, code, actor)
     },
 
     async create (input: CreateDataset, actor: Principal, requestId: string): Promise<Dataset> {

@@ -1,9 +1,8 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { RowFilter } from '../../platform/row-filter.js'
-import { createGrantRepository, effectiveStatus } from '../../authorization/grants/repository.js'
-import { withdrawOpenRequests } from '../../authorization/share-requests/withdraw-open.js'
 import type { Database, Dataset, Destruction, DestructionReview } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
+import type { SharingControl } from '../../platform/ports.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
 import { createDatasetRepository } from '../datasets/repository.js'
@@ -51,43 +50,14 @@ function currentFilter (d: Destruction, dataset: Dataset): RowFilter | null {
  * deleted by the gateways' sweep) and its data key destroyed (crypto-shredding); then the certificate is written and the event
  * carries its digest. Nothing of it happens unless all of it does.
  */
-export function createDestructionExecution (db: Kysely<Database>, encryption: Encryption) {
+export function createDestructionExecution (db: Kysely<Database>, encryption: Encryption, sharing: SharingControl) {
   const repo = createDestructionRepository(db)
   const datasets = createDatasetRepository(db)
-  const grants = createGrantRepository(db)
 
   async function wholeDataset (trx: Trx, d: Destruction, dataset: Dataset, actor: Principal, requestId: string) {
     await datasets.update(dataset.code, { status: 'destroyed' }, trx)
     const reason = `dataset ${dataset.code} destroyed (destruction ${d.id})`
-    // requests before grants: a request being activated right now is waited for, and its grant revoked below
-    const withdrawn = await withdrawOpenRequests(trx, { dataset: dataset.code }, reason)
-    for (const r of withdrawn) {
-      await recordEvent(trx, {
-        service: 'catalog',
-        action: 'share_request.withdraw',
-        actor,
-        objectType: 'share_request',
-        objectId: r.id,
-        dataset: dataset.code,
-        requestId,
-        details: { reason, cause: 'destruction', destruction: d.id, before: { status: r.status }, after: { status: 'withdrawn' } }
-      })
-    }
-    const revoked: string[] = []
-    for (const g of await repo.liveGrantsOf(dataset.code, trx)) {
-      await grants.setStatus(g.id, 'revoked', reason, actor.sub, trx)
-      await recordEvent(trx, {
-        service: 'catalog',
-        action: 'grant.revoke',
-        actor,
-        objectType: 'grant',
-        objectId: g.id,
-        dataset: dataset.code,
-        requestId,
-        details: { reason, cause: 'destruction', destruction: d.id, before: { status: effectiveStatus(g) }, after: { status: 'revoked' } }
-      })
-      revoked.push(g.id)
-    }
+    const { withdrawn, revoked } = await sharing.endSharing(trx, { dataset: dataset.code, reason, actor, requestId, cause: { cause: 'destruction', destruction: d.id } })
     const exportsExpired = await repo.expireExportsOf(dataset.code, trx)
     const key: ShreddedKey | null = await shredDataKey(encryption, repo, dataset.code, actor.sub, trx)
     if (key) {
@@ -110,7 +80,7 @@ export function createDestructionExecution (db: Kysely<Database>, encryption: En
       objectId: dataset.code,
       dataset: dataset.code,
       requestId,
-      details: { destruction: d.id, before: { status: dataset.status }, after: { status: 'destroyed' }, grantsRevoked: revoked.length, requestsWithdrawn: withdrawn.length, exportsExpired, dataKeyDestroyed: key !== null }
+      details: { destruction: d.id, before: { status: dataset.status }, after: { status: 'destroyed' }, grantsRevoked: revoked.length, requestsWithdrawn: withdrawn, exportsExpired, dataKeyDestroyed: key !== null }
     })
     return { revoked, key }
   }

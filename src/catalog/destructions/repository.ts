@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql, type Kysely, type RawBuilder, type Transaction, type Updateable } from 'kysely'
 import type {
-  Database, Destruction, DestructionCertificateRow, DestructionReview, DestructionStatus, DestructionTable, Grant, NewDestruction
+  Database, Destruction, DestructionCertificateRow, DestructionReview, DestructionStatus, DestructionTable, NewDestruction
 } from '../../db/database.js'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -129,12 +129,6 @@ export function createDestructionRepository (db: Kysely<Database>) {
     },
 
     /** The grants on a dataset not yet revoked, locked for the rest of the transaction. */
-    async liveGrantsOf (dataset: string, trx: Transaction<Database>): Promise<Grant[]> {
-      return await trx.selectFrom('grants').selectAll()
-        .where('dataset_code', '=', dataset).where('status', '<>', 'revoked')
-        .orderBy('seq').forUpdate().execute()
-    },
-
     /**
      * The finished exports of a destroyed dataset: expired now, so that no file of it is given out
      * again and the gateways' file sweep deletes the files (export jobs still running stop on their

@@ -23,7 +23,7 @@ const readers = { roles: ['steward', 'security_admin', 'auditor', 'supervisor'] 
 export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const repo = createDestructionRepository(app.db)
   const workflow = createDestructionWorkflow(app.db, app.encryption)
-  const execute = createDestructionExecution(app.db, app.encryption)
+  const execute = createDestructionExecution(app.db, app.encryption, app.ports.sharing)
 
   async function views (rows: Destruction[]) {
     const ids = rows.map((r) => r.id)

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database, Dataset } from '../../db/database.js'
-import { keptFormsOf, type KeptForms } from '../../masking/kept-forms.js'
-import type { PolicyProfiles } from '../../masking/policy.js'
-import { createPolicyRepository } from '../../masking/repository.js'
+import { keptFormsOf, type KeptForms } from '../../masking/index.js'
+import type { PolicyProfiles } from '../../masking/index.js'
+import { createPolicyRepository } from '../../masking/index.js'
 import type { ValidRecord } from '../records/validate.js'
 import type { Encryption } from './plugin.js'
 

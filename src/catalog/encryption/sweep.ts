@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Kysely } from 'kysely'
 import type { Database, Dataset } from '../../db/database.js'
-import type { KeptForms } from '../../masking/kept-forms.js'
+import type { KeptForms } from '../../masking/index.js'
 import { ENCRYPTED_MARK, encryptedFields } from './codec.js'
 import type { Encryption } from './plugin.js'
 import { keptFormsFor } from './seal-records.js'

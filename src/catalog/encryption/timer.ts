@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { backfillPersonDigests } from '../../audit/persons/backfill.js'
-import { personTracerOf, type PersonTracer } from '../../audit/persons/trace.js'
+import { backfillPersonDigests } from '../../audit/index.js'
+import { personTracerOf, type PersonTracer } from '../../audit/index.js'
 import { sweepEncryption } from './sweep.js'
 
 /**

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely'
 import type { Database, Dataset, Grant } from '../../db/database.js'
-import { heldGrants } from '../../authorization/grants/resolve.js'
+import { heldGrants } from '../../authorization/index.js'
 import { onDomainEvent } from '../../platform/events.js'
-import type { PolicyProfiles } from '../../masking/policy.js'
+import type { PolicyProfiles } from '../../masking/index.js'
 
 /** What the data path needs of a dataset: its catalog entry and its masking policy. */
 export interface DatasetEntry {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { personTracerOf } from '../../audit/persons/trace.js'
-import { loadMaskingKey } from '../../masking/keys.js'
+import { personTracerOf } from '../../audit/index.js'
+import { loadMaskingKey } from '../../masking/index.js'
 import { exportsAndTracing } from '../exports/plugin.js'
 import { createDataCache, type DataCache } from './cache.js'
 import { createQuotaCounter, type QuotaCounter } from './quota.js'

@@ -1,9 +1,9 @@
 import { sql, type RawBuilder } from 'kysely'
-import { compileRule, type RowMasker } from '../../masking/engine.js'
-import { keptOf, maskOne, type KeptField, type KeptForms, type KeptProfile } from '../../masking/kept-forms.js'
-import type { MaskingKey } from '../../masking/keys.js'
-import { REDACT, type MaskFn } from '../../masking/strategies.js'
-import type { RecordCodec } from '../../catalog/encryption/codec.js'
+import { compileRule, type RowMasker } from '../../masking/index.js'
+import { keptOf, maskOne, type KeptField, type KeptForms, type KeptProfile } from '../../masking/index.js'
+import type { MaskingKey } from '../../masking/index.js'
+import { REDACT, type MaskFn } from '../../masking/index.js'
+import type { RecordCodec } from '../../catalog/index.js'
 import { compileMasker, type GrantView } from './plan.js'
 
 /**

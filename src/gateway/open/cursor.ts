@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import type { MaskingKey } from '../../masking/keys.js'
+import type { MaskingKey } from '../../masking/index.js'
 import { FieldError } from '../../platform/errors.js'
 
 /**

@@ -1,5 +1,5 @@
 import type { Static } from 'typebox'
-import type { OpenDataset } from '../../catalog/open-reviews/repository.js'
+import type { OpenDataset } from '../../catalog/index.js'
 import type { CatalogSchema } from './schemas.js'
 
 type Catalog = Static<typeof CatalogSchema>

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Dataset } from '../../db/database.js'
-import type { RowMasker } from '../../masking/engine.js'
-import type { MaskingKey } from '../../masking/keys.js'
-import { compilePolicy, effectiveRules, type PolicyProfiles } from '../../masking/policy.js'
+import type { RowMasker } from '../../masking/index.js'
+import type { MaskingKey } from '../../masking/index.js'
+import { compilePolicy, effectiveRules, type PolicyProfiles } from '../../masking/index.js'
 
 /** The public is the ultimate third party: personal information never leaves raw (R7.6). */
 export const OPEN_PROFILE = 'third_party'

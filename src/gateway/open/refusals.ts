@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { AuditLog } from '../../audit/log-plugin.js'
-import { createDenialLimiter } from '../../audit/denials.js'
+import type { AuditLog } from '../../audit/index.js'
+import { createDenialLimiter } from '../../audit/index.js'
 
 /** The actor of every open request: nobody in particular, at an address. */
 export function anonymous (request: FastifyRequest) {

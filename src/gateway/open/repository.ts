@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database, Dataset } from '../../db/database.js'
-import type { PolicyProfiles } from '../../masking/policy.js'
+import type { PolicyProfiles } from '../../masking/index.js'
 
 export interface StoredOpenRow { record_key: string, data: Record<string, unknown>, person_key: string | null, sealed: Buffer | null }
 

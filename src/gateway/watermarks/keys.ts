@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import type { MaskingKey } from '../../masking/keys.js'
+import type { MaskingKey } from '../../masking/index.js'
 
 /**
  * Watermark keys are never stored: an export's key is derived from the platform masking secret and

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { MaskingKey } from '../../masking/keys.js'
+import type { MaskingKey } from '../../masking/index.js'
 import { FieldError } from '../../platform/errors.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { AuditUnavailableError } from '../data/errors.js'

@@ -1,5 +1,5 @@
 import type { ExportRow } from '../../db/database.js'
-import type { MaskingKey } from '../../masking/keys.js'
+import type { MaskingKey } from '../../masking/index.js'
 import { cellDigest } from './decoys.js'
 import type { Fragment } from './fragment.js'
 import { decoyDigestKey, watermarkCheck, watermarkKey } from './keys.js'

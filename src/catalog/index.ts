@@ -1,0 +1,16 @@
+/**
+ * The catalog service's public entry: datasets, their encryption and open state, record formats,
+ * as other services may use them. Nothing else of src/catalog/ is imported from outside it; its
+ * routes are mounted by src/services.ts. See docs/architecture.md.
+ */
+export { type RecordCorrectionTable } from './corrections/table.js'
+export { canSee, type InterestCheck } from './datasets/access.js'
+export { createDatasetRepository } from './datasets/repository.js'
+export { FieldNameSchema } from './datasets/schemas.js'
+export { type RecordCodec } from './encryption/codec.js'
+export { blindFor, checkSealedFilter } from './encryption/filter.js'
+export { type Encryption } from './encryption/plugin.js'
+export { createDatasetDirectory } from './datasets/directory.js'
+export { openDatasets, openStateOf, type OpenDataset } from './open-reviews/repository.js'
+export { BatchTooLargeError, NDJSON, parseNdjson } from './records/ndjson.js'
+export { RejectionSchema } from './records/schemas.js'
