@@ -1,6 +1,8 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/database.js'
 import type { VerificationKey } from '../platform/auth/keys.js'
 import { GENESIS, eventHash, verifyCheckpoint, type ChainedContent } from './hash-chain.js'
-import type { AuditRepository, CheckpointRow, StoredEvent } from './repository.js'
+import { createAuditRepository, type AuditRepository, type CheckpointRow, type StoredEvent } from './repository.js'
 
 export interface Verification {
   ok: boolean
@@ -108,4 +110,9 @@ function check (event: StoredEvent, expected: bigint, prev: string): string | nu
   const { prevHash: _prev, hash, ...content } = event
   if (eventHash(event.hashAlg, prev, content satisfies ChainedContent) !== hash) return `event ${event.seq} does not match its hash`
   return null
+}
+
+/** The whole chain of a database verified (the backup CLI's check after a restore). */
+export async function verifyAuditChain (db: Kysely<Database>, key: VerificationKey): Promise<Verification> {
+  return await verifyChain(createAuditRepository(db), key)
 }

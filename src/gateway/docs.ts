@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { RunMode } from '../services.js'
+import type { RunMode } from '../platform/topology.js'
 
 /** openapi/ at the project root: two levels up from both src/gateway and dist/gateway */
 export const openapiFile = new URL('../../openapi/openapi.json', import.meta.url)

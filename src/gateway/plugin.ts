@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { sendProblem } from '../platform/problem.js'
-import { SERVICES, SERVICE_PREFIXES, SERVICE_URL_VARIABLES } from '../services.js'
+import { SERVICES, SERVICE_PREFIXES, SERVICE_URL_VARIABLES } from '../platform/topology.js'
 
 /**
  * The distributed gateway: forwards each service's API prefixes to where that service runs. The

@@ -84,8 +84,8 @@ async function verifyAudit (config: Config, database: DatabaseHandle, write: Wri
       'restore the key that signed its checkpoints, then GET /api/v1/audit/verify\n')
     return 0
   }
-  const [{ createAuditRepository }, { verifyChain }] = await Promise.all([import('../../audit/repository.js'), import('../../audit/verify.js')])
-  const result = await verifyChain(createAuditRepository(database.db), key)
+  const { verifyAuditChain } = await import('../../audit/index.js')
+  const result = await verifyAuditChain(database.db, key)
   if (result.ok) {
     write(`audit chain verified: ${result.checked} events, ${result.checkpoints} signed checkpoints\n`)
     return 0
