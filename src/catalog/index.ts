@@ -5,12 +5,11 @@
  */
 export { type RecordCorrectionTable } from './corrections/table.js'
 export { canSee, type InterestCheck } from './datasets/access.js'
-export { createDatasetRepository } from './datasets/repository.js'
 export { FieldNameSchema } from './datasets/schemas.js'
 export { type RecordCodec } from './encryption/codec.js'
 export { blindFor, checkSealedFilter } from './encryption/filter.js'
 export { type Encryption } from './encryption/plugin.js'
-export { createDatasetDirectory } from './datasets/directory.js'
+export { createDatasetDirectory, createDatasetReader, type DatasetReader } from './datasets/directory.js'
 export { openDatasets, openStateOf, type OpenDataset } from './open-reviews/repository.js'
 export { BatchTooLargeError, NDJSON, parseNdjson } from './records/ndjson.js'
 export { RejectionSchema } from './records/schemas.js'

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { createDatasetRepository } from '../../catalog/index.js'
+import { createDatasetReader } from '../../catalog/index.js'
 import type { Database, Grant, StoredField } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { campusToday } from '../../platform/calendar.js'
@@ -87,7 +87,7 @@ export async function narrowGrant (db: Kysely<Database>, id: string, input: Narr
     if (!office && !producer) throw new PartyForbiddenError(`only the office or a steward of the producer unit ${before.producer_unit} narrows this grant`)
     const status = effectiveStatus(before)
     if (status !== 'active' && status !== 'suspended') throw new GrantStateError(`the grant is ${status}: only an active or suspended grant is narrowed`)
-    const dataset = await createDatasetRepository(db).find(before.dataset_code, trx)
+    const dataset = await createDatasetReader(db).find(before.dataset_code, trx)
     const changes = narrowingOf(before, input, dataset?.fields ?? [])
     const after = await grants.narrow(id, changes, trx)
     await recordEvent(trx, {

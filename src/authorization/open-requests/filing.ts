@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { createDatasetRepository } from '../../catalog/index.js'
+import { createDatasetReader } from '../../catalog/index.js'
 import { openStateOf } from '../../catalog/index.js'
 import type { Database, OpenRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
@@ -18,7 +18,7 @@ export const ANONYMOUS: Principal = { sub: 'anonymous', unit: '', roles: [] }
  * contact are personal data, kept in the request only.
  */
 export async function fileOpenRequest (db: Kysely<Database>, input: CreateOpenRequest, requestId: string): Promise<{ row: OpenRequest, receipt: string }> {
-  const datasets = createDatasetRepository(db)
+  const datasets = createDatasetReader(db)
   const requests = createOpenRequestRepository(db)
   const { receipt, sha256 } = newReceipt()
   const row = await db.transaction().execute(async (trx) => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Transaction } from 'kysely'
-import { createDatasetRepository } from '../../catalog/index.js'
+import { createDatasetReader } from '../../catalog/index.js'
 import { openStateOf } from '../../catalog/index.js'
 import type { Database, OpenRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
@@ -31,7 +31,7 @@ const DEFAULT_VALIDITY_DAYS = 365
  */
 export const openRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const requests = createOpenRequestRepository(app.db)
-  const datasets = createDatasetRepository(app.db)
+  const datasets = createDatasetReader(app.db)
 
   /** The request if the caller may see it: another unit's is 404 for a steward. */
   async function visible (id: string, principal: Principal, trx?: Transaction<Database>): Promise<OpenRequest> {

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import { canSee } from '../../catalog/index.js'
-import { createDatasetRepository } from '../../catalog/index.js'
+import { createDatasetReader } from '../../catalog/index.js'
 import { blindFor, checkSealedFilter } from '../../catalog/index.js'
 import type { Encryption } from '../../catalog/index.js'
 import type { Config } from '../../config.js'
@@ -33,7 +33,7 @@ const daysBetween = (from: string, until: string) => (Date.parse(until) - Date.p
 /** The share-request workflow: filing, reviews, the commitment, withdrawal; grants follow from them. */
 export function createShareRequestService (db: Kysely<Database>, settings: Settings, encryption: Encryption) {
   const requests = createShareRequestRepository(db)
-  const datasets = createDatasetRepository(db)
+  const datasets = createDatasetReader(db)
   const calendar = campusCalendar(settings)
 
   async function event (trx: Trx, actor: Principal, requestId: string, action: string, r: ShareRequest, details: Record<string, unknown>) {

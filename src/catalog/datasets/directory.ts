@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database, Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import type { DatasetDirectory } from '../../platform/ports.js'
@@ -21,4 +21,14 @@ export function createDatasetDirectory (db: Kysely<Database>): DatasetDirectory 
     visible: async (code, principal) => await visibleDataset(datasets, code, principal),
     notFound: (code) => new DatasetNotFoundError(code)
   }
+}
+
+/** What other services read of the catalog's datasets: one entry by code, in their transaction if they give one. */
+export interface DatasetReader {
+  find: (code: string, trx?: Kysely<Database> | Transaction<Database>) => Promise<Dataset | null>
+}
+
+export function createDatasetReader (db: Kysely<Database>): DatasetReader {
+  const datasets = createDatasetRepository(db)
+  return { find: async (code, trx) => await datasets.find(code, trx) }
 }
