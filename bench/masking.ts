@@ -5,7 +5,7 @@
 //   npx tsx bench/masking.ts
 //   BENCH_ROWS=200000 BENCH_ROUNDS=7 npx tsx bench/masking.ts
 import { randomBytes } from 'node:crypto'
-import { idNumberCheckCharacter } from '../src/catalog/records/id-number.js'
+import { idNumberCheckCharacter } from '../src/platform/id-number.js'
 import { detect } from '../src/masking/detect.js'
 import { compileRules, type Row, type Rules } from '../src/masking/engine.js'
 import { createMaskingKey } from '../src/masking/keys.js'

@@ -10,7 +10,7 @@
 //   BENCH_SOAK_SECONDS=60 npx tsx bench/soak.ts         # a short run
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
-import { idNumberCheckCharacter } from '../src/catalog/records/id-number.js'
+import { idNumberCheckCharacter } from '../src/platform/id-number.js'
 import { sealCursor } from '../src/gateway/data/plan.js'
 import { loadMaskingKey } from '../src/masking/keys.js'
 import { loadSigningKey } from '../src/platform/auth/keys.js'
