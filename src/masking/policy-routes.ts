@@ -3,13 +3,12 @@ import { isOffice } from '../platform/auth/roles.js'
 import type { Dataset, MaskingPolicy } from '../db/database.js'
 import type { Principal } from '../platform/auth/plugin.js'
 import { FieldError } from '../platform/errors.js'
-import { recordEvent } from '../platform/events.js'
 import { decodeCursor, paginate } from '../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
-import { PolicyVersionConflictError } from './errors.js'
 import type { MaskingKey } from './keys.js'
 import { checkPolicy, effectiveRules, type PolicyProfiles } from './policy.js'
 import { PROFILES } from './profiles.js'
+import { createPolicyService } from './policy-service.js'
 import { createPolicyRepository } from './repository.js'
 import { PolicyParamsSchema, PolicySchema, PolicyVersionPageSchema, PolicyVersionsQuerySchema, PutPolicySchema } from './schemas.js'
 import type { CompileContext } from './strategies.js'
@@ -21,6 +20,7 @@ const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
 export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = async (app, { key }) => {
   const datasets = app.ports.datasets
   const policies = createPolicyRepository(app.db)
+  const service = createPolicyService(app.db)
   // validation only: no keyed output leaves these routes
   const ctx = (): CompileContext => ({ key, scope: 'policy-check', today: new Date() })
 
@@ -82,23 +82,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asyn
     if (!row) throw datasets.notFound(request.params.dataset)
     const { profiles, reason, expectedVersion } = request.body
     checkPolicy(row.fields, profiles as PolicyProfiles, ctx())
-    const saved = await app.db.transaction().execute(async (trx) => {
-      const current = await policies.lock(row.code, trx)
-      const version = (current?.version ?? 0) + 1
-      if (expectedVersion !== undefined && expectedVersion !== version - 1) throw new PolicyVersionConflictError(version - 1, expectedVersion)
-      const policy = await policies.save({ dataset: row.code, version, profiles: profiles as PolicyProfiles, reason, by: principal.sub }, trx)
-      await recordEvent(trx, {
-        service: 'masking',
-        action: 'policy.update',
-        actor: principal,
-        objectType: 'masking_policy',
-        objectId: row.code,
-        dataset: row.code,
-        requestId: String(request.id),
-        details: { version, reason, fields: Object.fromEntries(Object.entries(profiles).map(([p, rules]) => [p, Object.keys(rules ?? {})])) }
-      })
-      return policy
-    })
+    const saved = await service.save({ dataset: row.code, profiles: profiles as PolicyProfiles, reason, expectedVersion }, principal, String(request.id))
     return view(row, saved)
   })
 

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import type { GradingLevel } from '../../db/database.js'
 import { FieldError } from '../../platform/errors.js'
-import { recordEvent } from '../../platform/events.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { createDatasetRepository } from './repository.js'
 import { GradeSchema, NationalGradeSchema } from './schemas.js'
@@ -104,24 +103,7 @@ export const gradingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const levels = checkLevels(request.body.levels)
     const actor = request.principal!
-    return await app.db.transaction().execute(async (trx) => {
-      for (const l of levels) {
-        await trx.updateTable('grading_levels')
-          .set({ minimum_grade: l.minimumGrade, national_grade: l.nationalGrade, label: l.label, updated_by: actor.sub, updated_at: new Date() })
-          .where('sensitivity', '=', l.sensitivity)
-          .execute()
-      }
-      const regraded = await service.applyPolicy(trx, actor, String(request.id))
-      await recordEvent(trx, {
-        service: 'catalog',
-        action: 'grading-policy.update',
-        actor,
-        objectType: 'grading_policy',
-        objectId: 'current',
-        requestId: String(request.id),
-        details: { levels, regraded, reason: request.body.reason ?? null }
-      })
-      return { ...toPolicy(await datasets.gradingLevels(trx)), regraded }
-    })
+    const changed = await service.setGradingPolicy(levels, request.body.reason ?? null, actor, String(request.id))
+    return { ...toPolicy(changed.levels), regraded: changed.regraded }
   })
 }

@@ -179,8 +179,23 @@ export function createDatasetRepository (db: Kysely<Database>) {
 
     async gradingLevels (trx: Db = db): Promise<GradingLevel[]> {
       return await trx.selectFrom('grading_levels').selectAll().orderBy('sensitivity').execute()
+    },
+
+    /** The fields marked to be stored encrypted (the dataset's version and update time stay as they are). */
+    async setEncryptedFields (code: string, fields: string[], trx: Db): Promise<void> {
+      await trx.updateTable('datasets').set({ encrypted_fields: fields }).where('code', '=', code).execute()
+    },
+
+    async setGradingLevel (l: GradingLevelChange, by: string, trx: Db): Promise<void> {
+      await trx.updateTable('grading_levels')
+        .set({ minimum_grade: l.minimumGrade, national_grade: l.nationalGrade, label: l.label, updated_by: by, updated_at: new Date() })
+        .where('sensitivity', '=', l.sensitivity)
+        .execute()
     }
   }
 }
 
 export type DatasetRepository = ReturnType<typeof createDatasetRepository>
+
+/** One sensitivity level of the grading policy as the office sets it. */
+export interface GradingLevelChange { sensitivity: number, minimumGrade: string, nationalGrade: string, label: string }

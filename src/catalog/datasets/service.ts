@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
-import type { Database, Dataset, StoredField } from '../../db/database.js'
+import type { Database, Dataset, GradingLevel, StoredField } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { AuthForbiddenError, ConflictError, FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
@@ -12,7 +12,7 @@ import {
   checkAgainstFloor, checkAttributes, checkKeys, checkRestriction, gradeFloor, normalizeFields, piFlags, type Floor
 } from './grading.js'
 import { loosened, splitChange } from './proposal.js'
-import { createDatasetRepository, type DatasetChanges } from './repository.js'
+import { createDatasetRepository, type DatasetChanges, type GradingLevelChange } from './repository.js'
 import type { CreateDataset, UpdateDataset } from './schemas.js'
 import { gradeRank, higherGrade, higherNationalGrade, nationalRank, type Grade, type NationalGrade } from '../../platform/vocabulary.js'
 
@@ -303,6 +303,27 @@ export function createDatasetService (db: Kysely<Database>) {
         throw new GradingConflictError(`the policy would raise datasets whose attributes then break the rules: ${conflicts.join(', ')}; change their attributes first`)
       }
       return [...new Set(raised)].sort()
+    },
+
+    /**
+     * The office's grading policy set, in one transaction: the levels stored, every live dataset
+     * below its new floor raised (or nothing changes and a 409 names them), and the event.
+     */
+    async setGradingPolicy (levels: GradingLevelChange[], reason: string | null, actor: Principal, requestId: string): Promise<{ levels: GradingLevel[], regraded: string[] }> {
+      return await db.transaction().execute(async (trx) => {
+        for (const l of levels) await datasets.setGradingLevel(l, actor.sub, trx)
+        const regraded = await this.applyPolicy(trx, actor, requestId)
+        await recordEvent(trx, {
+          service: 'catalog',
+          action: 'grading-policy.update',
+          actor,
+          objectType: 'grading_policy',
+          objectId: 'current',
+          requestId,
+          details: { levels, regraded, reason }
+        })
+        return { levels: await datasets.gradingLevels(trx), regraded }
+      })
     }
   }
 }

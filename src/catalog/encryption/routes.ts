@@ -2,8 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
-import { FieldError } from '../../platform/errors.js'
-import { recordEvent } from '../../platform/events.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { isProducer } from '../datasets/access.js'
 import { isOffice } from '../../platform/auth/roles.js'
@@ -11,6 +9,7 @@ import { createDatasetRepository } from '../datasets/repository.js'
 import { DatasetParamsSchema } from '../datasets/schemas.js'
 import { DatasetNotFoundError } from '../errors.js'
 import { encryptedFields, encryptionReason } from './codec.js'
+import { createEncryptionMarking } from './marking.js'
 import { countClear, sealExisting } from './sweep.js'
 
 const tags = ['datasets']
@@ -50,6 +49,7 @@ const MarkBodySchema = Type.Object({
  */
 export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const datasets = createDatasetRepository(app.db)
+  const marking = createEncryptionMarking(app.db)
   const running = new Map<string, Promise<void>>()
   const closing = new AbortController()
 
@@ -60,7 +60,7 @@ export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   async function state (row: Dataset) {
-    const key = await app.db.selectFrom('data_keys').selectAll().where('dataset_code', '=', row.code).executeTakeFirst()
+    const key = await marking.dataKeyOf(row.code)
     return {
       dataset: row.code,
       fields: encryptedFields(row).map((name) => ({ name, reason: encryptionReason(row.fields.find((f) => f.name === name)!) })),
@@ -123,31 +123,7 @@ export const encryptionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const principal = request.principal!
     const { fields, reason } = request.body
-    const row = await app.db.transaction().execute(async (trx) => {
-      const row = await datasets.findForUpdate(request.params.code, trx)
-      if (!row) throw new DatasetNotFoundError(request.params.code)
-      if (row.grade !== 'important') throw new FieldError('fields', `only fields of important datasets are marked (${row.code} is ${row.grade}); fields with a PI type are encrypted whatever the grade`)
-      const keys = new Set([...row.primary_key, ...(row.person_key ? [row.person_key] : [])])
-      fields.forEach((name, i) => {
-        const field = row.fields.find((f) => f.name === name)
-        if (!field) throw new FieldError(`fields.${i}`, 'the dataset has no such field')
-        if (keys.has(name)) throw new FieldError(`fields.${i}`, 'a key field stays in the clear: records are found by it')
-      })
-      const next = [...new Set([...row.encrypted_fields, ...fields])]
-      const added = next.filter((f) => !row.encrypted_fields.includes(f) && (row.fields.find((x) => x.name === f)?.piType ?? null) === null)
-      await trx.updateTable('datasets').set({ encrypted_fields: next }).where('code', '=', row.code).execute()
-      await recordEvent(trx, {
-        service: 'catalog',
-        action: 'dataset.encryption.mark',
-        actor: principal,
-        objectType: 'dataset',
-        objectId: row.code,
-        dataset: row.code,
-        requestId: request.id,
-        details: { added, fields: next, reason }
-      })
-      return { ...row, encrypted_fields: next }
-    })
+    const row = await marking.mark(request.params.code, fields, reason, principal, request.id)
     sweep(row)
     return await state(row)
   })
