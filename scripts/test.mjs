@@ -56,8 +56,8 @@ for (const tree of trees) {
     if (path.endsWith('.js') && !wanted.has(path)) rmSync(path, { force: true })
   }
 }
-// what the code and the tests read beside the tree: the OpenAPI document and the README
-for (const name of ['openapi', 'README.md']) {
+// what the code and the tests read beside the tree: the OpenAPI document, the README and the docs
+for (const name of ['openapi', 'README.md', 'docs']) {
   const link = join(out, name)
   try {
     if (!lstatSync(link, { throwIfNoEntry: false })) symlinkSync(join('..', name), link)

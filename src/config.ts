@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { ALERT_RULES, ALERT_SETTINGS } from './audit/alerts/registry.js'
 
 const Url = (description: string) => Type.String({ pattern: '^https?://[^\\s]+$', description })
 /** A comma-separated list of calendar days. */
@@ -64,23 +65,8 @@ export const EnvSchema = Type.Object({
   AUDIT_CHECKPOINT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'audit: and at least this often while events arrive' }),
   AUDIT_PERSON_TRACE: Type.Enum(['all', 'sensitive', 'off'], { default: 'sensitive', description: 'audit: whose reads and exports record the persons they served (keyed digests of person keys): `all` datasets holding personal information, `sensitive` those holding sensitive or children\'s personal information, `off` none; children\'s data is always traced' }),
   AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 180, maximum: 36500, default: 180, description: 'audit: days events are kept (never fewer than 180)' }),
-  AUDIT_ALERT_DENIALS_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100000, default: 20, description: 'alerts: refusals of one caller within the window that raise a `denials` alert' }),
-  AUDIT_ALERT_DENIALS_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 300, description: 'alerts: window of the `denials` rule, in seconds' }),
-  AUDIT_ALERT_BURST_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100000000, default: 600, description: 'alerts: reads and exports of one caller within the window that raise a `burst` alert' }),
-  AUDIT_ALERT_BURST_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'alerts: window of the `burst` rule, in seconds' }),
-  AUDIT_ALERT_VOLUME_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000000000, default: 100000, description: 'alerts: rows read or exported by one caller within the window that raise a `volume` alert' }),
-  AUDIT_ALERT_VOLUME_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 3600, description: 'alerts: window of the `volume` rule, in seconds' }),
-  AUDIT_ALERT_WORK_START_HOUR: Type.Integer({ minimum: 0, maximum: 23, default: 8, description: 'alerts: working hours start at this hour, campus time (UTC+8); reads of important or children\'s data before it raise an `off_hours` alert' }),
-  AUDIT_ALERT_WORK_END_HOUR: Type.Integer({ minimum: 1, maximum: 24, default: 20, description: 'alerts: working hours end at this hour, campus time (UTC+8); Saturdays and Sundays are outside them all day' }),
-  AUDIT_ALERT_OFF_HOURS_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100000, default: 1, description: 'alerts: reads and exports of important or children\'s data by one caller outside working hours within the window that raise an `off_hours` alert' }),
-  AUDIT_ALERT_OFF_HOURS_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 3600, description: 'alerts: window of the `off_hours` rule, in seconds' }),
-  AUDIT_ALERT_SENSITIVE_EXPORT_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000000000, default: 1000, description: 'alerts: rows of datasets holding sensitive or children\'s personal information exported by one caller within the window that raise a `sensitive_export` alert' }),
-  AUDIT_ALERT_SENSITIVE_EXPORT_WINDOW_S: Type.Integer({ minimum: 1, maximum: 86400, default: 3600, description: 'alerts: window of the `sensitive_export` rule, in seconds' }),
-  AUDIT_ALERT_UNUSUAL_RATE_WINDOW_S: Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'alerts: window of the `unusual_rate` rule (reads and exports of one caller), in seconds' }),
-  AUDIT_ALERT_UNUSUAL_RATE_MULTIPLE: Type.Number({ minimum: 1, maximum: 10000, default: 10, description: 'alerts: an `unusual_rate` alert is raised when a caller\'s reads and exports in the window exceed this multiple of its own average per window over the baseline' }),
-  AUDIT_ALERT_UNUSUAL_RATE_BASELINE_S: Type.Integer({ minimum: 3600, maximum: 7776000, default: 604800, description: 'alerts: the baseline of the `unusual_rate` rule: this many seconds before the window' }),
-  AUDIT_ALERT_UNUSUAL_RATE_MIN_EVENTS: Type.Integer({ minimum: 1, maximum: 100000000, default: 100, description: 'alerts: reads and exports in the window below which no `unusual_rate` alert is raised, whatever the baseline' }),
-  AUDIT_ALERT_QUOTA_PERCENT: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'alerts: a `quota` alert is raised when the rows read under one grant on one campus day exceed this percentage of its daily row quota' }),
+  // the alert rules' thresholds and windows (AUDIT_ALERT_*), each rule's in its module of src/audit/alerts/
+  ...ALERT_SETTINGS,
   BLACKLIST_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 3600000, default: 500, description: 'blacklist: how often each process reloads it; at most 1000 keeps the rule that a block takes effect everywhere within a second' }),
   PRINCIPALS_FLUSH_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000, description: 'who holds which role: how often each process writes the accepted tokens it saw (one statement per flush; also on shutdown)' }),
   BLACKLIST_AUTO_MINUTES: Type.Integer({ minimum: 0, maximum: 43200, default: 30, description: 'blacklist: minutes a caller is blocked automatically when a `denials` alert is raised for it; 0 disables' }),
@@ -140,8 +126,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const problems = [...byName.values()]
   const config = converted as Env
   if (config.JWKS_URL && !config.JWKS_ISSUER) problems.push('JWKS_ISSUER: required when JWKS_URL is set')
-  if (!byName.has('AUDIT_ALERT_WORK_START_HOUR') && !byName.has('AUDIT_ALERT_WORK_END_HOUR') &&
-    config.AUDIT_ALERT_WORK_START_HOUR >= config.AUDIT_ALERT_WORK_END_HOUR) problems.push('AUDIT_ALERT_WORK_END_HOUR: must be after AUDIT_ALERT_WORK_START_HOUR')
+  for (const rule of ALERT_RULES) problems.push(...rule.check?.(config, (name) => byName.has(name)) ?? [])
   if (config.DATABASE_SSL_CA_FILE && config.DATABASE_SSL !== 'verify-full') problems.push('DATABASE_SSL_CA_FILE: only used with DATABASE_SSL=verify-full')
   if (config.TLS_CERT_FILE && !config.TLS_KEY_FILE) problems.push('TLS_KEY_FILE: required when TLS_CERT_FILE is set (HTTPS needs both)')
   if (config.TLS_KEY_FILE && !config.TLS_CERT_FILE) problems.push('TLS_CERT_FILE: required when TLS_KEY_FILE is set (HTTPS needs both)')

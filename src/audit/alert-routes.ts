@@ -6,11 +6,15 @@ import {
   AccessReportQuerySchema, AccessReportSchema, AckAlertSchema, AlertPageSchema, AlertParamsSchema, AlertSchema,
   ListAlertsQuerySchema, type AlertView
 } from './alert-schemas.js'
-import type { AlertRow } from './alerts.js'
+import type { AlertRow } from './alerts/engine.js'
+import { ALERT_RULES } from './alerts/registry.js'
 
 const tags = ['audit']
 const auditors = { roles: ['auditor'] } as const
 const REPORT_MAX = 5000
+
+/** Items of a list in prose: a, b, and c. */
+const listed = (items: readonly string[]) => items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')}, and ${items.at(-1)!}`
 
 function toAlertView (a: AlertRow): AlertView {
   return {
@@ -41,12 +45,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'List alerts',
       description: 'High-risk behaviour recognised in the log, each traced to a caller and the seq range of its events: ' +
-        'many refusals from one caller (by default 20 in 5 minutes; the caller is also blacklisted for BLACKLIST_AUTO_MINUTES), ' +
-        'bursts of reads and exports (600 a minute), bulk extraction (100,000 rows an hour), each share request review past its ' +
-        'deadline (overdue_review), reads of important or children\'s data outside working hours (off_hours: before 08:00, from 20:00 ' +
-        'and at weekends, campus time), exports of sensitive or children\'s personal information (sensitive_export: 1,000 rows an hour), ' +
-        'reads far above the caller\'s own rate (unusual_rate: 10 times its average per 5 minutes over the previous 7 days, and at least 100), ' +
-        'rows read under a grant beyond its daily row quota (quota), each grant falling due for re-certification (recertification_due), and each data-error correction past its deadline (correction_overdue). Thresholds and windows are configuration (AUDIT_ALERT_*). ' +
+        `${listed(ALERT_RULES.map((r) => r.summary))}. Thresholds and windows are configuration (AUDIT_ALERT_*). ` +
         'Rules run every few seconds.',
       operationId: 'listAuditAlerts',
       querystring: ListAlertsQuerySchema,

@@ -1,18 +1,16 @@
 import { Type, type Static } from 'typebox'
 import { PaginationQuerySchema, pageOf } from '../platform/schemas.js'
+import { ALERT_RULE_NAMES, ALERT_RULES } from './alerts/registry.js'
+
+/** The rules whose alerts count events, or rows. */
+const countingOf = (counts: 'events' | 'rows') => ALERT_RULES.filter((r) => r.counts === counts).map((r) => r.name).join(', ')
+/** The keys of the details of alerts, and the rules whose alerts have them. */
+const DETAILS = new Map<string, string[]>()
+for (const r of ALERT_RULES) if (r.details !== undefined) DETAILS.set(r.details, [...DETAILS.get(r.details) ?? [], r.name])
 
 export const AlertSchema = Type.Object({
   id: Type.Integer(),
-  rule: Type.Enum(['denials', 'burst', 'volume', 'overdue_review', 'off_hours', 'sensitive_export', 'unusual_rate', 'quota', 'recertification_due', 'correction_overdue'], {
-    description: 'denials: refusals from one caller (which also blacklist it for a while); burst: reads and exports; volume: rows taken out; ' +
-      'overdue_review: a share request\'s review passed its deadline (actor: the unit that must review); ' +
-      'off_hours: important or children\'s data read or exported outside working hours (campus time); ' +
-      'sensitive_export: rows of sensitive or children\'s personal information exported; ' +
-      'unusual_rate: reads and exports far above the caller\'s own average; ' +
-      'quota: rows read under one grant on one campus day beyond its daily row quota (actor: the one caller, else grant:<id> and the consumer unit); ' +
-      'recertification_due: a live grant fell due for re-certification (actor: the producer unit, whose steward must keep or revoke it); ' +
-      'correction_overdue: a reported data error was not decided or corrected in time (actor: the producer unit, whose steward must act)'
-  }),
+  rule: Type.Enum(ALERT_RULE_NAMES, { description: ALERT_RULES.map((r) => `${r.name}: ${r.description}`).join('; ') }),
   actor: Type.Object({
     sub: Type.String(),
     unit: Type.Union([Type.String(), Type.Null()]),
@@ -20,7 +18,7 @@ export const AlertSchema = Type.Object({
   }),
   windowStart: Type.String({ format: 'date-time', description: 'first event counted' }),
   windowEnd: Type.String({ format: 'date-time', description: 'last event counted' }),
-  count: Type.Integer({ description: 'events (denials, burst, off_hours, unusual_rate) or rows (volume, sensitive_export, quota) in the window' }),
+  count: Type.Integer({ description: `events (${countingOf('events')}) or rows (${countingOf('rows')}) in the window` }),
   firstSeq: Type.Integer({ description: 'the events behind it: seq range in the log' }),
   lastSeq: Type.Integer(),
   status: Type.Enum(['open', 'acknowledged']),
@@ -29,8 +27,7 @@ export const AlertSchema = Type.Object({
   note: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
   details: Type.Record(Type.String(), Type.Unknown(), {
-    description: 'what the rule found beyond its count: off_hours, sensitive_export: datasets; unusual_rate: baselineEvents, baselinePerWindow, ' +
-      'multiple, windowSeconds, baselineSeconds; quota: grantId, dataset, day, dailyRowQuota, callers; the others: empty'
+    description: `what the rule found beyond its count: ${[...DETAILS].map(([keys, rules]) => `${rules.join(', ')}: ${keys}`).join('; ')}; the others: empty`
   })
 }, {
   description: 'High-risk behaviour recognised in the log and traced to a caller (R11.1)',
