@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { ALERT_RULES, ALERT_SETTINGS } from './audit/alerts/registry.js'
+import { ConfigError } from './platform/config-error.js'
 
 const Url = (description: string) => Type.String({ pattern: '^https?://[^\\s]+$', description })
 /** A comma-separated list of calendar days. */
@@ -98,12 +99,7 @@ export interface Config extends Env {
   dataDir: string
 }
 
-export class ConfigError extends Error {
-  constructor (readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`)
-    this.name = 'ConfigError'
-  }
-}
+export { ConfigError }
 
 /** Reads, converts and validates the environment. Unknown variables are ignored; a bad one throws naming it. */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {

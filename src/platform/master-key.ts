@@ -1,7 +1,8 @@
 import { createHmac, hkdfSync } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { inspect } from 'node:util'
-import { ConfigError, type Config } from '../config.js'
+import type { Config } from '../config.js'
+import { ConfigError } from './config-error.js'
 import { AEAD_SUITES, open as aeadOpen, seal as aeadSeal, type AeadSuite } from './aead.js'
 
 /**

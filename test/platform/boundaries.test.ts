@@ -45,6 +45,8 @@ t.test('the composition root is imported by no folder but for the settings', asy
   t.match(await boundaryErrors('src/audit/fixture.ts', "import { SERVICE_ROUTES } from '../services.js'\nexport const r = SERVICE_ROUTES"),
     [/audit must not import the composition root \(src\/services\.ts\)/])
   t.same(await boundaryErrors('src/audit/fixture.ts', "import type { Config } from '../config.js'\nexport type C = Config"), [])
+  t.match(await boundaryErrors('src/platform/fixture.ts', "import { loadConfig } from '../config.js'\nexport const l = loadConfig"),
+    [/platform must not import the composition root \(src\/config\.ts\)/], 'the settings\' code belongs to the root: it reads the audit service\'s alert rules')
   t.same(await boundaryErrors('src/app-fixture.ts', "import { loadMaskingKey } from './masking/keys.js'\nexport const k = loadMaskingKey"), [], 'the root wires what it needs')
   t.same(await boundaryErrors('test/fixture.ts', "import { loadMaskingKey } from '../src/masking/keys.js'\nexport const k = loadMaskingKey"), [], 'tests reach anything they test')
 })
