@@ -6,8 +6,7 @@ import { tracedPersons, type PersonTracer } from '../../audit/persons/trace.js'
 import { openDatasets, openStateOf } from '../../catalog/open-reviews/repository.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import { campusToday } from '../../platform/calendar.js'
-import { FieldError } from '../../platform/errors.js'
-import { decodeCursor, encodeCursor } from '../../platform/pagination.js'
+import { paginate, readCursor, type CursorKey } from '../../platform/pagination.js'
 import { problems } from '../../platform/schemas.js'
 import { streamRows } from '../data/format.js'
 import { openOpenCursor, sealOpenCursor } from './cursor.js'
@@ -45,6 +44,9 @@ function nextLink (url: string, cursor: string): string {
   return `${next.pathname}${next.search}`
 }
 
+/** the cursor of the catalog: the last dataset's code, issued as a JSON string and taken only as one */
+const DATASET_CODE: CursorKey<string> = { arity: 1, parse: ([part]) => typeof part === 'string' ? part : undefined }
+
 const byCode = (a: { dataset: { code: string } }, b: { dataset: { code: string } }) =>
   a.dataset.code < b.dataset.code ? -1 : a.dataset.code > b.dataset.code ? 1 : 0
 
@@ -74,13 +76,10 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
       response: { 200: CatalogSchema, ...problems(400, 429, 503) }
     }
   }, async (request, reply) => {
-    const { cursor } = request.query
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, 1)[0]
-    if (after !== undefined && typeof after !== 'string') throw new FieldError('cursor', 'is not a cursor this list issued')
+    const after = readCursor(request.query.cursor, DATASET_CODE)
     const open = (await openDatasets(app.db)).sort(byCode)
     const rest = after === undefined ? open : open.filter((d) => d.dataset.code > after)
-    const page = rest.slice(0, request.query.limit)
-    const nextCursor = rest.length > page.length ? encodeCursor([page[page.length - 1]!.dataset.code]) : null
+    const { page, nextCursor } = paginate(rest, request.query.limit, (d) => [d.dataset.code])
     const [publishers, lastIngest] = await Promise.all([
       repo.unitNames(page.map((d) => d.dataset.producer_unit)),
       repo.lastIngest(page.map((d) => d.dataset.code))
