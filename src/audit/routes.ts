@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { chooseFormat, type AcceptedTypes } from '../platform/formats.js'
 import { encodeCursor, fetchPage, keysetPage, readCursor, TEXT_KEY } from '../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
 import { csvHeader, csvLine } from './export.js'
@@ -15,6 +16,8 @@ const tags = ['audit']
 const auditors = { roles: ['auditor'] } as const
 const EXPORT_MAX = 100_000
 const EXPORT_PAGE = 1000
+/** What the Accept header names to ask for an export (a JSON page otherwise). */
+const EVENTS_ACCEPTED: AcceptedTypes<'json' | 'csv' | 'ndjson'> = [['csv', ['text/csv']], ['ndjson', ['application/x-ndjson']]]
 
 /** The auditor's window on the log: events, exports, verification, checkpoints. Reads are audited too. */
 export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -55,8 +58,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const q = request.query
-    const accept = request.headers.accept ?? ''
-    const format = q.format ?? (accept.includes('text/csv') ? 'csv' : accept.includes('application/x-ndjson') ? 'ndjson' : 'json')
+    const format = chooseFormat(q.format, request.headers.accept, EVENTS_ACCEPTED, 'json')
     const after = readCursor(q.cursor, TEXT_KEY)
     const filter = filterOf(q)
     await app.audit.flush() // changes committed so far are in the chain before anyone reads it

@@ -6,6 +6,7 @@ import { tracedPersons, type PersonTracer } from '../../audit/persons/trace.js'
 import { openDatasets, openStateOf } from '../../catalog/open-reviews/repository.js'
 import type { MaskingKey } from '../../masking/keys.js'
 import { campusToday } from '../../platform/calendar.js'
+import { chooseFormat, type AcceptedTypes } from '../../platform/formats.js'
 import { paginate, readCursor, type CursorKey } from '../../platform/pagination.js'
 import { problems } from '../../platform/schemas.js'
 import { streamRows } from '../data/format.js'
@@ -32,10 +33,10 @@ export interface OpenRouteOptions {
   publicBaseUrl: string | undefined
 }
 
-/** `format=` first, else the Accept header, else JSON. */
-function chooseFormat (format: OpenFormat | undefined, accept: string | undefined): OpenFormat {
-  return format ?? (accept?.includes('text/csv') ? 'csv' : 'json')
-}
+/** What the Accept header names to ask for CSV records (JSON otherwise). */
+const RECORDS_ACCEPTED: AcceptedTypes<OpenFormat> = [['csv', ['text/csv']]]
+/** The catalog is JSON-LD unless the Accept header asks for plain JSON and not for JSON-LD. */
+const CATALOG_ACCEPTED: AcceptedTypes<'jsonld' | 'json'> = [['jsonld', ['application/ld+json']], ['json', ['application/json']]]
 
 /** The same request with the next page's cursor. */
 function nextLink (url: string, cursor: string): string {
@@ -85,8 +86,7 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
       repo.lastIngest(page.map((d) => d.dataset.code))
     ])
     const base = (options.publicBaseUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '')
-    const accept = request.headers.accept ?? ''
-    const plain = accept.includes('application/json') && !accept.includes('application/ld+json')
+    const plain = chooseFormat(undefined, request.headers.accept, CATALOG_ACCEPTED, 'jsonld') === 'json'
     reply.type(plain ? 'application/json; charset=utf-8' : 'application/ld+json; charset=utf-8')
     return catalogDocument(page, { base, license, publishers, lastIngest }, nextCursor)
   })
@@ -143,7 +143,7 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
     const persons = tracer.of(dataset)?.persons(rows) ?? null
     const data = rows.map((r) => view.mask(codec ? codec.decode(r.record_key, r.data, r.sealed, view.fields) : r.data))
     const nextCursor = more ? sealOpenCursor(key, code, rows[rows.length - 1]!.record_key) : null
-    const format = chooseFormat(q.format, request.headers.accept)
+    const format = chooseFormat(q.format, request.headers.accept, RECORDS_ACCEPTED, 'json')
 
     let seq: string
     try {
