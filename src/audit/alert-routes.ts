@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotFoundError } from '../platform/errors.js'
-import { decodeCursor, paginate } from '../platform/pagination.js'
+import { keysetPage, type CursorKey } from '../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
 import {
   AccessReportQuerySchema, AccessReportSchema, AckAlertSchema, AlertPageSchema, AlertParamsSchema, AlertSchema,
@@ -12,6 +12,8 @@ import { ALERT_RULES } from './alerts/registry.js'
 const tags = ['audit']
 const auditors = { roles: ['auditor'] } as const
 const REPORT_MAX = 5000
+/** the cursor of the alert list: the last alert's id, taken as a number */
+const ALERT_ID: CursorKey<number> = { arity: 1, parse: ([part]) => Number(part) }
 
 /** Items of a list in prose: a, b, and c. */
 const listed = (items: readonly string[]) => items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')}, and ${items.at(-1)!}`
@@ -52,11 +54,16 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: AlertPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor, status } = request.query
-    const after = cursor === undefined ? undefined : Number(decodeCursor(cursor, 1)[0])
-    await app.audit.evaluateAlerts()
-    const rows = await alerts.list({ limit: limit + 1, ...(status !== undefined ? { status } : {}), ...(after !== undefined ? { afterId: after } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (a) => [a.id])
+    const { status } = request.query
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: ALERT_ID,
+      as: 'afterId',
+      fetch: async (p) => {
+        await app.audit.evaluateAlerts()
+        return await alerts.list({ ...p, ...(status !== undefined ? { status } : {}) })
+      },
+      keyOf: (a) => [a.id]
+    })
     return { data: page.map(toAlertView), nextCursor }
   })
 

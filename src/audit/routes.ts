@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { decodeCursor, encodeCursor, paginate } from '../platform/pagination.js'
+import { chooseFormat, type AcceptedTypes } from '../platform/formats.js'
+import { encodeCursor, fetchPage, keysetPage, readCursor, TEXT_KEY } from '../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
 import { csvHeader, csvLine } from './export.js'
 import type { EventFilter } from './repository.js'
@@ -15,6 +16,8 @@ const tags = ['audit']
 const auditors = { roles: ['auditor'] } as const
 const EXPORT_MAX = 100_000
 const EXPORT_PAGE = 1000
+/** What the Accept header names to ask for an export (a JSON page otherwise). */
+const EVENTS_ACCEPTED: AcceptedTypes<'json' | 'csv' | 'ndjson'> = [['csv', ['text/csv']], ['ndjson', ['application/x-ndjson']]]
 
 /** The auditor's window on the log: events, exports, verification, checkpoints. Reads are audited too. */
 export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -55,14 +58,12 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const q = request.query
-    const accept = request.headers.accept ?? ''
-    const format = q.format ?? (accept.includes('text/csv') ? 'csv' : accept.includes('application/x-ndjson') ? 'ndjson' : 'json')
-    const after = q.cursor === undefined ? undefined : String(decodeCursor(q.cursor, 1)[0])
+    const format = chooseFormat(q.format, request.headers.accept, EVENTS_ACCEPTED, 'json')
+    const after = readCursor(q.cursor, TEXT_KEY)
     const filter = filterOf(q)
     await app.audit.flush() // changes committed so far are in the chain before anyone reads it
     if (format === 'json') {
-      const rows = await repo.list({ ...filter, limit: q.limit + 1, ...(after !== undefined ? { afterSeq: after } : {}) })
-      const { page, nextCursor } = paginate(rows, q.limit, (e) => [e.seq])
+      const { page, nextCursor } = await fetchPage(q.limit, (limit) => repo.list({ ...filter, limit, ...(after !== undefined ? { afterSeq: after } : {}) }), (e) => [e.seq])
       await app.audit.appendFor(request, {
         service: 'audit', action: 'query', operation: 'audit.events.read', objectType: 'audit_log', rows: page.length, details: { filter }
       })
@@ -139,10 +140,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: CheckpointPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor } = request.query
-    const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await repo.checkpoints({ limit: limit + 1, ...(after !== undefined ? { afterSeq: after } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (c) => [c.seq])
+    const { page, nextCursor } = await keysetPage(request.query, { key: TEXT_KEY, as: 'afterSeq', fetch: (p) => repo.checkpoints(p), keyOf: (c) => [c.seq] })
     return { data: page.map(toCheckpointView), nextCursor }
   })
 }

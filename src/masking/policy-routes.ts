@@ -2,8 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { isOffice } from '../platform/auth/roles.js'
 import type { Dataset, MaskingPolicy } from '../db/database.js'
 import type { Principal } from '../platform/auth/plugin.js'
-import { FieldError } from '../platform/errors.js'
-import { decodeCursor, paginate } from '../platform/pagination.js'
+import { keysetPage, NUMBER_KEY } from '../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
 import type { MaskingKey } from './keys.js'
 import { checkPolicy, effectiveRules, type PolicyProfiles } from './policy.js'
@@ -99,11 +98,9 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asyn
     }
   }, async (request) => {
     const row = await readable(request.params.dataset, request.principal!)
-    const { limit, cursor } = request.query
-    const before = cursor === undefined ? undefined : decodeCursor(cursor, 1)[0]
-    if (before !== undefined && typeof before !== 'number') throw new FieldError('cursor', 'is not a cursor this list issued')
-    const rows = await policies.versions(row.code, { limit: limit + 1, ...(before !== undefined ? { before } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (v) => [v.version])
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: NUMBER_KEY, as: 'before', fetch: (p) => policies.versions(row.code, p), keyOf: (v) => [v.version]
+    })
     return {
       data: page.map((v) => ({
         version: v.version,

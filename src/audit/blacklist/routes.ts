@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { BlacklistEntry } from '../../db/database.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { createBlacklistRepository, statusOf } from './repository.js'
 import {
@@ -70,9 +70,9 @@ export const blacklistRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
-    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await entries.list({ ...filter, limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (e) => [e.seq])
+    const { page, nextCursor } = await keysetPage({ limit, cursor }, {
+      key: TEXT_KEY, as: 'beforeSeq', fetch: (p) => entries.list({ ...filter, ...p }), keyOf: (e) => [e.seq]
+    })
     return { data: page.map(toBlacklistView), nextCursor }
   })
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { FieldError, ServiceUnavailableError } from '../../platform/errors.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { fetchPage, POSITIVE_SEQ_KEY, readCursor } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { createPersonAccessRepository, type PersonAccessRow } from './repository.js'
 import { PersonAccessPageSchema, PersonAccessParamsSchema, PersonAccessQuerySchema, type PersonAccess } from './schemas.js'
@@ -59,13 +59,11 @@ export const personAccessRoutes: FastifyPluginAsyncTypebox<{ tracer: PersonTrace
     const q = request.query
     if (q.from !== undefined && q.to !== undefined && Date.parse(q.from) >= Date.parse(q.to)) throw new FieldError('to', 'must be after from')
     if (!tracer) throw new ServiceUnavailableError('this process holds no master key, so it cannot compute person digests; ask the all-in-one or gateway process')
-    const beforeSeq = q.cursor === undefined ? undefined : String(decodeCursor(q.cursor, 1)[0])
-    if (beforeSeq !== undefined && !/^[1-9][0-9]{0,18}$/.test(beforeSeq)) throw new FieldError('cursor', 'is not a cursor this list issued')
+    const beforeSeq = readCursor(q.cursor, POSITIVE_SEQ_KEY)
     const digests = tracer.candidates(request.params.personKey)
     const digest = digests[0]!.toString('hex')
     await app.audit.flush() // reads sealed so far are in the chain before anyone looks
-    const rows = await repo.accesses({ digests, dataset: q.dataset, from: q.from, to: q.to, beforeSeq, limit: q.limit + 1 })
-    const { page, nextCursor } = paginate(rows, q.limit, (r) => [r.seq])
+    const { page, nextCursor } = await fetchPage(q.limit, (limit) => repo.accesses({ digests, dataset: q.dataset, from: q.from, to: q.to, beforeSeq, limit }), (r) => [r.seq])
     const purposes = await repo.purposes(page.map((r) => r.grant_id))
     await app.audit.appendFor(request, {
       service: 'audit',

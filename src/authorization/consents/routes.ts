@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BatchTooLargeError, NDJSON, parseNdjson } from '../../catalog/index.js'
-import { FieldError } from '../../platform/errors.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import {
   ConsentBatchResultSchema, ConsentBatchSchema, ConsentPageSchema, ConsentParamsSchema, ConsentSchema, CreateConsentSchema, ListConsentsQuerySchema,
@@ -17,13 +16,6 @@ const recorders = { roles: ['steward', 'security_admin'] } as const
 const BATCH_BODY_LIMIT_BYTES = 16 * 1024 * 1024
 const readers = { roles: ['steward', 'consumer', 'security_admin', 'auditor'] } as const
 const withdrawers = { roles: ['steward', 'consumer', 'security_admin'] } as const
-
-/** The seq a cursor carries: a bigint's digits, or the cursor is not one this list issued. */
-function seqOf (cursor: string): string {
-  const seq = String(decodeCursor(cursor, 1)[0])
-  if (!/^[0-9]{1,19}$/.test(seq)) throw new FieldError('cursor', 'is not a cursor this list issued')
-  return seq
-}
 
 /**
  * Personal-information consents (个人信息同意, R9.1–R9.3): the producer unit of a dataset (its
@@ -97,10 +89,11 @@ export const consentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ConsentPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { cursor, ...query } = request.query
+    const { limit, cursor, ...filter } = request.query
     const now = new Date()
-    const rows = await service.list({ ...query, ...(cursor !== undefined ? { beforeSeq: seqOf(cursor) } : {}) }, request.principal!, now)
-    const { page, nextCursor } = paginate(rows, query.limit, (c) => [String(c.seq)])
+    const { page, nextCursor } = await keysetPage({ limit, cursor }, {
+      key: SEQ_KEY, as: 'beforeSeq', fetch: (p) => service.list({ ...filter, ...p }, request.principal!, now), keyOf: (c) => [String(c.seq)]
+    })
     return { data: page.map((c) => toConsentView(c, now)), nextCursor }
   })
 

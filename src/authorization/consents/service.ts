@@ -114,14 +114,14 @@ export function createConsentService (db: Kysely<Database>) {
       return c
     },
 
-    /** One page (limit + 1 rows, newest first) of the consents the caller sees. */
+    /** `limit` rows (newest first) of the consents the caller sees: a page and one more. */
     async list (query: Omit<ListConsentsQuery, 'cursor'> & { beforeSeq?: string }, actor: Principal, now: Date): Promise<Consent[]> {
       const scope = readScope(actor)
       // a unit filter never widens what a unit sees
       if (scope !== null && query.unit !== undefined && query.unit !== scope) return []
       const unit = scope ?? query.unit
       return await consents.list({
-        limit: query.limit + 1,
+        limit: query.limit,
         now,
         ...(unit !== undefined ? { unit } : {}),
         ...(query.beforeSeq !== undefined ? { beforeSeq: query.beforeSeq } : {}),

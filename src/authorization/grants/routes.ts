@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { IdParamsSchema } from '../share-requests/schemas.js'
 import { unitScope } from '../visibility.js'
@@ -32,10 +32,10 @@ export const grantRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
-    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
     const due = filter.recertificationDue !== undefined ? { recertifyCutoff: dueCutoff(settings) } : {}
-    const rows = await grants.list(unitScope(request.principal!), { ...filter, ...due, limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (g) => [g.seq])
+    const { page, nextCursor } = await keysetPage({ limit, cursor }, {
+      key: TEXT_KEY, as: 'beforeSeq', fetch: (p) => grants.list(unitScope(request.principal!), { ...filter, ...due, ...p }), keyOf: (g) => [g.seq]
+    })
     return { data: page.map(view), nextCursor }
   })
 

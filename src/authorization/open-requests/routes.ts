@@ -7,7 +7,7 @@ import type { Database, OpenRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { OpenRequestNotFoundError, OpenRequestStateError } from './errors.js'
 import { receiptMatches } from './receipt.js'
@@ -99,13 +99,13 @@ export const openRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: OpenRequestPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor, status, dataset } = request.query
-    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    if (beforeSeq !== undefined && !/^[0-9]{1,19}$/.test(beforeSeq)) throw new FieldError('cursor', 'is not a cursor this list issued')
-    const rows = await requests.list(openRequestScope(request.principal!), {
-      limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}), ...(status ? { status } : {}), ...(dataset ? { dataset } : {})
+    const { status, dataset } = request.query
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: SEQ_KEY,
+      as: 'beforeSeq',
+      fetch: (p) => requests.list(openRequestScope(request.principal!), { ...p, ...(status ? { status } : {}), ...(dataset ? { dataset } : {}) }),
+      keyOf: (r) => [r.seq]
     })
-    const { page, nextCursor } = paginate(rows, limit, (r) => [r.seq])
     const reviews = await requests.reviewsOf(page.map((r) => r.id))
     const today = campusToday()
     return { data: page.map((r) => toOpenRequestView(r, reviews.find((v) => v.open_request_id === r.id), today)), nextCursor }

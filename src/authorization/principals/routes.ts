@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { FieldError } from '../../platform/errors.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { OffboardingNotFoundError } from './errors.js'
 import { createOffboarding } from './offboard.js'
@@ -38,12 +37,16 @@ export const principalRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
-    const afterId = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    if (afterId !== undefined && !/^\d{1,19}$/.test(afterId)) throw new FieldError('cursor', 'is not a cursor this list issued')
-    // what this process saw meanwhile (the caller's own token included) is written first
-    await app.principalRegistry.flush().catch((err: unknown) => { request.log.warn({ err: { message: (err as Error).message } }, 'principals: could not be written') })
-    const rows = await principals.listSeen({ ...filter, limit: limit + 1, ...(afterId !== undefined ? { afterId } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (p) => [p.id])
+    const { page, nextCursor } = await keysetPage({ limit, cursor }, {
+      key: SEQ_KEY,
+      as: 'afterId',
+      fetch: async (p) => {
+        // what this process saw meanwhile (the caller's own token included) is written first
+        await app.principalRegistry.flush().catch((err: unknown) => { request.log.warn({ err: { message: (err as Error).message } }, 'principals: could not be written') })
+        return await principals.listSeen({ ...filter, ...p })
+      },
+      keyOf: (p) => [p.id]
+    })
     return { data: page.map(toPrincipalView), nextCursor }
   })
 
@@ -99,10 +102,9 @@ export const principalRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
-    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    if (beforeSeq !== undefined && !/^\d{1,19}$/.test(beforeSeq)) throw new FieldError('cursor', 'is not a cursor this list issued')
-    const rows = await principals.list({ ...filter, limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (o) => [o.seq])
+    const { page, nextCursor } = await keysetPage({ limit, cursor }, {
+      key: SEQ_KEY, as: 'beforeSeq', fetch: (p) => principals.list({ ...filter, ...p }), keyOf: (o) => [o.seq]
+    })
     const now = Date.now()
     return { data: page.map((o) => toOffboardingView(o, now)), nextCursor }
   })

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Transaction } from 'kysely'
 import type { Database, Purpose } from '../../db/database.js'
 import { recordEvent } from '../../platform/events.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { PurposeExistsError, PurposeNotFoundError } from './errors.js'
 import { createPurposeRepository } from './repository.js'
@@ -50,10 +50,8 @@ export const purposeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: PurposePageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor, retired } = request.query
-    const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await purposes.list({ limit: limit + 1, after, retired })
-    const { page, nextCursor } = paginate(rows, limit, (p) => [p.code])
+    const { retired } = request.query
+    const { page, nextCursor } = await keysetPage(request.query, { key: TEXT_KEY, as: 'after', fetch: (p) => purposes.list({ ...p, retired }), keyOf: (p) => [p.code] })
     return { data: page.map(toPurposeView), nextCursor }
   })
 

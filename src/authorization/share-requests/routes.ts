@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ShareRequest } from '../../db/database.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { ShareRequestNotFoundError } from '../errors.js'
 import { unitScope } from '../visibility.js'
@@ -67,15 +67,17 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { limit, cursor, role, ...filter } = request.query
     const principal = request.principal!
-    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await requests.list(unitScope(principal), {
-      ...filter,
-      limit: limit + 1,
-      ...(beforeSeq !== undefined ? { beforeSeq } : {}),
-      leadership: principal.roles.includes('leadership'),
-      ...(role === 'consumer' ? { consumerUnit: principal.unit } : role === 'producer' ? { producerUnit: principal.unit } : {})
+    const { page, nextCursor } = await keysetPage({ limit, cursor }, {
+      key: TEXT_KEY,
+      as: 'beforeSeq',
+      fetch: (p) => requests.list(unitScope(principal), {
+        ...filter,
+        ...p,
+        leadership: principal.roles.includes('leadership'),
+        ...(role === 'consumer' ? { consumerUnit: principal.unit } : role === 'producer' ? { producerUnit: principal.unit } : {})
+      }),
+      keyOf: (r) => [r.seq]
     })
-    const { page, nextCursor } = paginate(rows, limit, (r) => [r.seq])
     return { data: await views(page), nextCursor }
   })
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { loadMaskingKey } from '../../masking/index.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { runEvery } from '../../platform/timers.js'
 import { reportOverdueCorrections } from './overdue.js'
@@ -60,18 +60,21 @@ export const correctionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const principal = request.principal!
     const dataset = await workflow.visible(request.params.code, principal)
-    const { limit, cursor, status, overdue } = request.query
+    const { status, overdue } = request.query
     const now = new Date()
-    const rows = await corrections.list({
-      dataset: dataset.code,
-      ...(seesAll(principal, dataset) ? {} : { reporterUnit: principal.unit }),
-      ...(status !== undefined ? { status } : {}),
-      ...(overdue !== undefined ? { overdue } : {}),
-      ...(cursor !== undefined ? { beforeSeq: String(decodeCursor(cursor, 1)[0]) } : {}),
-      now,
-      limit: limit + 1
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: TEXT_KEY,
+      as: 'beforeSeq',
+      fetch: (p) => corrections.list({
+        dataset: dataset.code,
+        ...(seesAll(principal, dataset) ? {} : { reporterUnit: principal.unit }),
+        ...(status !== undefined ? { status } : {}),
+        ...(overdue !== undefined ? { overdue } : {}),
+        now,
+        ...p
+      }),
+      keyOf: (c) => [c.seq]
     })
-    const { page, nextCursor } = paginate(rows, limit, (c) => [c.seq])
     const view = correctionViewer(dataset, principal, ctx, now)
     return { data: await Promise.all(page.map(view)), nextCursor }
   })

@@ -2,8 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
-import { FieldError } from '../../platform/errors.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, NUMBER_KEY, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, PaginationQuerySchema, problems } from '../../platform/schemas.js'
 import { draftScope, fieldsHidden, isProducer } from './access.js'
 import { isOffice } from '../../platform/auth/roles.js'
@@ -61,9 +60,9 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
-    const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await datasets.list({ ...filter, limit: limit + 1, ...(after !== undefined ? { after } : {}), draftsOf: draftScope(request.principal!) })
-    const { page, nextCursor } = paginate(rows, limit, (d) => [d.code])
+    const { page, nextCursor } = await keysetPage({ limit, cursor }, {
+      key: TEXT_KEY, as: 'after', fetch: (p) => datasets.list({ ...filter, ...p, draftsOf: draftScope(request.principal!) }), keyOf: (d) => [d.code]
+    })
     const data = await Promise.all(page.map(async (row) => toDatasetView(row, {
       fieldsHidden: await fieldsHidden(request.principal!, row, hasInterest), proposal: seesProposal(request.principal!, row)
     })))
@@ -134,11 +133,9 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const row = await service.visible(request.params.code, request.principal!)
-    const { limit, cursor } = request.query
-    const before = cursor === undefined ? undefined : decodeCursor(cursor, 1)[0]
-    if (before !== undefined && typeof before !== 'number') throw new FieldError('cursor', 'is not a cursor this list issued')
-    const rows = await datasets.gradeHistory(row.code, { limit: limit + 1, ...(before !== undefined ? { before } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (h) => [h.version])
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: NUMBER_KEY, as: 'before', fetch: (p) => datasets.gradeHistory(row.code, p), keyOf: (h) => [h.version]
+    })
     return {
       data: page.map((h) => ({
         version: h.version,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Destruction } from '../../db/database.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { toCertificateView } from './certificate.js'
 import { CertificateNotFoundError, DestructionNotFoundError } from './errors.js'
@@ -62,12 +62,10 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
-    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
     const unit = listScope(request.principal!)
-    const rows = await repo.list({
-      ...filter, limit: limit + 1, ...(beforeSeq !== undefined ? { beforeSeq } : {}), ...(unit !== null ? { producerUnit: unit } : {})
+    const { page, nextCursor } = await keysetPage({ limit, cursor }, {
+      key: TEXT_KEY, as: 'beforeSeq', fetch: (p) => repo.list({ ...filter, ...p, ...(unit !== null ? { producerUnit: unit } : {}) }), keyOf: (r) => [r.seq]
     })
-    const { page, nextCursor } = paginate(rows, limit, (r) => [r.seq])
     return { data: await views(page), nextCursor }
   })
 

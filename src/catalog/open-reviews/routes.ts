@@ -3,7 +3,7 @@ import type { Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { INTEGER_KEY, keysetPage } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { canSee } from '../datasets/access.js'
 import { createDatasetRepository } from '../datasets/repository.js'
@@ -105,16 +105,14 @@ export const openReviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const principal = request.principal!
     const { code } = request.params
-    const { limit, cursor } = request.query
     const dataset = await datasets.find(code)
     if (!dataset || !canSee(principal, dataset)) throw new DatasetNotFoundError(code)
     if (!canRead(principal, dataset)) {
       throw new OpenReviewForbiddenError(`only a steward of the producer unit ${dataset.producer_unit}, the office, auditors and the leading group read these reviews`)
     }
-    const before = cursor === undefined ? undefined : Number(decodeCursor(cursor, 1)[0])
-    if (before !== undefined && !Number.isInteger(before)) throw new FieldError('cursor', 'is not a cursor this list issued')
-    const rows = await reviews.rounds(code, { limit: limit + 1, ...(before !== undefined ? { before } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (r) => [r.round])
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: INTEGER_KEY, as: 'before', fetch: (p) => reviews.rounds(code, p), keyOf: (r) => [r.round]
+    })
     const all = await reviews.reviewsOf(page.map((r) => r.id))
     return {
       dataset: code,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import type { Role } from '../../platform/auth/roles.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { createDatasetRepository } from '../datasets/repository.js'
 import { DatasetNotFoundError, NotProducerError } from '../errors.js'
@@ -119,11 +119,8 @@ export const qualityRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ExpiredPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor } = request.query
-    const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
     const now = new Date()
-    const rows = await quality.expired(now, { limit: limit + 1, ...(after !== undefined ? { after } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (r) => [r.code])
+    const { page, nextCursor } = await keysetPage(request.query, { key: TEXT_KEY, as: 'after', fetch: (p) => quality.expired(now, p), keyOf: (r) => [r.code] })
     return {
       data: page.map(({ code, producerUnit, ...status }) => ({ dataset: code, producerUnit, ...retentionStatus(status, now) })),
       nextCursor

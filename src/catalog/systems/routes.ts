@@ -6,7 +6,7 @@ import type { BusinessSystem, Database } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { recordEvent } from '../../platform/events.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, type CursorKey } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { SystemExistsError, SystemForbiddenError, SystemNotFoundError } from '../errors.js'
 import { createUnitRepository } from '../units/repository.js'
@@ -20,6 +20,8 @@ import {
 const tags = ['asset registry']
 const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
 const writers = { roles: ['security_admin', 'steward'] } as const
+/** the cursor of the list: the unit and name of the last system, as text */
+const UNIT_AND_NAME: CursorKey<[string, string]> = { arity: 2, parse: (parts) => parts.map(String) as [string, string] }
 
 /** The unit whose systems the caller sees, or null for every unit (the office and auditors). */
 function readScope (p: Principal): string | null {
@@ -107,19 +109,23 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SystemPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor, unit, dataset, overdue } = request.query
+    const { unit, dataset, overdue } = request.query
     const scope = readScope(request.principal!)
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, 2).map(String) as [string, string]
-    if (scope !== null && unit !== undefined && unit !== scope) return { data: [], nextCursor: null }
     const now = new Date()
-    const rows = await systems.list({
-      limit: limit + 1,
-      ...(after ? { after } : {}),
-      ...(scope !== null || unit !== undefined ? { unit: scope ?? unit } : {}),
-      ...(dataset !== undefined ? { dataset } : {}),
-      ...(overdue !== undefined ? { overdue, overdueBefore: reviewCutoff(reviewDays, now) } : {})
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: UNIT_AND_NAME,
+      as: 'after',
+      // a unit filter never widens what a steward sees: another unit's systems are an empty page
+      fetch: async (p) => scope !== null && unit !== undefined && unit !== scope
+        ? []
+        : await systems.list({
+          ...p,
+          ...(scope !== null || unit !== undefined ? { unit: scope ?? unit } : {}),
+          ...(dataset !== undefined ? { dataset } : {}),
+          ...(overdue !== undefined ? { overdue, overdueBefore: reviewCutoff(reviewDays, now) } : {})
+        }),
+      keyOf: (s) => [s.unit_code, s.name]
     })
-    const { page, nextCursor } = paginate(rows, limit, (s) => [s.unit_code, s.name])
     return { data: page.map((s) => toSystemView(s, reviewDays, now)), nextCursor }
   })
 

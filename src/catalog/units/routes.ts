@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Transaction } from 'kysely'
 import type { Database } from '../../db/database.js'
 import { recordEvent } from '../../platform/events.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { UnitExistsError, UnitNotFoundError } from '../errors.js'
 import { createUnitRepository, toUnitView } from './repository.js'
@@ -51,10 +51,10 @@ export const unitRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: UnitPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor, q } = request.query
-    const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await units.list({ limit: limit + 1, ...(after !== undefined ? { after } : {}), ...(q !== undefined ? { q } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (u) => [u.code])
+    const { q } = request.query
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: TEXT_KEY, as: 'after', fetch: (p) => units.list({ ...p, ...(q !== undefined ? { q } : {}) }), keyOf: (u) => [u.code]
+    })
     return { data: page.map(toUnitView), nextCursor }
   })
 

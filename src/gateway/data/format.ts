@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import type { AcceptedTypes } from '../../platform/formats.js'
 
 export const DATA_FORMATS = ['json', 'csv', 'ndjson'] as const
 export type DataFormat = typeof DATA_FORMATS[number]
@@ -9,15 +10,8 @@ export const CONTENT_TYPES: Record<DataFormat, string> = {
   ndjson: 'application/x-ndjson; charset=utf-8'
 }
 
-/** The format of a response: `format=` first, else the Accept header, else JSON. */
-export function chooseFormat (format: DataFormat | undefined, accept: string | undefined): DataFormat {
-  if (format) return format
-  if (accept) {
-    if (accept.includes('text/csv')) return 'csv'
-    if (accept.includes('ndjson') || accept.includes('application/jsonl')) return 'ndjson'
-  }
-  return 'json'
-}
+/** What the Accept header names to ask for CSV or NDJSON (JSON otherwise). */
+export const DATA_ACCEPTED: AcceptedTypes<DataFormat> = [['csv', ['text/csv']], ['ndjson', ['ndjson', 'application/jsonl']]]
 
 const NEEDS_QUOTES = /[",\r\n]/
 /** A spreadsheet would run these as formulas (CSV injection): such text cells get a leading quote mark. */

@@ -3,10 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { tracedPersons, type PersonTracer } from '../../audit/index.js'
 import type { MaskingKey } from '../../masking/index.js'
+import { chooseFormat } from '../../platform/formats.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { consentDetails, pageConsentExcluded } from './consent.js'
 import { AuditUnavailableError, QuotaExceededError } from './errors.js'
-import { chooseFormat, CONTENT_TYPES, DATA_FORMATS, streamRows } from './format.js'
+import { CONTENT_TYPES, DATA_ACCEPTED, DATA_FORMATS, streamRows } from './format.js'
 import { MAX_LIMIT, openCursor, sealCursor, WHERE_OPERATORS } from './plan.js'
 import type { QuotaCounter } from './quota.js'
 import type { DataReader, ReadPlan } from './reader.js'
@@ -108,7 +109,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
       throw new QuotaExceededError(`the daily row quota of grant ${plan.grant.id} (${plan.grant.daily_row_quota} rows) is used up for ${plan.day}; it renews at midnight campus time`)
     }
     // JSON pages of a plan the database can write come as each row's JSON text (reader.jsonRows)
-    const format = chooseFormat(q.format, request.headers.accept)
+    const format = chooseFormat(q.format, request.headers.accept, DATA_ACCEPTED, 'json')
     const asJson = format === 'json' && plan.json !== null
     const t1 = performance.now()
     let rows

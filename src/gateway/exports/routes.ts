@@ -7,7 +7,7 @@ import { chooseGrant } from '../../authorization/index.js'
 import type { MaskingKey } from '../../masking/index.js'
 import type { AeadSuite } from '../../platform/aead.js'
 import { FieldError } from '../../platform/errors.js'
-import { decodeCursor, paginate } from '../../platform/pagination.js'
+import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import type { DataCache } from '../data/cache.js'
 import { consentDetails, consentLapsedSince, exportConsentExcluded } from '../data/consent.js'
@@ -167,10 +167,10 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
       response: { 200: ExportPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor, dataset, status } = request.query
-    const beforeSeq = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await repo.list(request.principal!, { limit: limit + 1, beforeSeq, dataset, status })
-    const { page, nextCursor } = paginate(rows, limit, (r) => [r.seq])
+    const { dataset, status } = request.query
+    const { page, nextCursor } = await keysetPage(request.query, {
+      key: TEXT_KEY, as: 'beforeSeq', fetch: (p) => repo.list(request.principal!, { ...p, dataset, status }), keyOf: (r) => [r.seq]
+    })
     return { data: page.map(toExportView), nextCursor }
   })
 

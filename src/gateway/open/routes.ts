@@ -6,8 +6,8 @@ import { tracedPersons, type PersonTracer } from '../../audit/index.js'
 import { openDatasets, openStateOf } from '../../catalog/index.js'
 import type { MaskingKey } from '../../masking/index.js'
 import { campusToday } from '../../platform/calendar.js'
-import { FieldError } from '../../platform/errors.js'
-import { decodeCursor, encodeCursor } from '../../platform/pagination.js'
+import { chooseFormat, type AcceptedTypes } from '../../platform/formats.js'
+import { paginate, readCursor, type CursorKey } from '../../platform/pagination.js'
 import { problems } from '../../platform/schemas.js'
 import { streamRows } from '../data/format.js'
 import { openOpenCursor, sealOpenCursor } from './cursor.js'
@@ -33,10 +33,10 @@ export interface OpenRouteOptions {
   publicBaseUrl: string | undefined
 }
 
-/** `format=` first, else the Accept header, else JSON. */
-function chooseFormat (format: OpenFormat | undefined, accept: string | undefined): OpenFormat {
-  return format ?? (accept?.includes('text/csv') ? 'csv' : 'json')
-}
+/** What the Accept header names to ask for CSV records (JSON otherwise). */
+const RECORDS_ACCEPTED: AcceptedTypes<OpenFormat> = [['csv', ['text/csv']]]
+/** The catalog is JSON-LD unless the Accept header asks for plain JSON and not for JSON-LD. */
+const CATALOG_ACCEPTED: AcceptedTypes<'jsonld' | 'json'> = [['jsonld', ['application/ld+json']], ['json', ['application/json']]]
 
 /** The same request with the next page's cursor. */
 function nextLink (url: string, cursor: string): string {
@@ -44,6 +44,9 @@ function nextLink (url: string, cursor: string): string {
   next.searchParams.set('cursor', cursor)
   return `${next.pathname}${next.search}`
 }
+
+/** the cursor of the catalog: the last dataset's code, issued as a JSON string and taken only as one */
+const DATASET_CODE: CursorKey<string> = { arity: 1, parse: ([part]) => typeof part === 'string' ? part : undefined }
 
 const byCode = (a: { dataset: { code: string } }, b: { dataset: { code: string } }) =>
   a.dataset.code < b.dataset.code ? -1 : a.dataset.code > b.dataset.code ? 1 : 0
@@ -74,20 +77,16 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
       response: { 200: CatalogSchema, ...problems(400, 429, 503) }
     }
   }, async (request, reply) => {
-    const { cursor } = request.query
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, 1)[0]
-    if (after !== undefined && typeof after !== 'string') throw new FieldError('cursor', 'is not a cursor this list issued')
+    const after = readCursor(request.query.cursor, DATASET_CODE)
     const open = (await openDatasets(app.db)).sort(byCode)
     const rest = after === undefined ? open : open.filter((d) => d.dataset.code > after)
-    const page = rest.slice(0, request.query.limit)
-    const nextCursor = rest.length > page.length ? encodeCursor([page[page.length - 1]!.dataset.code]) : null
+    const { page, nextCursor } = paginate(rest, request.query.limit, (d) => [d.dataset.code])
     const [publishers, lastIngest] = await Promise.all([
       repo.unitNames(page.map((d) => d.dataset.producer_unit)),
       repo.lastIngest(page.map((d) => d.dataset.code))
     ])
     const base = (options.publicBaseUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '')
-    const accept = request.headers.accept ?? ''
-    const plain = accept.includes('application/json') && !accept.includes('application/ld+json')
+    const plain = chooseFormat(undefined, request.headers.accept, CATALOG_ACCEPTED, 'jsonld') === 'json'
     reply.type(plain ? 'application/json; charset=utf-8' : 'application/ld+json; charset=utf-8')
     return catalogDocument(page, { base, license, publishers, lastIngest }, nextCursor)
   })
@@ -144,7 +143,7 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
     const persons = tracer.of(dataset)?.persons(rows) ?? null
     const data = rows.map((r) => view.mask(codec ? codec.decode(r.record_key, r.data, r.sealed, view.fields) : r.data))
     const nextCursor = more ? sealOpenCursor(key, code, rows[rows.length - 1]!.record_key) : null
-    const format = chooseFormat(q.format, request.headers.accept)
+    const format = chooseFormat(q.format, request.headers.accept, RECORDS_ACCEPTED, 'json')
 
     let seq: string
     try {

@@ -7,7 +7,7 @@ import type { Database, ServiceClient } from '../../db/database.js'
 import { DUMMY_HASH, hashSecret, newSecret, verifySecret } from '../crypto.js'
 import { AuthClientInvalidError, FieldError, NotFoundError } from '../errors.js'
 import { recordEvent } from '../events.js'
-import { decodeCursor, paginate } from '../pagination.js'
+import { keysetPage, TEXT_KEY } from '../pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
 import { AuthBlockedError } from '../auth/blocklist.js'
 import { addressMatcher, AuthAddressNotAllowedError, canonicalAddresses } from '../auth/terminal-control.js'
@@ -98,10 +98,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       response: { 200: ClientPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { limit, cursor } = request.query
-    const after = cursor === undefined ? undefined : String(decodeCursor(cursor, 1)[0])
-    const rows = await clients.list({ limit: limit + 1, ...(after !== undefined ? { after } : {}) })
-    const { page, nextCursor } = paginate(rows, limit, (c) => [c.client_id])
+    const { page, nextCursor } = await keysetPage(request.query, { key: TEXT_KEY, as: 'after', fetch: (p) => clients.list(p), keyOf: (c) => [c.client_id] })
     return { data: page.map(toClientView), nextCursor }
   })
 
