@@ -6,3 +6,4 @@
 export { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AppendResult, type AuditAction, type AuditEventInput, type AuditOutcome } from './events.js'
 export { AuditUnavailableError, type AuditUnavailableCode } from './errors.js'
 export { recordOrRefuse, type Refusal } from './record.js'
+export { domainEvents, type DomainEventWriter, type EventAuthor, type EventObject } from './domain-events.js'
