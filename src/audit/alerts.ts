@@ -5,6 +5,7 @@ import { parseAddressRange } from '../platform/auth/blocklist.js'
 import { campusCalendar, campusTime } from '../platform/calendar.js'
 import type { Principal } from '../platform/auth/plugin.js'
 import { addBlacklistEntry, createBlacklistRepository } from './blacklist/repository.js'
+import { READ_ACTIONS } from './events.js'
 
 /**
  * Alert rules over the log (R11.1: abuse, violation and over-privileged use recognised and traced
@@ -70,7 +71,7 @@ function calendarDays (config: Pick<Config, 'CAMPUS_HOLIDAYS' | 'CAMPUS_WORKDAYS
 /** The rules as configured (thresholds and windows from AUDIT_ALERT_*). */
 export function alertSettingsOf (config: AlertConfig): AlertSettings {
   const caller = { operations: [], measure: 'events', per: 'caller', autoBlock: false } as const
-  const reads = ['query', 'export'] as const
+  const reads = READ_ACTIONS
   return {
     autoBlockMinutes: config.BLACKLIST_AUTO_MINUTES,
     rules: {
