@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { PaginationQuerySchema, pageOf } from '../platform/schemas.js'
+import { ACCESS_ACTIONS } from './events.js'
 import { ALERT_RULE_NAMES, ALERT_RULES } from './alerts/registry.js'
 
 /** The rules whose alerts count events, or rows. */
@@ -90,7 +91,7 @@ export const AccessReportSchema = Type.Object({
     unit: Type.Union([Type.String(), Type.Null()]),
     dataset: Type.String(),
     actor: Type.String(),
-    action: Type.Enum(['query', 'export', 'insert', 'update', 'delete']),
+    action: Type.Enum([...ACCESS_ACTIONS]),
     events: Type.Integer(),
     rows: Type.Integer({ description: 'rows read, exported or written' }),
     first: Type.String({ format: 'date-time' }),

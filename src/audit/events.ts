@@ -1,10 +1,22 @@
-/** The vocabulary of audit events: what happened, and how it ended. */
+/**
+ * The vocabulary of audit events: what happened. The one list: the writers' type (AuditAction),
+ * the OpenAPI enums and docs/audit.md (test/audit/actions.test.ts holds the docs to it) follow it.
+ */
 export const AUDIT_ACTIONS = [
   'query', 'insert', 'update', 'delete', 'export', 'review', 'sign', 'grant', 'revoke', 'login',
   'policy_change', 'destruction', 'denied', 'purge'
 ] as const
 export type AuditAction = typeof AUDIT_ACTIONS[number]
 
+/**
+ * The actions of reads, a page of data (`query`) or an export: what the person trace lists and the
+ * alert rules on reading count (as does the partial index audit_events_reads_idx of migration 0010).
+ */
+export const READ_ACTIONS = ['query', 'export'] as const satisfies readonly AuditAction[]
+/** The actions the access report sums: reads and writes of a dataset's data. */
+export const ACCESS_ACTIONS = [...READ_ACTIONS, 'insert', 'update', 'delete'] as const satisfies readonly AuditAction[]
+
+/** How an event ended. */
 export const AUDIT_OUTCOMES = ['success', 'denied', 'failure'] as const
 export type AuditOutcome = typeof AUDIT_OUTCOMES[number]
 

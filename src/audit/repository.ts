@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, DomainEvent } from '../db/database.js'
+import { ACCESS_ACTIONS } from './events.js'
 import type { ChainedContent } from './hash-chain.js'
 import { storedDigests, tracePrefixes } from './persons/stored.js'
 
@@ -249,7 +250,7 @@ export function createAuditRepository (db: Kysely<Database>) {
         ])
         .where('occurred_at', '>=', sql<Date>`${r.from}::timestamptz`).where('occurred_at', '<', sql<Date>`${r.to}::timestamptz`)
         .where('dataset_code', 'is not', null)
-        .where('action', 'in', ['query', 'export', 'insert', 'update', 'delete'])
+        .where('action', 'in', [...ACCESS_ACTIONS])
       if (r.unit !== undefined) q = q.where('actor_unit', '=', r.unit)
       if (r.dataset !== undefined) q = q.where('dataset_code', '=', r.dataset)
       return await q.groupBy(['actor_unit', 'dataset_code', 'actor_sub', 'action'])

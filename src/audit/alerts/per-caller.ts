@@ -1,3 +1,4 @@
+import { READ_ACTIONS } from '../events.js'
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/database.js'
 import type { AlertContext, AlertRuleSpec, Evaluate, Raised } from './rule.js'
@@ -52,4 +53,4 @@ export const perCallerEvaluator = (ctx: AlertContext, rule: string, r: AlertRule
 export const PER_CALLER = { operations: [], measure: 'events', autoBlock: false } as const
 
 /** Reads and exports (the data path's actions). */
-export const READS = ['query', 'export'] as const
+export const READS = READ_ACTIONS

@@ -2,6 +2,7 @@ import { DatasetCodeSchema } from '../../platform/codes.js'
 import { Type, type Static } from 'typebox'
 
 import { PaginationQuerySchema } from '../../platform/schemas.js'
+import { READ_ACTIONS } from '../events.js'
 
 export const PersonAccessParamsSchema = Type.Object({
   personKey: Type.String({
@@ -25,7 +26,7 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T, desc
 export const PersonAccessSchema = Type.Object({
   seq: Type.String({ description: 'the audit event (its position in the chain)' }),
   occurredAt: Type.String({ format: 'date-time', description: 'when the rows were served' }),
-  action: Type.Enum(['query', 'export'], { description: 'a read (`query`) or an export' }),
+  action: Type.Enum([...READ_ACTIONS], { description: 'a read (`query`) or an export' }),
   operation: Type.String({ description: '`data.records.read`, `data.export.write` (the rows an export wrote into its file), `open.records.read`' }),
   dataset: Type.String(),
   unit: Nullable(Type.String(), 'the unit that read (null: an anonymous open-data download)'),

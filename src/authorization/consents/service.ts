@@ -1,5 +1,6 @@
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { ValidateFunction } from 'ajv'
+import { domainEvents } from '../../platform/domain-events.js'
 import type { Consent, Database } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { validatorCompiler } from '../../platform/compilers.js'
@@ -11,8 +12,10 @@ import { createConsentRepository, type NewConsent } from './repository.js'
 import { CreateConsentSchema, type ConsentBatchResult, type CreateConsent, type ListConsentsQuery } from './schemas.js'
 import { effectiveStatus } from './view.js'
 
-type Trx = Transaction<Database>
 type Rejection = ConsentBatchResult['rejected'][number]
+
+// never the person key in an event (personal data): the consent id stands for it
+const event = domainEvents({ service: 'authorization', objectType: 'consent', about: (c: Consent) => ({ id: c.id, dataset: c.dataset_code }) })
 
 /** The unit whose consents the caller sees, or null for every unit (the office and auditors). */
 export function readScope (p: Principal): string | null {
@@ -48,16 +51,11 @@ function schemaErrors (item: unknown): Rejection['errors'] {
 export function createConsentService (db: Kysely<Database>) {
   const consents = createConsentRepository(db)
 
-  // never the person key in an event (personal data): the consent id stands for it
-  async function event (trx: Trx, actor: Principal, requestId: string, action: string, c: Consent, details: Record<string, unknown>) {
-    await recordEvent(trx, { service: 'authorization', action, actor, objectType: 'consent', objectId: c.id, dataset: c.dataset_code, requestId, details })
-  }
-
   return {
     async record (input: CreateConsent, actor: Principal, requestId: string): Promise<Consent> {
       return await db.transaction().execute(async (trx) => {
         const c = await consents.insert(await createConsentChecker(trx, actor)(input), trx)
-        await event(trx, actor, requestId, 'consent.record', c, {
+        await event(trx, { actor, requestId }, 'consent.record', c, {
           unit: c.unit_code, kind: c.kind, purposeCode: c.purpose_code, purpose: c.purpose, givenAt: c.given_at.toISOString(), expiresAt: c.expires_at?.toISOString() ?? null
         })
         return c
@@ -149,7 +147,7 @@ export function createConsentService (db: Kysely<Database>) {
         }
         if (before.status === 'withdrawn') throw new ConsentWithdrawnError(id)
         const consent = await consents.withdraw(id, reason, trx)
-        await event(trx, actor, requestId, 'consent.withdraw', consent, {
+        await event(trx, { actor, requestId }, 'consent.withdraw', consent, {
           unit: consent.unit_code,
           reason,
           before: { status: effectiveStatus(before) },

@@ -1,12 +1,11 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import type { Transaction } from 'kysely'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { domainEvents } from '../../platform/domain-events.js'
 import { createDatasetReader } from '../../catalog/index.js'
 import { openStateOf } from '../../catalog/index.js'
 import type { Database, OpenRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
-import { recordEvent } from '../../platform/events.js'
 import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { OpenRequestNotFoundError, OpenRequestStateError } from './errors.js'
@@ -23,6 +22,7 @@ import { campusDayAfter, toCreatedView, toOpenRequestView, toStatusView } from '
 const tags = ['open-data']
 const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
 const DEFAULT_VALIDITY_DAYS = 365
+const event = domainEvents({ service: 'authorization', objectType: 'open_request', about: (r: OpenRequest) => ({ id: r.id, dataset: r.dataset_code }) })
 
 /**
  * Requests for conditional-open data (有条件开放, R8.2, 001 §44(2)) from outside applicants, who hold
@@ -38,12 +38,6 @@ export const openRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const row = await requests.find(id, trx ?? app.db, { lock: trx !== undefined })
     if (!row || !inScope(openRequestScope(principal), row)) throw new OpenRequestNotFoundError(id)
     return row
-  }
-
-  async function event (trx: Transaction<Database>, request: FastifyRequest, action: string, row: OpenRequest, details: Record<string, unknown>) {
-    await recordEvent(trx, {
-      service: 'authorization', action, actor: request.principal!, objectType: 'open_request', objectId: row.id, dataset: row.dataset_code, requestId: String(request.id), details
-    })
   }
 
   app.post('/open-requests', {

@@ -1,8 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
-import type { Transaction } from 'kysely'
-import type { Database, Purpose } from '../../db/database.js'
-import { recordEvent } from '../../platform/events.js'
+import { domainEvents } from '../../platform/domain-events.js'
+import type { Purpose } from '../../db/database.js'
 import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { PurposeExistsError, PurposeNotFoundError } from './errors.js'
@@ -27,9 +25,7 @@ export function toPurposeView (p: Purpose): PurposeView {
 }
 
 /** A change to the list, in the caller's transaction: the audit chain records who changed what. */
-async function event (trx: Transaction<Database>, request: FastifyRequest, action: string, code: string, details: Record<string, unknown>) {
-  await recordEvent(trx, { service: 'authorization', action, actor: request.principal!, objectType: 'purpose', objectId: code, requestId: request.id, details })
-}
+const event = domainEvents({ service: 'authorization', objectType: 'purpose' })
 
 /**
  * The campus's list of purposes of use, kept by the data-management office (R9.1: consent is per

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
+import { domainEvents } from '../../platform/domain-events.js'
 import { canSee } from '../../catalog/index.js'
 import { createDatasetReader } from '../../catalog/index.js'
 import { blindFor, checkSealedFilter } from '../../catalog/index.js'
@@ -8,7 +9,6 @@ import type { Database, Dataset, ShareRequest } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { addWorkingDays, campusCalendar, campusToday } from '../../platform/calendar.js'
 import { FieldError } from '../../platform/errors.js'
-import { recordEvent } from '../../platform/events.js'
 import { createAgreementRepository } from '../agreements/repository.js'
 import {
   AlreadyReviewedError, NotConsumerError, RequestExpiredError, ReviewerForbiddenError, ShareRequestNotFoundError, ShareRequestStateError
@@ -29,16 +29,13 @@ type Settings = Pick<Config, 'REVIEW_DEADLINE_DAYS' | 'PI_EXTERNAL_APPROVAL_PERS
 export const MAX_VALIDITY_DAYS = 3 * 366
 
 const daysBetween = (from: string, until: string) => (Date.parse(until) - Date.parse(from)) / 86_400_000
+const event = domainEvents({ service: 'authorization', objectType: 'share_request', about: (r: ShareRequest) => ({ id: r.id, dataset: r.dataset_code }) })
 
 /** The share-request workflow: filing, reviews, the commitment, withdrawal; grants follow from them. */
 export function createShareRequestService (db: Kysely<Database>, settings: Settings, encryption: Encryption) {
   const requests = createShareRequestRepository(db)
   const datasets = createDatasetReader(db)
   const calendar = campusCalendar(settings)
-
-  async function event (trx: Trx, actor: Principal, requestId: string, action: string, r: ShareRequest, details: Record<string, unknown>) {
-    await recordEvent(trx, { service: 'authorization', action, actor, objectType: 'share_request', objectId: r.id, dataset: r.dataset_code, requestId, details })
-  }
 
   /** A request the caller may see, locked for a change; others' are 404. */
   async function load (id: string, actor: Principal, trx: Trx): Promise<ShareRequest> {
@@ -143,7 +140,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
             reviewer: { sub: 'system:rules', unit: dataset.producer_unit }
           }, trx)
         }
-        await event(trx, actor, requestId, 'share_request.create', r, {
+        await event(trx, { actor, requestId }, 'share_request.create', r, {
           consumerUnit: r.consumer_unit,
           fields: r.fields,
           rowFilter,
@@ -221,7 +218,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
             }, trx)
           }
         }
-        await event(trx, actor, requestId, `share_request.${input.decision}`, after, {
+        await event(trx, { actor, requestId }, `share_request.${input.decision}`, after, {
           party, reason: input.reason ?? null, before: { status: before.status }, after: { status: after.status, masked: after.masked }
         })
         return (await activateIfReady(trx, after, actor, requestId)).request
@@ -239,7 +236,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
         const digests = digestsOf(text)
         const commitment = { text, ...digests, signerSub: actor.sub, signerUnit: actor.unit, signedAt: new Date().toISOString() }
         const after = await requests.update(id, { commitment: JSON.stringify(commitment) }, trx)
-        await event(trx, actor, requestId, 'share_request.commit', after, { digest: digests, before: { commitment: null }, after: { commitment: 'signed', signer: actor.sub } })
+        await event(trx, { actor, requestId }, 'share_request.commit', after, { digest: digests, before: { commitment: null }, after: { commitment: 'signed', signer: actor.sub } })
         return (await activateIfReady(trx, after, actor, requestId)).request
       })
     },
@@ -254,7 +251,7 @@ export function createShareRequestService (db: Kysely<Database>, settings: Setti
         }
         const after = await requests.update(id, { status: 'withdrawn', decision_reason: `withdrawn by the consumer: ${reason}` }, trx)
         await createAgreementRepository(trx).voidFor(id, trx)
-        await event(trx, actor, requestId, 'share_request.withdraw', after, { reason, before: { status: before.status } })
+        await event(trx, { actor, requestId }, 'share_request.withdraw', after, { reason, before: { status: before.status } })
         return after
       })
     }

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely'
+import { domainEvents } from '../../platform/domain-events.js'
 import type { Database, Dataset, GradingLevel, StoredField } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { AuthForbiddenError, ConflictError, FieldError } from '../../platform/errors.js'
-import { recordEvent } from '../../platform/events.js'
 import {
   DatasetExistsError, DatasetNotFoundError, DatasetStateError, GradingConflictError, GradingUnconfirmedError, NotProducerError, SubjectTakenError
 } from '../errors.js'
@@ -19,6 +19,10 @@ import { gradeRank, higherGrade, higherNationalGrade, nationalRank, type Grade, 
 type Trx = Transaction<Database>
 
 const isSecurityAdmin = (p: Principal) => p.roles.includes('security_admin')
+
+/** The events about a dataset: the code is its id and its dataset (open-reviews/routes.ts writes `dataset.open` with it). */
+export const datasetEvent = domainEvents({ service: 'catalog', objectType: 'dataset', about: (code: string) => ({ id: code, dataset: code }) })
+const gradingPolicyEvent = domainEvents({ service: 'catalog', objectType: 'grading_policy' })
 
 function isUniqueViolation (err: unknown, constraint: string): boolean {
   const e = err as { code?: string, constraint?: string, message?: string }
@@ -43,15 +47,11 @@ export function createDatasetService (db: Kysely<Database>) {
     if (holder && holder.code !== self) throw new SubjectTakenError(subject, holder.code, holder.producer_unit)
   }
 
-  async function event (trx: Trx, actor: Principal, requestId: string, action: string, code: string, details: Record<string, unknown>) {
-    await recordEvent(trx, { service: 'catalog', action, actor, objectType: 'dataset', objectId: code, dataset: code, requestId, details })
-  }
-
   /** A new version of the grade and attributes, with its history row and audit event. */
   async function regrade (trx: Trx, before: Dataset, changes: DatasetChanges, reason: string, actor: Principal, requestId: string) {
     const after = await datasets.update(before.code, { ...changes, grade_version: before.grade_version + 1 }, trx)
     await datasets.addGradeVersion(after, reason, actor.sub, trx)
-    await event(trx, actor, requestId, 'dataset.regrade', before.code, {
+    await datasetEvent(trx, { actor, requestId }, 'dataset.regrade', before.code, {
       version: after.grade_version,
       before: { grade: before.grade, nationalGrade: before.national_grade, shareAttribute: before.share_attribute, openAttribute: before.open_attribute },
       after: { grade: after.grade, nationalGrade: after.national_grade, shareAttribute: after.share_attribute, openAttribute: after.open_attribute },
@@ -136,7 +136,7 @@ export function createDatasetService (db: Kysely<Database>) {
   async function apply (trx: Trx, row: Dataset, changes: UpdateDataset, actor: Principal, requestId: string): Promise<Dataset> {
     const { plain, grade, nationalGrade, shareAttribute, openAttribute, floor } = await resolve(trx, row, changes)
     let after = await datasets.update(row.code, plain, trx)
-    await event(trx, actor, requestId, 'dataset.update', row.code, { changed: Object.keys(changes).filter((k) => k !== 'reason') })
+    await datasetEvent(trx, { actor, requestId }, 'dataset.update', row.code, { changed: Object.keys(changes).filter((k) => k !== 'reason') })
     const regraded = grade !== row.grade || nationalGrade !== row.national_grade ||
       shareAttribute !== row.share_attribute || openAttribute !== row.open_attribute
     if (regraded) {
@@ -164,7 +164,7 @@ export function createDatasetService (db: Kysely<Database>) {
     const waited = row.grading_proposal !== null
     if (pending === null) return waited ? await datasets.update(row.code, { grading_proposal: null, grading_status: 'confirmed' }, trx) : after
     const proposal = { changes: pending, proposedBy: actor.sub, proposedAt: new Date().toISOString(), reason: changes.reason ?? null }
-    await event(trx, actor, requestId, 'dataset.grading.propose', row.code, { proposed: Object.keys(pending), reason: proposal.reason })
+    await datasetEvent(trx, { actor, requestId }, 'dataset.grading.propose', row.code, { proposed: Object.keys(pending), reason: proposal.reason })
     return await datasets.update(row.code, { grading_proposal: proposal, grading_status: 'proposed' }, trx)
   }
 
@@ -236,7 +236,7 @@ export function createDatasetService (db: Kysely<Database>) {
           throw err
         }
         await datasets.addGradeVersion(row, input.grade ? 'registered' : `registered; ${floor.because}`, actor.sub, trx)
-        await event(trx, actor, requestId, 'dataset.create', row.code, {
+        await datasetEvent(trx, { actor, requestId }, 'dataset.create', row.code, {
           producerUnit: producer, grade, nationalGrade, shareAttribute: row.share_attribute, openAttribute: row.open_attribute, fields: fields.length
         })
         return row
@@ -274,7 +274,7 @@ export function createDatasetService (db: Kysely<Database>) {
         if (row.status !== 'draft') throw new DatasetStateError(`dataset ${code} is ${row.status}; only a draft can be published`)
         if (row.grading_status !== 'confirmed') throw new GradingUnconfirmedError(code)
         const after = await datasets.update(code, { status: 'published', published_at: new Date() }, trx)
-        await event(trx, actor, requestId, 'dataset.publish', code, { grade: after.grade, shareAttribute: after.share_attribute })
+        await datasetEvent(trx, { actor, requestId }, 'dataset.publish', code, { grade: after.grade, shareAttribute: after.share_attribute })
         return after
       })
     },
@@ -313,15 +313,7 @@ export function createDatasetService (db: Kysely<Database>) {
       return await db.transaction().execute(async (trx) => {
         for (const l of levels) await datasets.setGradingLevel(l, actor.sub, trx)
         const regraded = await this.applyPolicy(trx, actor, requestId)
-        await recordEvent(trx, {
-          service: 'catalog',
-          action: 'grading-policy.update',
-          actor,
-          objectType: 'grading_policy',
-          objectId: 'current',
-          requestId,
-          details: { levels, regraded, reason }
-        })
+        await gradingPolicyEvent(trx, { actor, requestId }, 'grading-policy.update', 'current', { levels, regraded, reason })
         return { levels: await datasets.gradingLevels(trx), regraded }
       })
     }

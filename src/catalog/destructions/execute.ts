@@ -128,7 +128,7 @@ export function createDestructionExecution (db: Kysely<Database>, encryption: En
         digest_sha256: certificate.digest.sha256,
         digest_sm3: certificate.digest.sm3
       }, trx)
-      await destructionEvent(trx, actor, requestId, 'destruction.execute', after, {
+      await destructionEvent(trx, { actor, requestId }, 'destruction.execute', after, {
         certificate: certificate.id,
         digest: certificate.digest,
         scope: d.scope,

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely'
+import { domainEvents } from '../../platform/domain-events.js'
 import type { Database, Destruction } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
-import { recordEvent } from '../../platform/events.js'
 import { canSee, isProducer } from '../datasets/access.js'
 import { createDatasetRepository } from '../datasets/repository.js'
 import { DatasetStateError, NotProducerError } from '../errors.js'
@@ -22,9 +22,9 @@ type Trx = Transaction<Database>
 type Party = 'producer' | 'office'
 const PARTIES: readonly Party[] = ['producer', 'office']
 
-export async function destructionEvent (trx: Trx, actor: Principal, requestId: string | null, action: string, d: Destruction, details: Record<string, unknown>) {
-  await recordEvent(trx, { service: 'catalog', action, actor, objectType: 'destruction', objectId: d.id, dataset: d.dataset_code, requestId, details })
-}
+export const destructionEvent = domainEvents({
+  service: 'catalog', objectType: 'destruction', about: (d: Destruction) => ({ id: d.id, dataset: d.dataset_code })
+})
 
 function isOpenExpiredConflict (err: unknown): boolean {
   const e = err as { code?: string, constraint?: string, message?: string }
@@ -97,7 +97,7 @@ export function createDestructionWorkflow (db: Kysely<Database>, encryption: Enc
             proposed_unit: actor.unit,
             proposed_client: actor.client ?? null
           }, trx)
-          await destructionEvent(trx, actor, requestId, 'destruction.create', d, {
+          await destructionEvent(trx, { actor, requestId }, 'destruction.create', d, {
             scope: d.scope, filter, cutoff: cutoff?.toISOString() ?? null, rowsInScope: rows, reason: d.reason, status: d.status
           })
           return d
@@ -129,7 +129,7 @@ export function createDestructionWorkflow (db: Kysely<Database>, encryption: Enc
         const after = input.decision === 'reject'
           ? await repo.update(id, { status: 'rejected', decision_reason: `rejected by the ${party}: ${input.reason}` }, trx)
           : await repo.update(id, PARTIES.every((p) => approved.has(p)) ? { status: 'approved' } : {}, trx)
-        await destructionEvent(trx, actor, requestId, `destruction.${input.decision}`, after, {
+        await destructionEvent(trx, { actor, requestId }, `destruction.${input.decision}`, after, {
           party, reason: input.reason ?? null, before: { status: before.status }, after: { status: after.status }
         })
         return after
@@ -147,7 +147,7 @@ export function createDestructionWorkflow (db: Kysely<Database>, encryption: Enc
         const after = await repo.update(id, {
           status: 'witnessed', witness_sub: actor.sub, witness_unit: actor.unit, witness_note: note ?? null, witnessed_at: new Date()
         }, trx)
-        await destructionEvent(trx, actor, requestId, 'destruction.witness', after, {
+        await destructionEvent(trx, { actor, requestId }, 'destruction.witness', after, {
           note: note ?? null, before: { status: before.status }, after: { status: after.status }
         })
         return after

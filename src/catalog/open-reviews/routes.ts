@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Dataset } from '../../db/database.js'
+import { domainEvents } from '../../platform/domain-events.js'
+import type { Dataset, OpenReviewRound } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
-import { recordEvent } from '../../platform/events.js'
 import { INTEGER_KEY, keysetPage } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { canSee } from '../datasets/access.js'
 import { createDatasetRepository } from '../datasets/repository.js'
+import { datasetEvent } from '../datasets/service.js'
 import { DatasetParamsSchema } from '../datasets/schemas.js'
 import { DatasetNotFoundError } from '../errors.js'
 import { OpenReviewForbiddenError } from './errors.js'
@@ -18,6 +19,9 @@ import { toReviewView, toRoundView, toStateView } from './views.js'
 const tags = ['open-data']
 const reviewers = { roles: ['steward', 'security_admin', 'leadership'] } as const
 const readers = { roles: ['steward', 'security_admin', 'leadership', 'auditor'] } as const
+const roundEvent = domainEvents({
+  service: 'catalog', objectType: 'open_review_round', about: (r: OpenReviewRound) => ({ id: r.id, dataset: r.dataset_code })
+})
 
 /** The office, the auditors and the leading group read every dataset's rounds; a steward its own unit's. */
 function canRead (principal: Principal, dataset: Dataset): boolean {
@@ -67,17 +71,14 @@ export const openReviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       checkDistinctReviewer(principal, before ?? [])
       let round = current ?? await reviews.startRound(code, principal.sub, trx)
       const review = await reviews.addReview({ roundId: round.id, level, decision, reason, reviewer: principal }, trx)
-      const event = async (action: string, objectType: string, objectId: string, details: Record<string, unknown>) => {
-        await recordEvent(trx, { service: 'catalog', action, actor: principal, objectType, objectId, dataset: code, requestId: String(request.id), details })
-      }
-      await event(`open_review.${decision}`, 'open_review_round', round.id, {
+      await roundEvent(trx, request, `open_review.${decision}`, round, {
         round: round.round, level, role: LEVELS[level].role, ...(reason !== null ? { reason } : {})
       })
       if (decision === 'reject') {
         round = await reviews.close(round.id, { status: 'rejected' }, trx)
       } else if (level === 3) {
         round = await reviews.close(round.id, { status: 'approved', dataset }, trx)
-        await event('dataset.open', 'dataset', code, {
+        await datasetEvent(trx, request, 'dataset.open', code, {
           round: round.round, openAttribute: dataset.open_attribute, gradeVersion: dataset.grade_version
         })
       }

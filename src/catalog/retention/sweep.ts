@@ -55,7 +55,7 @@ export async function sweepRetention (db: Kysely<Database>, { now = new Date() }
         }, trx)
         if (!row) continue
         // the unit that must act on it is the producer's
-        await destructionEvent(trx, { sub: RETENTION_ACTOR, unit: d.producerUnit, roles: [] }, null, 'destruction.create', row, {
+        await destructionEvent(trx, { actor: { sub: RETENTION_ACTOR, unit: d.producerUnit, roles: [] }, requestId: null }, 'destruction.create', row, {
           scope: 'expired', filter: null, cutoff: cutoff.toISOString(), rowsInScope: d.expiredRows, reason, status: row.status
         })
         opened.push({ dataset: d.code, destruction: row.id, rows: d.expiredRows })

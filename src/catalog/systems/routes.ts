@@ -1,11 +1,10 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import type { Transaction } from 'kysely'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { domainEvents, type DomainEventWriter } from '../../platform/domain-events.js'
 import type { BusinessSystem, Database } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
-import { recordEvent } from '../../platform/events.js'
 import { keysetPage, type CursorKey } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { SystemExistsError, SystemForbiddenError, SystemNotFoundError } from '../errors.js'
@@ -33,7 +32,10 @@ function writeScope (p: Principal): string | null {
   return p.roles.includes('security_admin') ? null : p.unit
 }
 
-type Action = 'register' | 'update' | 'confirm' | 'remove'
+/** every event about a system names its unit and name */
+const event: DomainEventWriter<BusinessSystem, `system.${'register' | 'update' | 'confirm' | 'remove'}`> = domainEvents({
+  service: 'catalog', objectType: 'business_system', about: (row: BusinessSystem) => ({ id: row.id, details: { unit: row.unit_code, name: row.name } })
+})
 
 /**
  * The asset registry (R2.9): each unit's business systems, their responsible person and the datasets
@@ -54,18 +56,6 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const write = writeScope(principal)
     if (write !== null && row.unit_code !== write) throw new SystemForbiddenError(`only the office or a steward of unit ${row.unit_code} may change this system`)
     return row
-  }
-
-  async function event (trx: Transaction<Database>, request: FastifyRequest, action: Action, row: BusinessSystem, details: Record<string, unknown>) {
-    await recordEvent(trx, {
-      service: 'catalog',
-      action: `system.${action}`,
-      actor: request.principal!,
-      objectType: 'business_system',
-      objectId: row.id,
-      requestId: String(request.id),
-      details: { unit: row.unit_code, name: row.name, ...details }
-    })
   }
 
   app.post('/systems', {
@@ -91,7 +81,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       checkFeeds(unit, datasets, await systems.datasetStates(datasets, trx))
       const created = await systems.create({ unit, name, description: description ?? null, owner, datasets, actor: principal.sub }, trx)
       if (!created) throw new SystemExistsError(unit, name)
-      await event(trx, request, 'register', created, { datasets })
+      await event(trx, request, 'system.register', created, { datasets })
       return created
     })
     return reply.code(201).send(toSystemView(row, reviewDays))
@@ -195,7 +185,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (isNameTaken(err)) throw new SystemExistsError(before.unit_code, changes.name ?? before.name)
         throw err
       }
-      await event(trx, request, 'update', after, {
+      await event(trx, request, 'system.update', after, {
         changed: Object.keys(changes),
         ...(changes.name !== undefined ? { previousName: before.name } : {}),
         ...(changes.datasets ? { datasets: { before: before.datasets, after: after.datasets } } : {})
@@ -220,7 +210,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const row = await app.db.transaction().execute(async (trx) => {
       const before = await writable(trx, request.params.id, request.principal!)
       const after = await systems.confirm(before.id, request.principal!.sub, trx)
-      await event(trx, request, 'confirm', after, { previouslyConfirmedAt: before.confirmed_at.toISOString() })
+      await event(trx, request, 'system.confirm', after, { previouslyConfirmedAt: before.confirmed_at.toISOString() })
       return after
     })
     return toSystemView(row, reviewDays)
@@ -241,7 +231,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     await app.db.transaction().execute(async (trx) => {
       const row = await writable(trx, request.params.id, request.principal!)
       await systems.remove(row.id, trx)
-      await event(trx, request, 'remove', row, { datasets: row.datasets })
+      await event(trx, request, 'system.remove', row, { datasets: row.datasets })
     })
     return reply.code(204).send(null)
   })

@@ -1,8 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
-import type { Transaction } from 'kysely'
-import type { Database } from '../../db/database.js'
-import { recordEvent } from '../../platform/events.js'
+import { domainEvents } from '../../platform/domain-events.js'
 import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { UnitExistsError, UnitNotFoundError } from '../errors.js'
@@ -13,12 +10,11 @@ import {
 
 const tags = ['units']
 const writers = { roles: ['system_admin'] } as const
+const event = domainEvents({ service: 'catalog', objectType: 'unit' })
 
 /** Units: `system_admin` registers and edits them; every authenticated role reads them. */
 export const unitRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const units = createUnitRepository(app.db)
-  const event = async (trx: Transaction<Database>, request: FastifyRequest, action: string, code: string, details: Record<string, unknown>) =>
-    await recordEvent(trx, { service: 'catalog', action, actor: request.principal!, objectType: 'unit', objectId: code, requestId: String(request.id), details })
 
   app.post('/units', {
     config: { access: writers },

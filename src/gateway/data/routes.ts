@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { tracedPersons, type PersonTracer } from '../../audit/index.js'
+import { recordOrRefuse, tracedPersons, type PersonTracer } from '../../audit/index.js'
 import type { MaskingKey } from '../../masking/index.js'
 import { chooseFormat } from '../../platform/formats.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { consentDetails, pageConsentExcluded } from './consent.js'
-import { AuditUnavailableError, QuotaExceededError } from './errors.js'
+import { QuotaExceededError } from './errors.js'
 import { CONTENT_TYPES, DATA_ACCEPTED, DATA_FORMATS, streamRows } from './format.js'
 import { MAX_LIMIT, openCursor, sealCursor, WHERE_OPERATORS } from './plan.js'
 import type { QuotaCounter } from './quota.js'
@@ -157,26 +157,23 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     const serialiseMs = ms(t3)
 
     const t4 = performance.now()
-    let seq: string
-    try {
-      ({ seq } = await app.audit.appendFor(request, {
-        service: 'gateway',
-        action: 'query',
-        operation: state.operation,
-        objectType: 'dataset',
-        objectId: dataset,
-        dataset,
-        fields: plan.fields,
-        rows: count,
-        grantId: plan.grant.id,
-        persons,
-        details: detailsOf(plan, { format, limit: q.limit, cursor: after !== undefined, masked: plan.masked, ...tracedPersons(persons), ...consentDetails(plan, consentExcluded) })
-      }))
-    } catch (err) {
-      quota.release(plan.grant.id, plan.day, count)
-      request.log.error({ err }, 'audit: a data read could not be recorded; no data sent')
-      throw new AuditUnavailableError('the audit log cannot be written right now, so no data is sent; retry shortly')
-    }
+    const seq = await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
+      service: 'gateway',
+      action: 'query',
+      operation: state.operation,
+      objectType: 'dataset',
+      objectId: dataset,
+      dataset,
+      fields: plan.fields,
+      rows: count,
+      grantId: plan.grant.id,
+      persons,
+      details: detailsOf(plan, { format, limit: q.limit, cursor: after !== undefined, masked: plan.masked, ...tracedPersons(persons), ...consentDetails(plan, consentExcluded) })
+    }), {
+      log: 'audit: a data read could not be recorded; no data sent',
+      detail: 'the audit log cannot be written right now, so no data is sent; retry shortly',
+      undo: () => { quota.release(plan.grant.id, plan.day, count) }
+    })
     const auditMs = ms(t4)
 
     reply.header('x-audit-event', seq).header('x-grant', plan.grant.id)
@@ -204,7 +201,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     const plan = await reader.plan(request.principal!, request.params.dataset, 'api', { grant: request.query.grant })
     state.plan = plan
     const { grant, view } = plan
-    const { seq } = await app.audit.appendFor(request, {
+    const seq = await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
       service: 'gateway',
       action: 'query',
       operation: state.operation,
@@ -215,9 +212,9 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
       rows: 0,
       grantId: grant.id,
       details: { profile: view.profile }
-    }).catch((err: unknown) => {
-      request.log.error({ err }, 'audit: a schema read could not be recorded')
-      throw new AuditUnavailableError('the audit log cannot be written right now; retry shortly')
+    }), {
+      log: 'audit: a schema read could not be recorded',
+      detail: 'the audit log cannot be written right now; retry shortly'
     })
     reply.header('x-audit-event', seq)
     return {

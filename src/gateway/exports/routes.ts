@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { recordOrRefuse } from '../../audit/index.js'
 import { restsOnConsent } from '../../authorization/index.js'
 import { chooseGrant } from '../../authorization/index.js'
 import type { MaskingKey } from '../../masking/index.js'
@@ -11,7 +12,7 @@ import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import type { DataCache } from '../data/cache.js'
 import { consentDetails, consentLapsedSince, exportConsentExcluded } from '../data/consent.js'
-import { AuditUnavailableError, QuotaExceededError } from '../data/errors.js'
+import { QuotaExceededError } from '../data/errors.js'
 import type { QuotaCounter } from '../data/quota.js'
 import type { DataReader } from '../data/reader.js'
 import { detailsOf, requestState, type DataRequestState } from '../data/routes.js'
@@ -131,26 +132,25 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
       quota.release(plan.grant.id, plan.day, total)
       throw new ExportBusyError(`your unit has ${options.concurrency} exports queued or running; wait for one to finish`)
     }
-    let seq: string
-    try {
-      ({ seq } = await app.audit.appendFor(request, {
-        service: 'gateway',
-        action: 'export',
-        operation: state.operation,
-        objectType: 'export',
-        objectId: row.id,
-        dataset,
-        fields: plan.fields,
-        rows: 0,
-        grantId: plan.grant.id,
-        details: detailsOf(plan, { export: row.id, rowsTotal: total, masked: plan.masked, ...consentDetails(plan, consentExcluded) })
-      }))
-    } catch (err) {
-      request.log.error({ err }, 'audit: an export could not be recorded; it is not started')
-      quota.release(plan.grant.id, plan.day, total)
-      await repo.fail(row.id, 'not started: the audit log could not be written').catch(() => {})
-      throw new AuditUnavailableError('the audit log cannot be written right now, so no export is started; retry shortly')
-    }
+    const seq = await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
+      service: 'gateway',
+      action: 'export',
+      operation: state.operation,
+      objectType: 'export',
+      objectId: row.id,
+      dataset,
+      fields: plan.fields,
+      rows: 0,
+      grantId: plan.grant.id,
+      details: detailsOf(plan, { export: row.id, rowsTotal: total, masked: plan.masked, ...consentDetails(plan, consentExcluded) })
+    }), {
+      log: 'audit: an export could not be recorded; it is not started',
+      detail: 'the audit log cannot be written right now, so no export is started; retry shortly',
+      undo: async () => {
+        quota.release(plan.grant.id, plan.day, total)
+        await repo.fail(row.id, 'not started: the audit log could not be written').catch(() => {})
+      }
+    })
     runner.start(row, plan)
     reply.code(202).header('x-audit-event', seq).header('location', `/api/v1/exports/${row.id}`)
     return toExportView(row)
@@ -226,24 +226,21 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
     }
     if (!row.file_name || !row.sha256 || !(await fileExists(dir, row.file_name))) throw new ExportGoneError(`the file of export ${id} is no longer there: export again`)
 
-    let seq: string
-    try {
-      ({ seq } = await app.audit.appendFor(request, {
-        service: 'gateway',
-        action: 'export',
-        operation: state.operation,
-        objectType: 'export',
-        objectId: id,
-        dataset: row.dataset_code,
-        fields: row.fields,
-        rows: Number(row.rows_written),
-        grantId: row.grant_id,
-        details: { export: id, sha256: row.sha256, bytes: Number(row.bytes), decoys: row.decoys, filters: row.filter_summary }
-      }))
-    } catch (err) {
-      request.log.error({ err }, 'audit: an export download could not be recorded; no data sent')
-      throw new AuditUnavailableError('the audit log cannot be written right now, so no data is sent; retry shortly')
-    }
+    const seq = await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
+      service: 'gateway',
+      action: 'export',
+      operation: state.operation,
+      objectType: 'export',
+      objectId: id,
+      dataset: row.dataset_code,
+      fields: row.fields,
+      rows: Number(row.rows_written),
+      grantId: row.grant_id,
+      details: { export: id, sha256: row.sha256, bytes: Number(row.bytes), decoys: row.decoys, filters: row.filter_summary }
+    }), {
+      log: 'audit: an export download could not be recorded; no data sent',
+      detail: 'the audit log cannot be written right now, so no data is sent; retry shortly'
+    })
     const body = Readable.from(readSealed(dir, row.file_name, id, exportFileKey(key, id), row.sha256))
     body.on('error', (err) => { request.log.error({ err, export: id }, 'export: the file could not be read back; the download was cut') })
     return await reply

@@ -4,4 +4,3 @@ import createError from '@fastify/error'
 export const OpenDatasetNotFoundError = createError<[string]>('OPEN_DATASET_NOT_FOUND', 'no open dataset %s', 404)
 /** Conditional-open data goes only to approved applicants. */
 export const OpenDatasetConditionalError = createError<[string]>('OPEN_DATASET_CONDITIONAL', '%s', 403)
-export const OpenAuditUnavailableError = createError<[string]>('OPEN_AUDIT_UNAVAILABLE', '%s', 503)

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { onRequestAsyncHookHandler } from 'fastify'
 import type { AuditLog } from '../../audit/index.js'
-import { tracedPersons, type PersonTracer } from '../../audit/index.js'
+import { recordOrRefuse, tracedPersons, type PersonTracer } from '../../audit/index.js'
 import { openDatasets, openStateOf } from '../../catalog/index.js'
 import type { MaskingKey } from '../../masking/index.js'
 import { campusToday } from '../../platform/calendar.js'
@@ -12,7 +12,7 @@ import { problems } from '../../platform/schemas.js'
 import { streamRows } from '../data/format.js'
 import { openOpenCursor, sealOpenCursor } from './cursor.js'
 import { catalogDocument } from './dcat.js'
-import { OpenAuditUnavailableError, OpenDatasetConditionalError, OpenDatasetNotFoundError } from './errors.js'
+import { OpenDatasetConditionalError, OpenDatasetNotFoundError } from './errors.js'
 import type { PublicViews } from './public-view.js'
 import type { OpenDataRepository } from './repository.js'
 import { anonymous } from './refusals.js'
@@ -145,27 +145,24 @@ export const openRoutes: FastifyPluginAsyncTypebox<OpenRouteOptions> = async (ap
     const nextCursor = more ? sealOpenCursor(key, code, rows[rows.length - 1]!.record_key) : null
     const format = chooseFormat(q.format, request.headers.accept, RECORDS_ACCEPTED, 'json')
 
-    let seq: string
-    try {
-      ({ seq } = await log.append({
-        service: 'gateway',
-        action: 'query',
-        operation: 'open.records.read',
-        actor: anonymous(request),
-        objectType: 'dataset',
-        objectId: code,
-        dataset: code,
-        fields: view.fields,
-        rows: data.length,
-        requestId: String(request.id),
-        persons,
-        details: { format, cursor: after !== undefined, limit: q.limit, masked: view.masked, profile: 'third_party', ...tracedPersons(persons) }
-      }))
-    } catch (err) {
-      request.log.error({ err }, 'audit: an open download could not be recorded; no data sent')
-      reply.header('retry-after', '1')
-      throw new OpenAuditUnavailableError('the audit log cannot be written right now, so no data is sent; retry shortly')
-    }
+    const seq = await recordOrRefuse(request, async () => await log.append({
+      service: 'gateway',
+      action: 'query',
+      operation: 'open.records.read',
+      actor: anonymous(request),
+      objectType: 'dataset',
+      objectId: code,
+      dataset: code,
+      fields: view.fields,
+      rows: data.length,
+      requestId: String(request.id),
+      persons,
+      details: { format, cursor: after !== undefined, limit: q.limit, masked: view.masked, profile: 'third_party', ...tracedPersons(persons) }
+    }), {
+      log: 'audit: an open download could not be recorded; no data sent',
+      detail: 'the audit log cannot be written right now, so no data is sent; retry shortly',
+      code: 'OPEN_AUDIT_UNAVAILABLE'
+    })
 
     reply.header('x-audit-event', seq)
     if (format === 'json') {

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { recordOrRefuse } from '../../audit/index.js'
 import type { MaskingKey } from '../../masking/index.js'
 import { FieldError } from '../../platform/errors.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
-import { AuditUnavailableError } from '../data/errors.js'
 import type { ExportRepository } from '../exports/repository.js'
 import { readFragment, MAX_TRACE_ROWS, MIN_TRACE_ROWS } from './fragment.js'
 import { TRACE_BODY_LIMIT, TraceJsonBodySchema, TraceResultSchema } from './schemas.js'
@@ -54,28 +54,25 @@ export const watermarkRoutes: FastifyPluginAsyncTypebox<TraceRouteOptions> = asy
     const decoys = await repo.decoysOf(candidates.filter((c) => c.holds_columns).map((c) => c.id))
     const result = traceFragment(fragment, candidates, decoys, key)
     const matches = result.matches.map(({ logP: _, ...m }) => m)
-    let seq: string
-    try {
-      ({ seq } = await app.audit.appendFor(request, {
-        service: 'gateway',
-        action: 'query',
-        operation: 'watermarks.trace',
-        objectType: 'export',
-        objectId: matches[0]?.export ?? null,
-        dataset: matches[0]?.dataset ?? null,
-        rows: 0,
-        grantId: matches[0]?.grant ?? null,
-        details: {
-          rows: fragment.rows.length,
-          columns: fragment.columns.slice(0, 50),
-          candidates: result.candidates,
-          matches: matches.slice(0, 20).map((m) => ({ export: m.export, unit: m.unit, sub: m.sub, confidence: m.confidence }))
-        }
-      }))
-    } catch (err) {
-      request.log.error({ err }, 'audit: a trace could not be recorded; its answer is withheld')
-      throw new AuditUnavailableError('the audit log cannot be written right now, so the trace is not answered; retry shortly')
-    }
+    const seq = await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
+      service: 'gateway',
+      action: 'query',
+      operation: 'watermarks.trace',
+      objectType: 'export',
+      objectId: matches[0]?.export ?? null,
+      dataset: matches[0]?.dataset ?? null,
+      rows: 0,
+      grantId: matches[0]?.grant ?? null,
+      details: {
+        rows: fragment.rows.length,
+        columns: fragment.columns.slice(0, 50),
+        candidates: result.candidates,
+        matches: matches.slice(0, 20).map((m) => ({ export: m.export, unit: m.unit, sub: m.sub, confidence: m.confidence }))
+      }
+    }), {
+      log: 'audit: a trace could not be recorded; its answer is withheld',
+      detail: 'the audit log cannot be written right now, so the trace is not answered; retry shortly'
+    })
     reply.header('x-audit-event', seq)
     return {
       matches,

@@ -1,12 +1,11 @@
+import type { FastifyRequest } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
-import type { Transaction } from 'kysely'
-import type { Database, ServiceClient } from '../../db/database.js'
+import { domainEvents } from '../domain-events.js'
+import type { ServiceClient } from '../../db/database.js'
 import { DUMMY_HASH, hashSecret, newSecret, verifySecret } from '../crypto.js'
 import { AuthClientInvalidError, FieldError, NotFoundError } from '../errors.js'
-import { recordEvent } from '../events.js'
 import { keysetPage, TEXT_KEY } from '../pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
 import { AuthBlockedError } from '../auth/blocklist.js'
@@ -21,6 +20,12 @@ import {
 import { checkAgreement, kindOf, tokenLifetime } from './vendor-agreement.js'
 
 const admins = { roles: ['system_admin'] } as const
+/** every event about a client names its unit, name and kind */
+const event = domainEvents({
+  service: 'platform',
+  objectType: 'service_client',
+  about: (row: ServiceClient) => ({ id: row.client_id, details: { unit: row.unit_code, name: row.name, kind: row.kind } })
+})
 
 export interface ClientRoutesOptions {
   issuer: TokenIssuer
@@ -32,18 +37,6 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
   const clients = createClientRepository(app.db)
   // RFC 6749 clients send application/x-www-form-urlencoded; JSON is accepted too
   await app.register(formbody, { bodyLimit: 4096 })
-
-  async function event (trx: Transaction<Database>, request: FastifyRequest, action: string, row: ServiceClient, details: Record<string, unknown>) {
-    await recordEvent(trx, {
-      service: 'platform',
-      action: `client.${action}`,
-      actor: request.principal!,
-      objectType: 'service_client',
-      objectId: row.client_id,
-      requestId: String(request.id),
-      details: { unit: row.unit_code, name: row.name, kind: row.kind, ...details }
-    })
-  }
 
   app.post('/clients', {
     config: { access: admins },
@@ -77,7 +70,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
         createdBy: request.principal!.sub,
         allowedAddresses
       }, trx)
-      await event(trx, request, 'create', created, {
+      await event(trx, request, 'client.create', created, {
         roles: created.roles, holder: created.holder_sub, allowedAddresses, ...(vendor ? { vendor: vendor.name, agreement: agreementOf(created) } : {})
       })
       return created
@@ -138,7 +131,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       const before = await clients.find(request.params.clientId, trx, { lock: true })
       if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
       const after = await clients.update(before.client_id, changes, trx)
-      await event(trx, request, 'update', after, {
+      await event(trx, request, 'client.update', after, {
         before: { name: before.name, allowedAddresses: before.allowed_addresses },
         after: { name: after.name, allowedAddresses: after.allowed_addresses }
       })
@@ -163,7 +156,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
     const row = await app.db.transaction().execute(async (trx) => {
       const disabled = await clients.disable(request.params.clientId, trx)
       if (!disabled) return await clients.find(request.params.clientId, trx)
-      await event(trx, request, 'disable', disabled, { before: { status: 'active' }, after: { status: 'disabled' } })
+      await event(trx, request, 'client.disable', disabled, { before: { status: 'active' }, after: { status: 'disabled' } })
       return disabled
     })
     if (!row) throw new NotFoundError(`no client ${request.params.clientId}`)
@@ -187,7 +180,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       const before = await clients.find(request.params.clientId, trx, { lock: true })
       if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
       const after = await clients.setHolder(before.client_id, request.body.holder, trx)
-      await event(trx, request, 'holder', after, { before: { holder: before.holder_sub }, after: { holder: after.holder_sub } })
+      await event(trx, request, 'client.holder', after, { before: { holder: before.holder_sub }, after: { holder: after.holder_sub } })
       return after
     })
     return toClientView(row)
@@ -213,7 +206,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
       if (before.kind !== 'vendor') throw new ClientNotVendorError(before.client_id)
       const after = await clients.renewAgreement(before.client_id, request.body, request.principal!.sub, trx)
-      await event(trx, request, 'agreement', after, { vendor: after.vendor_name, before: agreementOf(before), after: agreementOf(after) })
+      await event(trx, request, 'client.agreement', after, { vendor: after.vendor_name, before: agreementOf(before), after: agreementOf(after) })
       return after
     })
     return toClientView(row)
