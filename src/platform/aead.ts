@@ -117,3 +117,27 @@ export function open (key: Buffer, sealed: Buffer, aad?: Buffer): Buffer {
   }
   throw new AeadError('not a sealed value')
 }
+
+/**
+ * A keyset cursor sealed with AES-256-GCM under `key` (a key of its grant or dataset): the last
+ * record key of a page may itself be personal data (a student number), so the client never sees it.
+ */
+export function sealKeyCursor (key: Buffer, recordKey: string): string {
+  const iv = freshNonce(12) // used at once: copied into the cursor below
+  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  const body = Buffer.concat([cipher.update(recordKey, 'utf8'), cipher.final()])
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+}
+
+/** The record key a cursor of `sealKeyCursor` holds; null when it was changed or sealed under another key. */
+export function openKeyCursor (key: Buffer, cursor: string): string | null {
+  const bytes = Buffer.from(cursor, 'base64url')
+  if (bytes.length < 28 || bytes.length > 2048) return null
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16))
+    return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8')
+  } catch {
+    return null // a wrong tag: changed, or sealed under another key
+  }
+}

@@ -1,4 +1,3 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { sql, type RawBuilder } from 'kysely'
 import type { Grant, StoredField } from '../../db/database.js'
 import { consentPredicate } from '../../authorization/index.js'
@@ -7,7 +6,7 @@ import { compileRules, type RowMasker, type Rules } from '../../masking/index.js
 import type { MaskingKey } from '../../masking/index.js'
 import { effectiveRules, type EffectiveRule } from '../../masking/index.js'
 import type { Profile } from '../../masking/index.js'
-import { freshNonce } from '../../platform/aead.js'
+import { openKeyCursor, sealKeyCursor } from '../../platform/aead.js'
 import { FieldError } from '../../platform/errors.js'
 import type { RecordCodec } from '../../catalog/index.js'
 import type { DatasetEntry } from './cache.js'
@@ -187,20 +186,11 @@ export function predicateOf (view: GrantView, where: RowFilter, { consent = true
  * cursor, or a changed one, is a 400.
  */
 export function sealCursor (key: MaskingKey, grantId: string, recordKey: string): string {
-  const iv = freshNonce(12) // used at once: copied into the cursor below
-  const cipher = createCipheriv('aes-256-gcm', key.derive('data-cursor', grantId), iv)
-  const body = Buffer.concat([cipher.update(recordKey, 'utf8'), cipher.final()])
-  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+  return sealKeyCursor(key.derive('data-cursor', grantId), recordKey)
 }
 
 export function openCursor (key: MaskingKey, grantId: string, cursor: string): string {
-  const bytes = Buffer.from(cursor, 'base64url')
-  if (bytes.length >= 28 && bytes.length <= 2048) {
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', key.derive('data-cursor', grantId), bytes.subarray(0, 12))
-      decipher.setAuthTag(bytes.subarray(bytes.length - 16))
-      return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8')
-    } catch {}
-  }
-  throw new FieldError('cursor', 'is not a cursor this grant issued')
+  const recordKey = openKeyCursor(key.derive('data-cursor', grantId), cursor)
+  if (recordKey === null) throw new FieldError('cursor', 'is not a cursor this grant issued')
+  return recordKey
 }
