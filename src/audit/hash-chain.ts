@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
+import { canonicalJson } from '../platform/canonical-json.js'
 import type { SigningKey, VerificationKey } from '../platform/auth/keys.js'
 
 export type HashAlgorithm = 'sha256' | 'sm3'
@@ -34,16 +35,6 @@ export interface ChainedContent {
   domainEventId: string | null
   details: unknown
   hashAlg: string
-}
-
-/** JSON with object keys sorted at every level: jsonb reorders keys, the hash must not care. */
-export function canonicalJson (value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
 }
 
 /**

@@ -68,7 +68,7 @@ function writeKey (file: string): Buffer {
   }
 }
 
-export type HashAlgorithm = 'sha256' | 'sm3'
+export type { HashAlgorithm } from '../platform/digest.js'
 export type TokenAlgorithm = 'aes' | 'sm4'
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'

@@ -32,7 +32,7 @@ t.test('an import upward, which would make two folders import each other, is rej
   t.match(upward[0], /catalog must not import authorization: authorization is above catalog in the layers of docs\/architecture\.md \(db < platform < masking < audit < catalog < authorization < gateway < cli\); state the need as a port in src\/platform\/ports\.ts/)
   t.match(await boundaryErrors('src/masking/fixture.ts', "import { createDatasetRepository } from '../catalog/datasets/repository.js'\nexport const r = createDatasetRepository"),
     [/masking must not import catalog/])
-  t.match(await boundaryErrors('src/platform/fixture.ts', "import { canonicalJson } from '../audit/index.js'\nexport const c = canonicalJson"), [/platform must not import audit/])
+  t.match(await boundaryErrors('src/platform/fixture.ts', "import { recordOrRefuse } from '../audit/index.js'\nexport const r = recordOrRefuse"), [/platform must not import audit/])
   t.same(await boundaryErrors('src/authorization/fixture.ts', "import { canSee } from '../catalog/index.js'\nexport const c = canSee"), [], 'downward through the entry passes')
 })
 

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { canonicalJson } from '../../audit/index.js'
+import { canonicalJson } from '../../platform/canonical-json.js'
 import type { Dataset, Destruction, DestructionCertificateRow, DestructionReview } from '../../db/database.js'
 import { encryptedFields } from '../encryption/codec.js'
 import type { Certificate } from './schemas.js'

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { keyedDigest } from '../../masking/index.js'
+import { keyedDigest } from '../../platform/digest.js'
 import type { Dataset } from '../../db/database.js'
 import { AeadError, open, seal, type AeadSuite } from '../../platform/aead.js'
 import { SENSITIVE_PI_TYPES } from '../../platform/vocabulary.js'
