@@ -1,28 +1,20 @@
-import type { Transaction } from 'kysely'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { domainEvents } from '../../platform/domain-events.js'
-import { createDatasetReader } from '../../catalog/index.js'
-import { openStateOf } from '../../catalog/index.js'
-import type { Database, OpenRequest } from '../../db/database.js'
-import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
-import { OpenRequestNotFoundError, OpenRequestStateError } from './errors.js'
+import { OpenRequestNotFoundError } from './errors.js'
 import { receiptMatches } from './receipt.js'
-import { createOpenRequestRepository, inScope, openRequestScope } from './repository.js'
+import { createOpenRequestRepository, openRequestScope } from './repository.js'
 import {
   CreatedOpenRequestSchema, CreateOpenRequestSchema, ListOpenRequestsQuerySchema, OpenRequestPageSchema, OpenRequestParamsSchema, OpenRequestReviewSchema, OpenRequestSchema,
   OpenRequestStatusSchema, StatusQuerySchema
 } from './schemas.js'
-import { fileOpenRequest } from './filing.js'
+import { decideOpenRequest, fileOpenRequest, visibleOpenRequest } from './filing.js'
 import { campusToday } from '../../platform/calendar.js'
-import { campusDayAfter, toCreatedView, toOpenRequestView, toStatusView } from './views.js'
+import { toCreatedView, toOpenRequestView, toStatusView } from './views.js'
 
 const tags = ['open-data']
 const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
-const DEFAULT_VALIDITY_DAYS = 365
-const event = domainEvents({ service: 'authorization', objectType: 'open_request', about: (r: OpenRequest) => ({ id: r.id, dataset: r.dataset_code }) })
 
 /**
  * Requests for conditional-open data (有条件开放, R8.2, 001 §44(2)) from outside applicants, who hold
@@ -31,14 +23,6 @@ const event = domainEvents({ service: 'authorization', objectType: 'open_request
  */
 export const openRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const requests = createOpenRequestRepository(app.db)
-  const datasets = createDatasetReader(app.db)
-
-  /** The request if the caller may see it: another unit's is 404 for a steward. */
-  async function visible (id: string, principal: Principal, trx?: Transaction<Database>): Promise<OpenRequest> {
-    const row = await requests.find(id, trx ?? app.db, { lock: trx !== undefined })
-    if (!row || !inScope(openRequestScope(principal), row)) throw new OpenRequestNotFoundError(id)
-    return row
-  }
 
   app.post('/open-requests', {
     config: {
@@ -116,7 +100,7 @@ export const openRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: OpenRequestSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
     }
   }, async (request) => {
-    const row = await visible(request.params.id, request.principal!)
+    const row = await visibleOpenRequest(app.db, request.params.id, request.principal!)
     const [review] = await requests.reviewsOf([row.id])
     return toOpenRequestView(row, review)
   })
@@ -142,26 +126,7 @@ export const openRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (validUntil !== undefined) throw new FieldError('validUntil', 'only an approval has a validity')
     }
     if (validUntil !== undefined && validUntil < campusToday()) throw new FieldError('validUntil', 'must be today or later')
-    const { row, review } = await app.db.transaction().execute(async (trx) => {
-      const before = await visible(request.params.id, request.principal!, trx)
-      if (before.status !== 'pending_review') throw new OpenRequestStateError(`open request ${before.id} is already ${before.status}`)
-      if (decision === 'approve') {
-        const dataset = await datasets.find(before.dataset_code, trx)
-        const state = dataset && await openStateOf(trx, dataset)
-        if (!dataset || !state?.open || dataset.open_attribute !== 'conditional') {
-          throw new OpenRequestStateError(`dataset ${before.dataset_code} is no longer conditional-open in the open catalog` +
-            `${state?.reason ? ` (${state.reason})` : ''}; the request can only be rejected`)
-        }
-      }
-      const until = decision === 'approve' ? validUntil ?? campusDayAfter(DEFAULT_VALIDITY_DAYS) : null
-      const decided = await requests.decide(before.id, {
-        decision, reason: reason ?? null, conditions: conditions ?? null, validUntil: until, reviewer: request.principal!
-      }, trx)
-      await event(trx, request, `open_request.${decision}`, decided.request, {
-        ...(reason !== undefined ? { reason } : {}), ...(until !== null ? { validUntil: until, conditions: conditions !== undefined } : {})
-      })
-      return { row: decided.request, review: decided.review }
-    })
+    const { row, review } = await decideOpenRequest(app.db, request.params.id, request.body, request.principal!, String(request.id))
     return reply.code(201).send(toOpenRequestView(row, review))
   })
 }

@@ -1,31 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { domainEvents } from '../../platform/domain-events.js'
-import type { Purpose } from '../../db/database.js'
 import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
-import { PurposeExistsError, PurposeNotFoundError } from './errors.js'
+import { PurposeNotFoundError } from './errors.js'
 import { createPurposeRepository } from './repository.js'
-import { CreatePurposeSchema, ListPurposesQuerySchema, PurposePageSchema, PurposeParamsSchema, PurposeSchema, UpdatePurposeSchema, type PurposeView } from './schemas.js'
+import { CreatePurposeSchema, ListPurposesQuerySchema, PurposePageSchema, PurposeParamsSchema, PurposeSchema, UpdatePurposeSchema } from './schemas.js'
+import { createPurposeService } from './service.js'
+import { toPurposeView } from './views.js'
 
 const tags = ['purposes']
 const office = { roles: ['security_admin'] } as const
-
-export function toPurposeView (p: Purpose): PurposeView {
-  return {
-    code: p.code,
-    nameZh: p.name_zh,
-    nameEn: p.name_en,
-    description: p.description,
-    retired: p.retired_at !== null,
-    retiredAt: p.retired_at?.toISOString() ?? null,
-    createdBy: p.created_by,
-    createdAt: p.created_at.toISOString(),
-    updatedAt: p.updated_at.toISOString()
-  }
-}
-
-/** A change to the list, in the caller's transaction: the audit chain records who changed what. */
-const event = domainEvents({ service: 'authorization', objectType: 'purpose' })
 
 /**
  * The campus's list of purposes of use, kept by the data-management office (R9.1: consent is per
@@ -34,6 +17,7 @@ const event = domainEvents({ service: 'authorization', objectType: 'purpose' })
  */
 export const purposeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const purposes = createPurposeRepository(app.db)
+  const service = createPurposeService(app.db)
 
   app.get('/purposes', {
     config: { access: 'authenticated' },
@@ -77,13 +61,7 @@ export const purposeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: PurposeSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
     }
   }, async (request, reply) => {
-    const { code, nameZh, nameEn, description } = request.body
-    const created = await app.db.transaction().execute(async (trx) => {
-      const p = await purposes.insert({ code, name_zh: nameZh, name_en: nameEn, description, created_by: request.principal!.sub }, trx)
-      if (!p) throw new PurposeExistsError(code)
-      await event(trx, request, 'purpose.create', code, { after: toPurposeView(p) })
-      return p
-    })
+    const created = await service.create(request.body, request.principal!, String(request.id))
     return reply.code(201).send(toPurposeView(created))
   })
 
@@ -101,23 +79,7 @@ export const purposeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: PurposeSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
     }
   }, async (request) => {
-    const { code } = request.params
-    const { nameZh, nameEn, description, retired } = request.body
-    const actor = request.principal!
-    const after = await app.db.transaction().execute(async (trx) => {
-      const before = await purposes.find(code, trx, { lock: true })
-      if (!before) throw new PurposeNotFoundError(code)
-      const retiring = retired === undefined || retired === (before.retired_at !== null) ? {} : retired ? { retired_at: new Date(), retired_by: actor.sub } : { retired_at: null, retired_by: null }
-      const p = await purposes.update(code, {
-        ...(nameZh !== undefined ? { name_zh: nameZh } : {}),
-        ...(nameEn !== undefined ? { name_en: nameEn } : {}),
-        ...(description !== undefined ? { description } : {}),
-        ...retiring
-      }, trx)
-      const action = retired === true && before.retired_at === null ? 'purpose.retire' : 'purpose.update'
-      await event(trx, request, action, code, { before: toPurposeView(before), after: toPurposeView(p) })
-      return p
-    })
+    const after = await service.update(request.params.code, request.body, request.principal!, String(request.id))
     return toPurposeView(after)
   })
 }

@@ -1,27 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { domainEvents } from '../../platform/domain-events.js'
-import type { Dataset, OpenReviewRound } from '../../db/database.js'
+import type { Dataset } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { FieldError } from '../../platform/errors.js'
 import { INTEGER_KEY, keysetPage } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { canSee } from '../datasets/access.js'
 import { createDatasetRepository } from '../datasets/repository.js'
-import { datasetEvent } from '../datasets/service.js'
 import { DatasetParamsSchema } from '../datasets/schemas.js'
 import { DatasetNotFoundError } from '../errors.js'
 import { OpenReviewForbiddenError } from './errors.js'
-import { awaitedLevel, checkDistinctReviewer, checkOpenable, checkReviewer, chooseLevel, LEVELS, levelsOf } from './levels.js'
 import { createOpenReviewRepository, openStateOf } from './repository.js'
 import { ListRoundsQuerySchema, OpenReviewBodySchema, ReviewOutcomeSchema, RoundPageSchema } from './schemas.js'
+import { createOpenReviewService } from './service.js'
 import { toReviewView, toRoundView, toStateView } from './views.js'
 
 const tags = ['open-data']
 const reviewers = { roles: ['steward', 'security_admin', 'leadership'] } as const
 const readers = { roles: ['steward', 'security_admin', 'leadership', 'auditor'] } as const
-const roundEvent = domainEvents({
-  service: 'catalog', objectType: 'open_review_round', about: (r: OpenReviewRound) => ({ id: r.id, dataset: r.dataset_code })
-})
 
 /** The office, the auditors and the leading group read every dataset's rounds; a steward its own unit's. */
 function canRead (principal: Principal, dataset: Dataset): boolean {
@@ -36,6 +31,7 @@ function canRead (principal: Principal, dataset: Dataset): boolean {
 export const openReviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const datasets = createDatasetRepository(app.db)
   const reviews = createOpenReviewRepository(app.db)
+  const service = createOpenReviewService(app.db)
 
   app.post('/datasets/:code/open-reviews', {
     config: { access: reviewers },
@@ -58,35 +54,12 @@ export const openReviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const reason = request.body.reason ?? null
     if (decision === 'reject' && reason === null) throw new FieldError('reason', 'a rejection states its reason')
     const code = request.params.code
-    const outcome = await app.db.transaction().execute(async (trx) => {
-      // the dataset's row lock serialises the reviews of one dataset
-      const dataset = await datasets.findForUpdate(code, trx)
-      if (!dataset || !canSee(principal, dataset)) throw new DatasetNotFoundError(code)
-      const held = levelsOf(principal, dataset)
-      checkReviewer(held, dataset)
-      checkOpenable(dataset)
-      const current = await reviews.current(code, trx)
-      const before = current ? await reviews.reviewsOf([current.id], trx) : null
-      const level = chooseLevel(held, awaitedLevel(before), current?.round ?? null)
-      checkDistinctReviewer(principal, before ?? [])
-      let round = current ?? await reviews.startRound(code, principal.sub, trx)
-      const review = await reviews.addReview({ roundId: round.id, level, decision, reason, reviewer: principal }, trx)
-      await roundEvent(trx, request, `open_review.${decision}`, round, {
-        round: round.round, level, role: LEVELS[level].role, ...(reason !== null ? { reason } : {})
-      })
-      if (decision === 'reject') {
-        round = await reviews.close(round.id, { status: 'rejected' }, trx)
-      } else if (level === 3) {
-        round = await reviews.close(round.id, { status: 'approved', dataset }, trx)
-        await datasetEvent(trx, request, 'dataset.open', code, {
-          round: round.round, openAttribute: dataset.open_attribute, gradeVersion: dataset.grade_version
-        })
-      }
-      const all = [...before ?? [], review]
-      return { review, round: toRoundView(round, all), state: await openStateOf(trx, dataset) }
-    })
+    const outcome = await service.review(code, decision, reason, principal, String(request.id))
     return reply.code(201).send({
-      dataset: code, review: toReviewView(outcome.review), round: outcome.round, openCatalog: toStateView(outcome.state)
+      dataset: code,
+      review: toReviewView(outcome.review),
+      round: toRoundView(outcome.round, outcome.reviews),
+      openCatalog: toStateView(outcome.state)
     })
   })
 

@@ -1,41 +1,20 @@
-import type { Transaction } from 'kysely'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { domainEvents, type DomainEventWriter } from '../../platform/domain-events.js'
-import type { BusinessSystem, Database } from '../../db/database.js'
-import type { Principal } from '../../platform/auth/plugin.js'
-import { FieldError } from '../../platform/errors.js'
 import { keysetPage, type CursorKey } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
-import { SystemExistsError, SystemForbiddenError, SystemNotFoundError } from '../errors.js'
-import { createUnitRepository } from '../units/repository.js'
-import { checkFeeds, consistencyReport } from './consistency.js'
-import { createSystemRepository, isNameTaken, reviewCutoff, toSystemView } from './repository.js'
+import { SystemForbiddenError, SystemNotFoundError } from '../errors.js'
+import { createSystemRepository, reviewCutoff, toSystemView } from './repository.js'
 import {
   ConsistencyQuerySchema, ConsistencyReportSchema, CreateSystemSchema, ListSystemsQuerySchema, SystemPageSchema,
   SystemParamsSchema, SystemSchema, UpdateSystemSchema
 } from './schemas.js'
+import { createSystemService, readScope } from './service.js'
 
 const tags = ['asset registry']
 const readers = { roles: ['security_admin', 'auditor', 'steward'] } as const
 const writers = { roles: ['security_admin', 'steward'] } as const
 /** the cursor of the list: the unit and name of the last system, as text */
 const UNIT_AND_NAME: CursorKey<[string, string]> = { arity: 2, parse: (parts) => parts.map(String) as [string, string] }
-
-/** The unit whose systems the caller sees, or null for every unit (the office and auditors). */
-function readScope (p: Principal): string | null {
-  return p.roles.includes('security_admin') || p.roles.includes('auditor') ? null : p.unit
-}
-
-/** The unit whose systems the caller may change, or null for every unit (the office). */
-function writeScope (p: Principal): string | null {
-  return p.roles.includes('security_admin') ? null : p.unit
-}
-
-/** every event about a system names its unit and name */
-const event: DomainEventWriter<BusinessSystem, `system.${'register' | 'update' | 'confirm' | 'remove'}`> = domainEvents({
-  service: 'catalog', objectType: 'business_system', about: (row: BusinessSystem) => ({ id: row.id, details: { unit: row.unit_code, name: row.name } })
-})
 
 /**
  * The asset registry (R2.9): each unit's business systems, their responsible person and the datasets
@@ -45,18 +24,8 @@ const event: DomainEventWriter<BusinessSystem, `system.${'register' | 'update' |
  */
 export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const systems = createSystemRepository(app.db)
-  const units = createUnitRepository(app.db)
+  const service = createSystemService(app.db)
   const reviewDays = app.config.ASSET_REVIEW_DAYS
-
-  /** The system, locked, if the caller may change it: others' are 404, visible but not writable 403. */
-  async function writable (trx: Transaction<Database>, id: string, principal: Principal): Promise<BusinessSystem> {
-    const row = await systems.findForUpdate(id, trx)
-    const read = readScope(principal)
-    if (!row || (read !== null && row.unit_code !== read)) throw new SystemNotFoundError(id)
-    const write = writeScope(principal)
-    if (write !== null && row.unit_code !== write) throw new SystemForbiddenError(`only the office or a steward of unit ${row.unit_code} may change this system`)
-    return row
-  }
 
   app.post('/systems', {
     config: { access: writers },
@@ -71,19 +40,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: SystemSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
     }
   }, async (request, reply) => {
-    const principal = request.principal!
-    const { name, description, owner, datasets = [] } = request.body
-    const unit = request.body.unit ?? principal.unit
-    const scope = writeScope(principal)
-    if (scope !== null && unit !== scope) throw new SystemForbiddenError(`a steward registers systems of its own unit (${scope}) only`)
-    const row = await app.db.transaction().execute(async (trx) => {
-      if (!await units.find(unit, trx)) throw new FieldError('unit', `no unit with code ${unit} is registered`)
-      checkFeeds(unit, datasets, await systems.datasetStates(datasets, trx))
-      const created = await systems.create({ unit, name, description: description ?? null, owner, datasets, actor: principal.sub }, trx)
-      if (!created) throw new SystemExistsError(unit, name)
-      await event(trx, request, 'system.register', created, { datasets })
-      return created
-    })
+    const row = await service.register(request.body, request.principal!, String(request.id))
     return reply.code(201).send(toSystemView(row, reviewDays))
   })
 
@@ -136,13 +93,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const scope = readScope(request.principal!)
     const unit = request.query.unit ?? scope
     if (scope !== null && unit !== scope) throw new SystemForbiddenError(`a steward checks its own unit (${scope}) only`)
-    // one snapshot, so that the lists agree with each other
-    return await app.db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
-      const all = await systems.all(unit, trx)
-      const listed = await systems.datasetStates([...new Set(all.flatMap((s) => s.datasets))], trx)
-      const unfed = await systems.datasetsWithoutSystem(unit, trx)
-      return consistencyReport({ unit, reviewDays, now: new Date(), systems: all, listed, unfed })
-    })
+    return await service.consistency(unit, reviewDays)
   })
 
   app.get('/systems/:id', {
@@ -174,24 +125,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SystemSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => {
-    const changes = request.body
-    const row = await app.db.transaction().execute(async (trx) => {
-      const before = await writable(trx, request.params.id, request.principal!)
-      if (changes.datasets) checkFeeds(before.unit_code, changes.datasets, await systems.datasetStates(changes.datasets, trx))
-      let after: BusinessSystem
-      try {
-        after = await systems.update(before.id, changes, trx)
-      } catch (err) {
-        if (isNameTaken(err)) throw new SystemExistsError(before.unit_code, changes.name ?? before.name)
-        throw err
-      }
-      await event(trx, request, 'system.update', after, {
-        changed: Object.keys(changes),
-        ...(changes.name !== undefined ? { previousName: before.name } : {}),
-        ...(changes.datasets ? { datasets: { before: before.datasets, after: after.datasets } } : {})
-      })
-      return after
-    })
+    const row = await service.update(request.params.id, request.body, request.principal!, String(request.id))
     return toSystemView(row, reviewDays)
   })
 
@@ -207,12 +141,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SystemSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
     }
   }, async (request) => {
-    const row = await app.db.transaction().execute(async (trx) => {
-      const before = await writable(trx, request.params.id, request.principal!)
-      const after = await systems.confirm(before.id, request.principal!.sub, trx)
-      await event(trx, request, 'system.confirm', after, { previouslyConfirmedAt: before.confirmed_at.toISOString() })
-      return after
-    })
+    const row = await service.confirm(request.params.id, request.principal!, String(request.id))
     return toSystemView(row, reviewDays)
   })
 
@@ -228,11 +157,7 @@ export const systemsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'removed; no content' }), ...problems(...AUTHENTICATED_PROBLEMS, 404) }
     }
   }, async (request, reply) => {
-    await app.db.transaction().execute(async (trx) => {
-      const row = await writable(trx, request.params.id, request.principal!)
-      await systems.remove(row.id, trx)
-      await event(trx, request, 'system.remove', row, { datasets: row.datasets })
-    })
+    await service.remove(request.params.id, request.principal!, String(request.id))
     return reply.code(204).send(null)
   })
 }

@@ -1,20 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { domainEvents } from '../../platform/domain-events.js'
 import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
-import { UnitExistsError, UnitNotFoundError } from '../errors.js'
+import { UnitNotFoundError } from '../errors.js'
 import { createUnitRepository, toUnitView } from './repository.js'
 import {
   CreateUnitSchema, ListUnitsQuerySchema, UnitPageSchema, UnitParamsSchema, UnitSchema, UpdateUnitSchema
 } from './schemas.js'
+import { createUnitService } from './service.js'
 
 const tags = ['units']
 const writers = { roles: ['system_admin'] } as const
-const event = domainEvents({ service: 'catalog', objectType: 'unit' })
 
 /** Units: `system_admin` registers and edits them; every authenticated role reads them. */
 export const unitRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const units = createUnitRepository(app.db)
+  const service = createUnitService(app.db)
 
   app.post('/units', {
     config: { access: writers },
@@ -27,12 +27,7 @@ export const unitRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: UnitSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 413, 415) }
     }
   }, async (request, reply) => {
-    const row = await app.db.transaction().execute(async (trx) => {
-      const created = await units.create(request.body, trx)
-      if (!created) throw new UnitExistsError(request.body.code)
-      await event(trx, request, 'unit.create', created.code, { name: created.name, description: created.description })
-      return created
-    })
+    const row = await service.create(request.body, request.principal!, String(request.id))
     return reply.code(201).send(toUnitView(row))
   })
 
@@ -81,18 +76,7 @@ export const unitRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: UnitSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
     }
   }, async (request) => {
-    const row = await app.db.transaction().execute(async (trx) => {
-      const before = await units.find(request.params.code, trx)
-      const after = before ? await units.update(request.params.code, request.body, trx) : null
-      if (!before || !after) throw new UnitNotFoundError(request.params.code)
-      // the officer's name and contact are personal data: the event says that they changed, not to what
-      await event(trx, request, 'unit.update', after.code, {
-        changed: Object.keys(request.body),
-        before: { name: before.name, description: before.description },
-        after: { name: after.name, description: after.description }
-      })
-      return after
-    })
+    const row = await service.update(request.params.code, request.body, request.principal!, String(request.id))
     return toUnitView(row)
   })
 }

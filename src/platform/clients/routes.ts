@@ -1,32 +1,23 @@
 import type { FastifyRequest } from 'fastify'
-import { randomBytes } from 'node:crypto'
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { domainEvents } from '../domain-events.js'
-import type { ServiceClient } from '../../db/database.js'
-import { DUMMY_HASH, hashSecret, newSecret, verifySecret } from '../crypto.js'
+import { DUMMY_HASH, verifySecret } from '../crypto.js'
 import { AuthClientInvalidError, FieldError, NotFoundError } from '../errors.js'
 import { keysetPage, TEXT_KEY } from '../pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
 import { AuthBlockedError } from '../auth/blocklist.js'
-import { addressMatcher, AuthAddressNotAllowedError, canonicalAddresses } from '../auth/terminal-control.js'
+import { addressMatcher, AuthAddressNotAllowedError } from '../auth/terminal-control.js'
 import type { TokenIssuer } from '../auth/token.js'
-import { AuthVendorAgreementExpiredError, ClientNotVendorError } from './errors.js'
-import { agreementOf, createClientRepository, toClientView } from './repository.js'
+import { AuthVendorAgreementExpiredError } from './errors.js'
+import { createClientRepository, toClientView } from './repository.js'
 import {
   ClientPageSchema, ClientParamsSchema, CreateClientSchema, CreatedClientSchema, HolderBodySchema, ListClientsQuerySchema,
   RenewAgreementSchema, ServiceClientSchema, TokenRequestSchema, TokenResponseSchema, UpdateClientSchema
 } from './schemas.js'
-import { checkAgreement, kindOf, tokenLifetime } from './vendor-agreement.js'
+import { createClientService } from './service.js'
+import { tokenLifetime } from './vendor-agreement.js'
 
 const admins = { roles: ['system_admin'] } as const
-/** every event about a client names its unit, name and kind */
-const event = domainEvents({
-  service: 'platform',
-  objectType: 'service_client',
-  about: (row: ServiceClient) => ({ id: row.client_id, details: { unit: row.unit_code, name: row.name, kind: row.kind } })
-})
-
 export interface ClientRoutesOptions {
   issuer: TokenIssuer
   tokenTtlSeconds: number
@@ -35,6 +26,7 @@ export interface ClientRoutesOptions {
 /** Service clients (managed by `system_admin`) and the client-credentials token endpoint. */
 export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = async (app, { issuer, tokenTtlSeconds }) => {
   const clients = createClientRepository(app.db)
+  const service = createClientService(app.db, { refreshTerminalControl: async () => { await app.terminalControl.refresh() } })
   // RFC 6749 clients send application/x-www-form-urlencoded; JSON is accepted too
   await app.register(formbody, { bodyLimit: 4096 })
 
@@ -53,32 +45,10 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       response: { 201: CreatedClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
     }
   }, async (request, reply) => {
-    const { kind, vendor } = kindOf(request.body)
-    const allowedAddresses = canonicalAddresses(request.body.allowedAddresses ?? [])
-    const secret = newSecret()
-    const secretHash = await hashSecret(secret)
-    const row = await app.db.transaction().execute(async (trx) => {
-      const created = await clients.create({
-        clientId: `dgc_${randomBytes(12).toString('base64url')}`,
-        name: request.body.name,
-        unit: request.body.unit,
-        roles: request.body.roles,
-        secretHash,
-        holder: request.body.holder ?? null,
-        kind,
-        vendor,
-        createdBy: request.principal!.sub,
-        allowedAddresses
-      }, trx)
-      await event(trx, request, 'client.create', created, {
-        roles: created.roles, holder: created.holder_sub, allowedAddresses, ...(vendor ? { vendor: vendor.name, agreement: agreementOf(created) } : {})
-      })
-      return created
-    })
-    if (allowedAddresses.length > 0) await app.terminalControl.refresh()
+    const { client, secret } = await service.create(request.body, request.principal!, String(request.id))
     // the one response that holds the secret: no cache or proxy may keep it
     reply.header('cache-control', 'no-store')
-    return reply.code(201).send({ ...toClientView(row), clientSecret: secret })
+    return reply.code(201).send({ ...toClientView(client), clientSecret: secret })
   })
 
   app.get('/clients', {
@@ -125,19 +95,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       response: { 200: ServiceClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
     }
   }, async (request) => {
-    const { name, allowedAddresses } = request.body
-    const changes = { ...(name !== undefined ? { name } : {}), ...(allowedAddresses !== undefined ? { allowedAddresses: canonicalAddresses(allowedAddresses) } : {}) }
-    const row = await app.db.transaction().execute(async (trx) => {
-      const before = await clients.find(request.params.clientId, trx, { lock: true })
-      if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
-      const after = await clients.update(before.client_id, changes, trx)
-      await event(trx, request, 'client.update', after, {
-        before: { name: before.name, allowedAddresses: before.allowed_addresses },
-        after: { name: after.name, allowedAddresses: after.allowed_addresses }
-      })
-      return after
-    })
-    if (changes.allowedAddresses !== undefined) await app.terminalControl.refresh()
+    const row = await service.update(request.params.clientId, request.body, request.principal!, String(request.id))
     return toClientView(row)
   })
 
@@ -153,13 +111,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       response: { 200: ServiceClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
     }
   }, async (request) => {
-    const row = await app.db.transaction().execute(async (trx) => {
-      const disabled = await clients.disable(request.params.clientId, trx)
-      if (!disabled) return await clients.find(request.params.clientId, trx)
-      await event(trx, request, 'client.disable', disabled, { before: { status: 'active' }, after: { status: 'disabled' } })
-      return disabled
-    })
-    if (!row) throw new NotFoundError(`no client ${request.params.clientId}`)
+    const row = await service.disable(request.params.clientId, request.principal!, String(request.id))
     return toClientView(row)
   })
 
@@ -176,13 +128,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       response: { 200: ServiceClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 413, 415) }
     }
   }, async (request) => {
-    const row = await app.db.transaction().execute(async (trx) => {
-      const before = await clients.find(request.params.clientId, trx, { lock: true })
-      if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
-      const after = await clients.setHolder(before.client_id, request.body.holder, trx)
-      await event(trx, request, 'client.holder', after, { before: { holder: before.holder_sub }, after: { holder: after.holder_sub } })
-      return after
-    })
+    const row = await service.setHolder(request.params.clientId, request.body.holder, request.principal!, String(request.id))
     return toClientView(row)
   })
 
@@ -200,15 +146,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
       response: { 200: ServiceClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 413, 415) }
     }
   }, async (request) => {
-    checkAgreement(request.body, '')
-    const row = await app.db.transaction().execute(async (trx) => {
-      const before = await clients.find(request.params.clientId, trx, { lock: true })
-      if (!before) throw new NotFoundError(`no client ${request.params.clientId}`)
-      if (before.kind !== 'vendor') throw new ClientNotVendorError(before.client_id)
-      const after = await clients.renewAgreement(before.client_id, request.body, request.principal!.sub, trx)
-      await event(trx, request, 'client.agreement', after, { vendor: after.vendor_name, before: agreementOf(before), after: agreementOf(after) })
-      return after
-    })
+    const row = await service.renewAgreement(request.params.clientId, request.body, request.principal!, String(request.id))
     return toClientView(row)
   })
 
