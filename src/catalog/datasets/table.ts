@@ -1,10 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 import type { CreatedAt, UpdatedAt } from '../../db/columns.js'
+import type {
+  Attribute, Category, CollectionFrequency, CollectionMethod, FieldFormat, Frequency, Grade, GradingStatus, NationalGrade, PiType, Status
+} from '../../platform/vocabulary.js'
 
 export interface GradingLevelTable {
   sensitivity: number
-  minimum_grade: string
-  national_grade: string
+  minimum_grade: Grade
+  national_grade: NationalGrade
   label: string
   updated_by: string
   updated_at: UpdatedAt
@@ -16,10 +19,10 @@ export interface StoredField {
   name: string
   type: 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'datetime'
   required: boolean
-  piType: string | null
+  piType: PiType | null
   sensitivity: number
   description: string | null
-  format: string | null
+  format: FieldFormat | null
   enum: (string | number)[] | null
   pattern: string | null
   maxLength: number | null
@@ -34,13 +37,13 @@ export interface DatasetTable {
   description: string | null
   producer_unit: string
   subject: string
-  category: string
-  grade: string
-  national_grade: string
-  share_attribute: string
-  open_attribute: string
+  category: Category
+  grade: Grade
+  national_grade: NationalGrade
+  share_attribute: Attribute
+  open_attribute: Attribute
   personnel_basic: boolean
-  update_frequency: string
+  update_frequency: Frequency
   retention_days: number
   holds_pi: boolean
   sensitive_pi: boolean
@@ -50,7 +53,7 @@ export interface DatasetTable {
   fields: ColumnType<StoredField[], string, string>
   sources: string[]
   metadata_restricted: boolean
-  status: string
+  status: Status
   grade_version: Generated<number>
   created_by: string
   created_at: CreatedAt
@@ -59,7 +62,7 @@ export interface DatasetTable {
   /** fields of an important dataset the office marked for encryption at rest (migrations/0014) */
   encrypted_fields: ColumnType<string[], string[] | undefined, string[]>
   /** the office's decision on the grading (migrations/0016): proposed, confirmed, rejected */
-  grading_status: ColumnType<string, string | undefined, string>
+  grading_status: ColumnType<GradingStatus, GradingStatus | undefined, GradingStatus>
   grading_decided_by: ColumnType<string | null, string | null | undefined, string | null>
   grading_decided_at: ColumnType<Date | null, Date | null | undefined, Date | null>
   grading_reason: ColumnType<string | null, string | null | undefined, string | null>
@@ -73,11 +76,11 @@ export interface StoredReference { reference: string, date: string }
 
 /** How a dataset's data is collected (R3.2), as stored in `datasets.collection` (the API shape). */
 export interface StoredCollection {
-  method?: string
+  method?: CollectionMethod
   channel?: string
   scope?: string
   volume?: string
-  frequency?: string
+  frequency?: CollectionFrequency
   legalBasis?: string
   rules?: string
   riskAssessment?: StoredReference
@@ -88,10 +91,10 @@ export interface StoredCollection {
 /** Changes of a published dataset that wait for the office, as stored in `datasets.grading_proposal`. */
 export interface StoredGradingProposal {
   changes: {
-    grade?: string
-    nationalGrade?: string
-    shareAttribute?: string
-    openAttribute?: string
+    grade?: Grade
+    nationalGrade?: NationalGrade
+    shareAttribute?: Attribute
+    openAttribute?: Attribute
     fields?: StoredField[]
     holdsPersonalInfo?: boolean
     sensitivePersonalInfo?: boolean
@@ -109,10 +112,10 @@ export type DatasetUpdate = Updateable<DatasetTable>
 export interface DatasetGradeHistoryTable {
   dataset_code: string
   version: number
-  grade: string
-  national_grade: string
-  share_attribute: string
-  open_attribute: string
+  grade: Grade
+  national_grade: NationalGrade
+  share_attribute: Attribute
+  open_attribute: Attribute
   reason: string
   changed_by: string
   changed_at: CreatedAt

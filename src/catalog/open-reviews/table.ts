@@ -1,5 +1,6 @@
 import type { Generated, Selectable } from 'kysely'
 import type { CreatedAt } from '../../db/columns.js'
+import type { Attribute } from '../../platform/vocabulary.js'
 
 // catalog: open reviews (migrations/0007)
 export type OpenReviewLevel = 1 | 2 | 3
@@ -12,7 +13,7 @@ export interface OpenReviewRoundTable {
   started_at: CreatedAt
   closed_at: Date | null
   approved_grade_version: number | null
-  approved_open_attribute: string | null
+  approved_open_attribute: Attribute | null
 }
 export type OpenReviewRound = Selectable<OpenReviewRoundTable>
 
