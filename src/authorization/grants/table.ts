@@ -1,6 +1,8 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 import type { CreatedAt, UpdatedAt, Day, JsonColumn } from '../../db/columns.js'
 
+/** how a grant's data may be taken: the data API, or files (exports) */
+export type AccessMode = 'api' | 'export'
 export type GrantStatus = 'active' | 'suspended' | 'revoked'
 export interface GrantTable {
   id: Generated<string>
@@ -13,7 +15,7 @@ export interface GrantTable {
   fields: string[]
   row_filter: JsonColumn<Record<string, unknown>>
   purpose: string
-  access_modes: string[]
+  access_modes: AccessMode[]
   valid_from: Day
   valid_until: Day
   daily_row_quota: number

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 import type { CreatedAt, UpdatedAt, Day, JsonColumn } from '../../db/columns.js'
+import type { AccessMode } from '../grants/table.js'
 
 /** the usage commitment a consumer signed (R7.4): its text, digests, signer and time */
 export interface StoredCommitment {
@@ -30,7 +31,7 @@ export interface ShareRequestTable {
   row_filter: JsonColumn<Record<string, unknown>>
   purpose: string
   legal_basis: string
-  access_modes: string[]
+  access_modes: AccessMode[]
   valid_from: Day
   valid_until: Day
   daily_row_quota: number
