@@ -1,5 +1,8 @@
 import type { ColumnType, Selectable } from 'kysely'
 import type { CreatedAt, UpdatedAt } from '../db/columns.js'
+import type { AlertRule } from './alerts.js'
+import type { AuditAction, AuditOutcome } from './events.js'
+import type { HashAlgorithm } from './hash-chain.js'
 
 // audit service: the hash-chained log, its head and its signed checkpoints (migrations/0005)
 export interface AuditEventTable {
@@ -7,9 +10,9 @@ export interface AuditEventTable {
   occurred_at: ColumnType<Date, string, never>
   recorded_at: ColumnType<Date, string, never>
   service: string
-  action: string
+  action: AuditAction
   operation: string
-  outcome: string
+  outcome: AuditOutcome
   actor_sub: string
   actor_unit: string | null
   actor_roles: string[]
@@ -24,7 +27,7 @@ export interface AuditEventTable {
   request_id: string | null
   domain_event_id: ColumnType<string | null, string | null, never>
   details: ColumnType<Record<string, unknown>, string, never>
-  hash_alg: string
+  hash_alg: HashAlgorithm
   prev_hash: string
   hash: string
 }
@@ -50,9 +53,11 @@ export interface AuditCheckpointTable {
 }
 export type AuditCheckpoint = Selectable<AuditCheckpointTable>
 
+/** an alert waits for an auditor, who acknowledges it */
+export type AlertStatus = 'open' | 'acknowledged'
 export interface AuditAlertTable {
   id: ColumnType<number, never, never>
-  rule: string
+  rule: AlertRule
   actor_key: string
   bucket: string
   actor_sub: string
@@ -63,7 +68,7 @@ export interface AuditAlertTable {
   count: string
   first_seq: string
   last_seq: string
-  status: string
+  status: ColumnType<AlertStatus, AlertStatus | undefined, AlertStatus>
   acked_by: string | null
   acked_at: Date | null
   note: string | null
