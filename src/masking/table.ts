@@ -1,9 +1,10 @@
-import type { ColumnType, Selectable } from 'kysely'
-import type { CreatedAt, UpdatedAt } from '../db/columns.js'
+import type { Selectable } from 'kysely'
+import type { CreatedAt, JsonColumn, UpdatedAt } from '../db/columns.js'
+import type { PolicyProfiles } from './policy.js'
 
 // masking service: policies of datasets per scenario profile, versioned (migrations/0004)
 /** rules per profile: {display: {field: {strategy, …params}}, internal_analysis: …, third_party: …} */
-type PolicyProfilesColumn = ColumnType<Record<string, Record<string, { strategy: string, [param: string]: unknown }>>, string, string>
+type PolicyProfilesColumn = JsonColumn<PolicyProfiles>
 export interface MaskingPolicyTable {
   dataset_code: string
   version: number
