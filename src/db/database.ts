@@ -12,7 +12,7 @@ import type { MaskingPolicyTable, MaskingPolicyVersionTable } from '../masking/i
 import type { ConsentTable, PurposeTable, ShareRequestTable, ShareRequestReviewTable, AgreementTable, AgreementSignatureTable, GrantTable, OpenRequestTable, OpenRequestReviewTable, OffboardingTable } from '../authorization/index.js'
 import type { DataPathVersionTable, GrantUsageTable, ExportTable, ExportDecoyTable } from '../gateway/index.js'
 export type { UnitTable, Unit, NewUnit, UnitUpdate, GradingLevelTable, GradingLevel, StoredField, DatasetTable, StoredReference, StoredCollection, StoredGradingProposal, Dataset, NewDataset, DatasetUpdate, DatasetGradeHistoryTable, RecordTable, StoredRecord, IngestBatchTable, IngestBatch, BusinessSystemTable, BusinessSystem, OpenReviewLevel, OpenReviewRoundTable, OpenReviewRound, OpenReviewTable, OpenReview, EncryptionSweepTable, MasterKeyTable, DataKeyTable, DestructionScope, DestructionStatus, DestructionTable, Destruction, NewDestruction, DestructionReviewTable, DestructionReview, DestructionCertificateTable, DestructionCertificateRow } from '../catalog/index.js'
-export type { ClientKind, ServiceClientTable, ServiceClient, NewServiceClient } from '../platform/clients/table.js'
+export type { ClientKind, ClientRole, ServiceClientTable, ServiceClient, NewServiceClient } from '../platform/clients/table.js'
 export type { PrincipalTable, PrincipalRow } from '../platform/auth/table.js'
 export type { DomainEventTable, DomainEvent } from '../platform/events-table.js'
 export type { AuditEventTable, AuditEventRow, AuditChainHeadTable, AuditCheckpointTable, AuditCheckpoint, AuditAlertTable, BlacklistKind, AuditBlacklistTable, BlacklistEntry } from '../audit/index.js'

@@ -1,4 +1,5 @@
 import type { Generated, Selectable } from 'kysely'
+import type { Role } from './roles.js'
 
 /** One role assignment seen on an accepted token (migrations/0018): never the token itself. */
 export interface PrincipalTable {
@@ -6,7 +7,7 @@ export interface PrincipalTable {
   issuer: string
   sub: string
   unit_code: string
-  roles: string[]
+  roles: Role[]
   client_id: string | null
   token_id: string | null
   token_expires_at: Date | null

@@ -1,15 +1,18 @@
 import type { Generated, Insertable, Selectable } from 'kysely'
 import type { CreatedAt, NullableTime } from '../../db/columns.js'
+import type { CLIENT_ROLES } from './schemas.js'
 
 // platform: service clients of the client-credentials grant
 /** `vendor`: an outside technical service provider, under a confidentiality agreement (R1.1) */
 export type ClientKind = 'internal' | 'vendor'
+/** the roles a machine account may hold */
+export type ClientRole = typeof CLIENT_ROLES[number]
 export interface ServiceClientTable {
   id: Generated<string>
   client_id: string
   name: string
   unit_code: string
-  roles: string[]
+  roles: ClientRole[]
   secret_hash: string
   disabled_at: Date | null
   created_by: string
