@@ -1,5 +1,6 @@
 import type { ColumnType } from 'kysely'
 import type { CreatedAt } from '../../db/columns.js'
+import type { AeadSuite } from '../../platform/aead.js'
 
 // catalog: the sweep that seals what is still clear and keeps masked forms current (migrations/0021)
 export interface EncryptionSweepTable {
@@ -22,7 +23,7 @@ export interface MasterKeyTable {
 }
 export interface DataKeyTable {
   dataset_code: string
-  suite: string
+  suite: AeadSuite
   wrapped: Buffer | null
   master_fingerprint: string | null
   created_at: CreatedAt

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 import type { CreatedAt, NullableTime, Day, JsonColumn, BigCount } from '../../db/columns.js'
+import type { AeadSuite } from '../../platform/aead.js'
 
 // gateway: exports and their decoy rows (migrations/0013)
 export type ExportStatus = 'queued' | 'running' | 'done' | 'failed' | 'expired'
@@ -22,7 +23,7 @@ export interface ExportTable {
   bytes: ColumnType<string | null, number | string | null | undefined, number | string | null>
   sha256: string | null
   file_name: string | null
-  file_suite: string
+  file_suite: AeadSuite
   watermark_key_ref: string
   watermark_check: string
   heartbeat_at: ColumnType<Date, Date | string | undefined, Date | string>
