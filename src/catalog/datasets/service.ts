@@ -158,7 +158,7 @@ export function createDatasetService (db: Kysely<Database>) {
   async function propose (trx: Trx, row: Dataset, changes: UpdateDataset, actor: Principal, requestId: string): Promise<Dataset> {
     const fields = changes.fields ? normalizeFields(changes.fields) : undefined
     const { immediate, pending } = splitChange(row, changes, fields)
-    await resolve(trx, row, { ...immediate, ...(pending ?? {}) } as UpdateDataset)
+    await resolve(trx, row, { ...immediate, ...(pending ?? {}) })
     const now = Object.keys(immediate).some((k) => k !== 'reason')
     const after = now ? await apply(trx, row, immediate, actor, requestId) : row
     const waited = row.grading_proposal !== null
