@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 import type { CreatedAt, UpdatedAt, Day, JsonColumn } from '../../db/columns.js'
+import type { RowFilter } from '../../platform/row-filter.js'
 
 /** how a grant's data may be taken: the data API, or files (exports) */
 export type AccessMode = 'api' | 'export'
@@ -13,7 +14,7 @@ export interface GrantTable {
   dataset_code: string
   producer_unit: string
   fields: string[]
-  row_filter: JsonColumn<Record<string, unknown>>
+  row_filter: JsonColumn<RowFilter>
   purpose: string
   access_modes: AccessMode[]
   valid_from: Day

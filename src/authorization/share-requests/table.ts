@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 import type { CreatedAt, UpdatedAt, Day, JsonColumn } from '../../db/columns.js'
+import type { RowFilter } from '../../platform/row-filter.js'
 import type { AccessMode } from '../grants/table.js'
 
 /** the usage commitment a consumer signed (R7.4): its text, digests, signer and time */
@@ -28,7 +29,7 @@ export interface ShareRequestTable {
   requested_by: string
   requested_client: string | null
   fields: string[]
-  row_filter: JsonColumn<Record<string, unknown>>
+  row_filter: JsonColumn<RowFilter>
   purpose: string
   legal_basis: string
   access_modes: AccessMode[]
