@@ -1,5 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 import type { CreatedAt, UpdatedAt, NullableTime, JsonColumn } from '../../db/columns.js'
+import type { RowFilter } from '../../platform/row-filter.js'
+import type { Certificate } from './schemas.js'
 
 // catalog: destructions and their certificates (migrations/0012)
 export type DestructionScope = 'all' | 'filter' | 'expired'
@@ -11,7 +13,7 @@ export interface DestructionTable {
   dataset_code: string
   producer_unit: string
   scope: DestructionScope
-  row_filter: ColumnType<Record<string, unknown> | null, string | null, string | null>
+  row_filter: ColumnType<RowFilter | null, string | null, string | null>
   cutoff: ColumnType<Date | null, Date | string | null, Date | string | null>
   reason: string
   rows_in_scope: number
@@ -46,7 +48,7 @@ export interface DestructionCertificateTable {
   id: string
   destruction_id: string
   dataset_code: string
-  content: JsonColumn<Record<string, unknown>>
+  content: JsonColumn<Omit<Certificate, 'digest'>>
   digest_sha256: string
   digest_sm3: string
   issued_at: CreatedAt
