@@ -1,11 +1,12 @@
 import type { ColumnType, Generated, Selectable } from 'kysely'
 import type { CreatedAt } from '../db/columns.js'
+import type { DomainEventInput } from './events.js'
 
 // platform: domain events of every service, for the audit log
 export interface DomainEventTable {
   id: Generated<string>
   occurred_at: CreatedAt
-  service: string
+  service: DomainEventInput['service']
   action: string
   actor_sub: string
   actor_unit: string
