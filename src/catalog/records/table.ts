@@ -1,5 +1,6 @@
 import type { ColumnType, Selectable } from 'kysely'
 import type { CreatedAt, UpdatedAt } from '../../db/columns.js'
+import type { BatchSummary } from './repository.js'
 
 export interface RecordTable {
   dataset_code: string
@@ -31,7 +32,7 @@ export interface IngestBatchTable {
   unit: string
   sub: string
   client: string | null
-  format: string
+  format: BatchSummary['format']
   received: number
   accepted: number
   rejected: number
