@@ -18,6 +18,7 @@ import { loadMasterKeys } from '../src/platform/masters.js'
 import { createEncryption } from '../src/catalog/encryption/plugin.js'
 import { sweepEncryption } from '../src/catalog/encryption/sweep.js'
 import { loadConfig, type Config } from '../src/config.js'
+import type { AccessMode } from '../src/authorization/index.js'
 import type { Grant, StoredField } from '../src/db/database.js'
 import { createDatabase, type DatabaseHandle } from '../src/db/create-db.js'
 import { migrateToLatest } from '../src/db/migrator.js'
@@ -137,7 +138,7 @@ export async function insertBenchDataset (bench: BenchDatabase, overrides: Parti
  * An active grant on `dataset` to unit MATH, with the approved share request it comes from: every
  * one of `fields`, no row filter, a quota that never binds; masked unless `masked` is false.
  */
-export async function insertBenchGrant (bench: BenchDatabase, { dataset, fields, accessModes, masked = true }: { dataset: string, fields: string[], accessModes: string[], masked?: boolean }): Promise<Grant> {
+export async function insertBenchGrant (bench: BenchDatabase, { dataset, fields, accessModes, masked = true }: { dataset: string, fields: string[], accessModes: AccessMode[], masked?: boolean }): Promise<Grant> {
   const db = bench.database.db
   const terms = {
     dataset_code: dataset,
@@ -187,7 +188,7 @@ export async function insertBenchGrant (bench: BenchDatabase, { dataset, fields,
  * Units CS and MATH, the `people` dataset of CS with `rows` generated records (keys 0000000001…),
  * and an active, masked grant of every field to MATH with `accessModes`; returns the grant.
  */
-export async function seedPeople (bench: BenchDatabase, rows: number, accessModes: string[]): Promise<Grant> {
+export async function seedPeople (bench: BenchDatabase, rows: number, accessModes: AccessMode[]): Promise<Grant> {
   const db = bench.database.db
   await insertUnits(bench, ['CS', 'MATH'])
   await insertBenchDataset(bench, {

@@ -21,14 +21,14 @@ const listed = (items: readonly string[]) => items.length < 2 ? items.join('') :
 function toAlertView (a: AlertRow): AlertView {
   return {
     id: a.id,
-    rule: a.rule as AlertView['rule'],
+    rule: a.rule,
     actor: { sub: a.actorSub, unit: a.actorUnit, ip: a.actorIp },
     windowStart: a.windowStart,
     windowEnd: a.windowEnd,
     count: a.count,
     firstSeq: Number(a.firstSeq),
     lastSeq: Number(a.lastSeq),
-    status: a.status as AlertView['status'],
+    status: a.status,
     ackedBy: a.ackedBy,
     ackedAt: a.ackedAt,
     note: a.note,

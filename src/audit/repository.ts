@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, DomainEvent } from '../db/database.js'
-import { ACCESS_ACTIONS } from './events.js'
+import { ACCESS_ACTIONS, type AuditAction, type AuditOutcome } from './events.js'
 import type { ChainedContent } from './hash-chain.js'
 import { storedDigests, tracePrefixes } from './persons/stored.js'
 
@@ -24,8 +24,8 @@ export interface EventFilter {
   actor?: string
   unit?: string
   dataset?: string
-  action?: string
-  outcome?: string
+  action?: AuditAction
+  outcome?: AuditOutcome
   from?: string
   to?: string
   afterSeq?: string

@@ -11,3 +11,4 @@ export { compilePolicy, effectiveRule, effectiveRules, type EffectiveRule, type 
 export { type Profile } from './profiles.js'
 export { createPolicyRepository } from './repository.js'
 export { REDACT, type MaskFn } from './strategies.js'
+export type { MaskingPolicyTable, MaskingPolicy, MaskingPolicyVersionTable, MaskingPolicyVersion } from './table.js'

@@ -31,7 +31,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asyn
   }
 
   function view (dataset: Dataset, policy: MaskingPolicy | null) {
-    const profiles = (policy?.profiles ?? {}) as PolicyProfiles
+    const profiles = policy?.profiles ?? {}
     const c = ctx()
     const effective = Object.fromEntries(PROFILES.map((p) => [p, effectiveRules(dataset.fields, profiles, p, c)]))
     return {
@@ -104,7 +104,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asyn
     return {
       data: page.map((v) => ({
         version: v.version,
-        profiles: v.profiles as PolicyProfiles,
+        profiles: v.profiles,
         reason: v.reason,
         changedBy: v.changed_by,
         changedAt: v.changed_at.toISOString()

@@ -9,7 +9,7 @@ import { compileRules, type Row, type Rules } from './engine.js'
 import { TooManyRowsError } from './errors.js'
 import { detokenize, type MaskingKey } from './keys.js'
 import { MASKING_PI_TYPES } from './pi-formats.js'
-import { effectiveRules, type PolicyProfiles } from './policy.js'
+import { effectiveRules } from './policy.js'
 import { PROFILES } from './profiles.js'
 import { createPolicyRepository } from './repository.js'
 import {
@@ -86,7 +86,7 @@ export const maskingRoutes: FastifyPluginAsyncTypebox<{ key: MaskingKey }> = asy
       policyVersion = policy?.version ?? 0
       // pseudonyms of one profile do not link to another's: internal hashes are not third-party hashes
       const scoped = { ...ctx, scope: `${ctx.scope}:${profile ?? 'display'}` }
-      const effective = effectiveRules(row.fields, (policy?.profiles ?? {}) as PolicyProfiles, profile ?? 'display', scoped)
+      const effective = effectiveRules(row.fields, policy?.profiles ?? {}, profile ?? 'display', scoped)
       const policyRules: Rules = {}
       for (const [name, { rule }] of Object.entries(effective)) policyRules[name] = rule
       mask = compileRules(policyRules, scoped, { others: 'redact' })

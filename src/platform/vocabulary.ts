@@ -25,6 +25,10 @@ export type Attribute = typeof ATTRIBUTES[number]
 export type Status = typeof STATUSES[number]
 export type PiType = typeof PI_TYPES[number]
 export type FieldFormat = typeof FIELD_FORMATS[number]
+export type Frequency = typeof FREQUENCIES[number]
+export type GradingStatus = typeof GRADING_STATUSES[number]
+export type CollectionMethod = typeof COLLECTION_METHODS[number]
+export type CollectionFrequency = typeof COLLECTION_FREQUENCIES[number]
 
 /** Sensitive personal information (敏感个人信息) of R9.2: ethnicity, religion, biometrics, health, financial accounts, whereabouts. */
 export const SENSITIVE_PI_TYPES: ReadonlySet<string> = new Set(['ethnicity', 'religion', 'health', 'biometric', 'bank_card', 'location'])

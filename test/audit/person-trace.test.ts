@@ -12,6 +12,7 @@ import { build, type TestApp } from '../helpers/build.js'
 import { insertDataset } from '../helpers/catalog.js'
 import { seedStudents } from '../helpers/data.js'
 import { insertGrant } from '../helpers/grants.js'
+import type { AccessMode } from '../../src/authorization/index.js'
 
 type Claims = { unit: string, sub: string }
 const MATH = { unit: 'MATH', sub: 'math-reader' }
@@ -30,7 +31,7 @@ async function datasetWithGrant (h: TestApp, code: string, flags: { sensitive_pi
     await insertDataset(h, { code, subject: `subject of ${code}`, ...flags })
     await seedStudents(h, 12, code)
   }
-  const modes = ['api', 'export']
+  const modes: AccessMode[] = ['api', 'export']
   const fixture = (await insertGrant(h, {
     request: { dataset_code: code, consumer_unit: unit, fields: FIELDS, access_modes: modes, purpose: `purpose of ${unit} on ${code}` },
     grant: { fields: FIELDS, access_modes: modes, ...grant }

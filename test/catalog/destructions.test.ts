@@ -18,6 +18,7 @@ import { field, insertDataset, STUDENT_FIELDS } from '../helpers/catalog.js'
 import { seedStudents } from '../helpers/data.js'
 import { TEST_DATABASE_URL } from '../helpers/database.js'
 import { insertGrant } from '../helpers/grants.js'
+import type { AccessMode } from '../../src/authorization/index.js'
 
 const CS_STEWARD = { unit: 'CS', sub: 'cs-steward' }
 const CS_STEWARD_2 = { unit: 'CS', sub: 'cs-steward-2' }
@@ -195,7 +196,7 @@ t.test('a whole dataset: records deleted, the dataset destroyed, its grants revo
   await insertDataset(h, { code: 'health', fields: HEALTH_FIELDS, sensitive_pi: true })
   const ingest = await h.as('steward', { method: 'PUT', url: '/api/v1/datasets/health/records', payload: Array.from({ length: 12 }, (_, i) => healthRow(i + 1)) }, CS_STEWARD)
   t.equal(ingest.json().accepted, 12, ingest.body)
-  const modes = ['api', 'export']
+  const modes: AccessMode[] = ['api', 'export']
   const { grant, request } = await insertGrant(h, { request: { dataset_code: 'health', fields: ['student_id', 'college'], access_modes: modes }, grant: { access_modes: modes } })
   // a request of LAW still under review, which the destruction must not leave open
   await createUnit(h, 'LAW')

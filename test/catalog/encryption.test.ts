@@ -11,6 +11,7 @@ import { loadMasterKeys } from '../../src/platform/masters.js'
 import { encryptionOf } from '../../src/catalog/encryption/plugin.js'
 import { loadConfig } from '../../src/config.js'
 import { open } from '../../src/platform/aead.js'
+import type { Grade } from '../../src/platform/vocabulary.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { field, insertDataset, STUDENT_FIELDS } from '../helpers/catalog.js'
 import { insertGrant } from '../helpers/grants.js'
@@ -34,7 +35,7 @@ const row = (n: number) => ({
 const STEWARD = { unit: 'CS', sub: 'cs-steward' }
 const OFFICE = { unit: 'OFFICE', sub: 'office-wang' }
 
-async function setup (h: TestApp, count = 12, grade = 'ordinary') {
+async function setup (h: TestApp, count = 12, grade: Grade = 'ordinary') {
   await insertDataset(h, { code: 'health', fields: FIELDS, grade, national_grade: grade === 'important' ? 'important' : 'general', sensitive_pi: true })
   const res = await h.as('steward', { method: 'PUT', url: '/api/v1/datasets/health/records', payload: Array.from({ length: count }, (_, i) => row(i + 1)) }, STEWARD)
   if (res.statusCode !== 200 || res.json().accepted !== count) throw new Error(`ingest: ${res.statusCode} ${res.body}`)

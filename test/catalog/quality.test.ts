@@ -4,6 +4,7 @@ import t from 'tap'
 import {
   SCALE_THRESHOLDS, buildQualityReport, freshness, samplingPlan, scaleFlags, windowStart, type QualityFacts
 } from '../../src/catalog/quality/report.js'
+import type { Frequency } from '../../src/platform/vocabulary.js'
 import { build, createUnit, type TestApp } from '../helpers/build.js'
 import { STUDENT_FIELDS, insertDataset } from '../helpers/catalog.js'
 
@@ -112,7 +113,7 @@ t.test('validity: accepted and rejected over all time, the window and per day; t
 
 t.test('freshness against the update frequency', async (t) => {
   const h = await build(t)
-  const cases = [
+  const cases: Array<{ code: string, update_frequency: Frequency, lastAt: Date | null, stale: boolean }> = [
     { code: 'weekly_late', update_frequency: 'weekly', lastAt: ago(9 * DAY), stale: true },
     { code: 'weekly_ok', update_frequency: 'weekly', lastAt: ago(7 * DAY), stale: false },
     { code: 'daily_empty', update_frequency: 'daily', lastAt: null, stale: true },

@@ -14,13 +14,15 @@ import { campusToday } from '../../src/platform/calendar.js'
 import { build, type TestApp } from '../helpers/build.js'
 import { dataFixture, MATH_READER, studentRow } from '../helpers/data.js'
 import { insertGrant } from '../helpers/grants.js'
+import type { AccessMode } from '../../src/authorization/index.js'
 
 type Row = Record<string, unknown>
 type Claims = { unit: string, sub: string }
 type Role = Parameters<TestApp['as']>[0]
 const LAW_READER = { unit: 'LAW', sub: 'law-reader' }
 const OFFICE = { unit: 'OFFICE', sub: 'office-wang' }
-const BOTH = { request: { access_modes: ['api', 'export'] }, grant: { access_modes: ['api', 'export'] } }
+const API_AND_EXPORT: AccessMode[] = ['api', 'export']
+const BOTH = { request: { access_modes: API_AND_EXPORT }, grant: { access_modes: API_AND_EXPORT } }
 const MARK = /(?:\u200B|\u200C|\u200D|\u2060){4}$/
 const FORMULA = /^[=+\-@\t\r]/
 

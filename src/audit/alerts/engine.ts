@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Config } from '../../config.js'
 import type { Database } from '../../db/database.js'
+import type { AlertStatus } from '../table.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { parseAddressRange } from '../../platform/auth/blocklist.js'
 import { addBlacklistEntry, createBlacklistRepository } from '../blacklist/repository.js'
@@ -32,7 +33,7 @@ const ALERTS_ACTOR: Principal = { sub: 'system:alerts', unit: 'office', roles: [
 
 export interface AlertRow {
   id: number
-  rule: string
+  rule: AlertRule
   actorSub: string
   actorUnit: string | null
   actorIp: string | null
@@ -41,7 +42,7 @@ export interface AlertRow {
   count: number
   firstSeq: string
   lastSeq: string
-  status: string
+  status: AlertStatus
   ackedBy: string | null
   ackedAt: string | null
   note: string | null
@@ -112,7 +113,7 @@ export function createAlertRepository (db: Kysely<Database>, settings: AlertSett
       await raiseQuotaExceeded(db, input)
     },
 
-    async list (options: { status?: string, afterId?: number, limit: number }): Promise<AlertRow[]> {
+    async list (options: { status?: AlertStatus, afterId?: number, limit: number }): Promise<AlertRow[]> {
       let q = db.selectFrom('audit_alerts').select([...columns])
       if (options.status !== undefined) q = q.where('status', '=', options.status)
       if (options.afterId !== undefined) q = q.where('audit_alerts.id', '>', options.afterId)

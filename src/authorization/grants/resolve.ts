@@ -5,8 +5,9 @@ import { FieldError } from '../../platform/errors.js'
 import { GrantNotFoundError, GrantNotUsableError, NoGrantError } from '../errors.js'
 import { campusToday } from '../../platform/calendar.js'
 import { effectiveStatus } from './repository.js'
+import type { AccessMode } from './table.js'
 
-export type AccessMode = 'api' | 'export'
+export type { AccessMode }
 
 /** Whether the grant is the caller's: its consumer unit, and its one subject where it names one. */
 const holds = (principal: Principal, g: Grant) => g.consumer_unit === principal.unit && (g.subject === null || g.subject === principal.sub)

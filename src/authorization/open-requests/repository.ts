@@ -17,7 +17,7 @@ export function inScope (scope: ReturnType<typeof openRequestScope>, row: OpenRe
 export interface OpenRequestFilter {
   limit: number
   beforeSeq?: string
-  status?: string
+  status?: OpenRequestStatus
   dataset?: string
 }
 
@@ -45,7 +45,7 @@ export function createOpenRequestRepository (db: Kysely<Database>) {
     async list (scope: ReturnType<typeof openRequestScope>, filter: OpenRequestFilter, trx: Db = db): Promise<OpenRequest[]> {
       let query = trx.selectFrom('open_requests').selectAll().orderBy('seq', 'desc').limit(filter.limit)
       if (!('all' in scope)) query = query.where('producer_unit', '=', scope.producer)
-      if (filter.status !== undefined) query = query.where('status', '=', filter.status as OpenRequestStatus)
+      if (filter.status !== undefined) query = query.where('status', '=', filter.status)
       if (filter.dataset !== undefined) query = query.where('dataset_code', '=', filter.dataset)
       if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq)
       return await query.execute()

@@ -33,7 +33,7 @@ export function toPrincipalView (row: PrincipalRow): PrincipalView {
   return {
     sub: row.sub,
     unit: row.unit_code,
-    roles: row.roles as PrincipalView['roles'],
+    roles: row.roles,
     issuer: row.issuer,
     kind: row.client_id === null ? 'person' : 'client',
     client: row.client_id,

@@ -17,7 +17,7 @@ export interface RequestLinks {
 export interface ShareRequestFilter {
   limit: number
   beforeSeq?: string
-  status?: string
+  status?: ShareRequest['status']
   dataset?: string
   consumerUnit?: string
   producerUnit?: string
@@ -58,7 +58,7 @@ export function createShareRequestRepository (db: Kysely<Database>) {
       }
       if (filter.consumerUnit !== undefined) q = q.where('consumer_unit', '=', filter.consumerUnit)
       if (filter.producerUnit !== undefined) q = q.where('producer_unit', '=', filter.producerUnit)
-      if (filter.status !== undefined) q = q.where('status', '=', filter.status as ShareRequest['status'])
+      if (filter.status !== undefined) q = q.where('status', '=', filter.status)
       if (filter.dataset !== undefined) q = q.where('dataset_code', '=', filter.dataset)
       if (filter.external !== undefined) q = q.where('external', '=', filter.external)
       if (filter.overdue === true) q = q.where('status', '=', 'pending_review').where('review_due_at', '<', sql<Date>`now()`)

@@ -1,11 +1,11 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely'
+import type { NullableTime } from '../../db/columns.js'
 
 /** A correction's course: reported, then accepted or rejected by the producer, then made by a batch. */
 export const CORRECTION_STATUSES = ['open', 'accepted', 'rejected', 'corrected'] as const
 export type CorrectionStatus = typeof CORRECTION_STATUSES[number]
 
 type Time = ColumnType<Date, Date | string | undefined, Date | string>
-type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 
 /** `record_corrections` (migrations/0022): a reported error in one field of one record. */
 export interface RecordCorrectionTable {

@@ -57,7 +57,7 @@ const keyOf = (row: RecordCorrection, dataset: Dataset) =>
 /** The API shape of the dataset's corrections, for this caller (the masking policy read once, when first needed). */
 export function correctionViewer (dataset: Dataset, principal: Principal, ctx: ViewContext, now = new Date()) {
   let profiles: Promise<PolicyProfiles> | undefined
-  const profilesOf = async () => await (profiles ??= createPolicyRepository(ctx.db).find(dataset.code).then((p) => (p?.profiles ?? {}) as PolicyProfiles))
+  const profilesOf = async () => await (profiles ??= createPolicyRepository(ctx.db).find(dataset.code).then((p) => p?.profiles ?? {}))
   return async (row: RecordCorrection): Promise<CorrectionView> => ({
     id: row.id,
     dataset: row.dataset_code,

@@ -47,7 +47,7 @@ const PolicyChangeSchema = Type.Object({
 function toPolicy (rows: GradingLevel[]) {
   const latest = rows.reduce((a, b) => (a.updated_at > b.updated_at ? a : b))
   return {
-    levels: rows.map((r) => ({ sensitivity: r.sensitivity, label: r.label, minimumGrade: r.minimum_grade as never, nationalGrade: r.national_grade as never })),
+    levels: rows.map((r) => ({ sensitivity: r.sensitivity, label: r.label, minimumGrade: r.minimum_grade, nationalGrade: r.national_grade })),
     updatedBy: latest.updated_by,
     updatedAt: latest.updated_at.toISOString()
   }

@@ -91,13 +91,13 @@ export function gradeFloor (fields: readonly StoredField[], levels: readonly Gra
     const l = level.get(f.sensitivity)
     if (!l) continue
     if (gradeRank(l.minimum_grade) > gradeRank(floor.grade)) {
-      floor = { ...floor, grade: l.minimum_grade as Grade, because: `field ${f.name} has sensitivity ${f.sensitivity}` }
+      floor = { ...floor, grade: l.minimum_grade, because: `field ${f.name} has sensitivity ${f.sensitivity}` }
     }
-    if (nationalRank(l.national_grade) > nationalRank(floor.nationalGrade)) floor = { ...floor, nationalGrade: l.national_grade as NationalGrade }
+    if (nationalRank(l.national_grade) > nationalRank(floor.nationalGrade)) floor = { ...floor, nationalGrade: l.national_grade }
   }
   for (const s of sources) {
-    if (gradeRank(s.grade) > gradeRank(floor.grade)) floor = { ...floor, grade: s.grade as Grade, because: `it is derived from ${s.code}, graded ${s.grade}` }
-    if (nationalRank(s.national_grade) > nationalRank(floor.nationalGrade)) floor = { ...floor, nationalGrade: s.national_grade as NationalGrade }
+    if (gradeRank(s.grade) > gradeRank(floor.grade)) floor = { ...floor, grade: s.grade, because: `it is derived from ${s.code}, graded ${s.grade}` }
+    if (nationalRank(s.national_grade) > nationalRank(floor.nationalGrade)) floor = { ...floor, nationalGrade: s.national_grade }
   }
   return floor
 }

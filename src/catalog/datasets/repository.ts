@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import { containsPattern } from '../../platform/like.js'
+import type { Attribute, Category, Grade, NationalGrade, Status } from '../../platform/vocabulary.js'
 import type { Database, Dataset, GradingLevel, NewDataset, StoredCollection, StoredField, StoredGradingProposal } from '../../db/database.js'
 import type { DatasetView } from './schemas.js'
 
@@ -16,14 +17,14 @@ export function toDatasetView (row: Dataset, { fieldsHidden = false, proposal = 
     description: row.description,
     producerUnit: row.producer_unit,
     subject: row.subject,
-    category: row.category as DatasetView['category'],
-    grade: row.grade as DatasetView['grade'],
-    nationalGrade: row.national_grade as DatasetView['nationalGrade'],
+    category: row.category,
+    grade: row.grade,
+    nationalGrade: row.national_grade,
     gradeVersion: row.grade_version,
-    shareAttribute: row.share_attribute as DatasetView['shareAttribute'],
-    openAttribute: row.open_attribute as DatasetView['openAttribute'],
+    shareAttribute: row.share_attribute,
+    openAttribute: row.open_attribute,
     personnelBasic: row.personnel_basic,
-    updateFrequency: row.update_frequency as DatasetView['updateFrequency'],
+    updateFrequency: row.update_frequency,
     retentionDays: row.retention_days,
     primaryKey: row.primary_key,
     personKey: row.person_key,
@@ -33,16 +34,16 @@ export function toDatasetView (row: Dataset, { fieldsHidden = false, proposal = 
     sources: row.sources,
     restricted: row.metadata_restricted,
     fieldsHidden,
-    status: row.status as DatasetView['status'],
-    collection: row.collection as DatasetView['collection'],
+    status: row.status,
+    collection: row.collection,
     grading: {
-      status: row.grading_status as DatasetView['grading']['status'],
+      status: row.grading_status,
       decidedBy: row.grading_decided_by,
       decidedAt: row.grading_decided_at?.toISOString() ?? null,
       reason: row.grading_reason,
-      proposal: proposal && !fieldsHidden ? row.grading_proposal as DatasetView['grading']['proposal'] : null
+      proposal: proposal && !fieldsHidden ? row.grading_proposal : null
     },
-    fields: fieldsHidden ? [] : row.fields as DatasetView['fields'],
+    fields: fieldsHidden ? [] : row.fields,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     publishedAt: row.published_at?.toISOString() ?? null
@@ -53,12 +54,12 @@ export interface DatasetFilter {
   limit: number
   after?: string
   q?: string
-  category?: string
-  grade?: string
-  shareAttribute?: string
-  openAttribute?: string
+  category?: Category
+  grade?: Grade
+  shareAttribute?: Attribute
+  openAttribute?: Attribute
   producer?: string
-  status?: string
+  status?: Status
   /** a caller outside the office sees drafts of this unit only */
   draftsOf?: string | 'all'
 }
@@ -198,4 +199,4 @@ export function createDatasetRepository (db: Kysely<Database>) {
 export type DatasetRepository = ReturnType<typeof createDatasetRepository>
 
 /** One sensitivity level of the grading policy as the office sets it. */
-export interface GradingLevelChange { sensitivity: number, minimumGrade: string, nationalGrade: string, label: string }
+export interface GradingLevelChange { sensitivity: number, minimumGrade: Grade, nationalGrade: NationalGrade, label: string }

@@ -6,7 +6,7 @@ import { recordEvent } from '../../platform/events.js'
 import { DatasetNotFoundError, DatasetStateError } from '../errors.js'
 import { checkCollection } from './collection.js'
 import { createDatasetRepository } from './repository.js'
-import type { GradingReview, UpdateDataset } from './schemas.js'
+import type { GradingReview } from './schemas.js'
 import { createDatasetService } from './service.js'
 import { attributeRank, gradeRank } from '../../platform/vocabulary.js'
 
@@ -60,7 +60,7 @@ export function createGradingReview (db: Kysely<Database>) {
           grade: proposed.grade ?? row.grade, shareAttribute: proposed.shareAttribute ?? row.share_attribute, openAttribute: proposed.openAttribute ?? row.open_attribute
         })
         const office = Object.fromEntries((['grade', 'shareAttribute', 'openAttribute'] as const).filter((k) => review[k] !== undefined).map((k) => [k, review[k]]))
-        const changes = { ...proposed, ...office, reason: review.reason ?? `confirmed by the office (${actor.sub})` } as UpdateDataset
+        const changes = { ...proposed, ...office, reason: review.reason ?? `confirmed by the office (${actor.sub})` }
         const terms = Object.keys(changes).length > 1 ? await service.apply(trx, row, changes, actor, requestId) : row
         checkCollection(terms)
         const after = await datasets.update(code, { ...decided, grading_status: 'confirmed' }, trx)

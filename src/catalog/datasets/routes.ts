@@ -139,10 +139,10 @@ export const datasetRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return {
       data: page.map((h) => ({
         version: h.version,
-        grade: h.grade as never,
-        nationalGrade: h.national_grade as never,
-        shareAttribute: h.share_attribute as never,
-        openAttribute: h.open_attribute as never,
+        grade: h.grade,
+        nationalGrade: h.national_grade,
+        shareAttribute: h.share_attribute,
+        openAttribute: h.open_attribute,
         reason: h.reason,
         changedBy: h.changed_by,
         changedAt: h.changed_at.toISOString()

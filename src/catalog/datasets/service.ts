@@ -14,7 +14,7 @@ import {
 import { loosened, splitChange } from './proposal.js'
 import { createDatasetRepository, type DatasetChanges, type GradingLevelChange } from './repository.js'
 import type { CreateDataset, UpdateDataset } from './schemas.js'
-import { gradeRank, higherGrade, higherNationalGrade, nationalRank, type Grade, type NationalGrade } from '../../platform/vocabulary.js'
+import { gradeRank, higherGrade, higherNationalGrade, nationalRank } from '../../platform/vocabulary.js'
 
 type Trx = Transaction<Database>
 
@@ -69,8 +69,8 @@ export function createDatasetService (db: Kysely<Database>) {
     const raised: string[] = []
     for (const d of await datasets.derivedFrom(source.code, trx)) {
       if (d.status === 'destroyed' || (gradeRank(d.grade) >= gradeRank(source.grade) && nationalRank(d.national_grade) >= nationalRank(source.national_grade))) continue
-      const grade = higherGrade(d.grade as Grade, source.grade as Grade)
-      const nationalGrade = higherNationalGrade(d.national_grade as NationalGrade, source.national_grade as NationalGrade)
+      const grade = higherGrade(d.grade, source.grade)
+      const nationalGrade = higherNationalGrade(d.national_grade, source.national_grade)
       try {
         checkAttributes({ grade, shareAttribute: d.share_attribute, openAttribute: d.open_attribute, pi: { holds: d.holds_pi, sensitive: d.sensitive_pi, children: d.children_pi } })
       } catch (err) {
@@ -95,8 +95,8 @@ export function createDatasetService (db: Kysely<Database>) {
     const sourceCodes = changes.sources ?? row.sources
     const sources = await loadSources(sourceCodes, code, trx)
     const floor: Floor = gradeFloor(fields, await datasets.gradingLevels(trx), sources)
-    let grade = (changes.grade ?? row.grade) as Grade
-    let nationalGrade = (changes.nationalGrade ?? row.national_grade) as NationalGrade
+    let grade = changes.grade ?? row.grade
+    let nationalGrade = changes.nationalGrade ?? row.national_grade
     if (changes.grade === undefined) grade = higherGrade(grade, floor.grade)
     if (changes.nationalGrade === undefined) nationalGrade = higherNationalGrade(nationalGrade, floor.nationalGrade)
     checkAgainstFloor(grade, nationalGrade, floor)
@@ -158,7 +158,7 @@ export function createDatasetService (db: Kysely<Database>) {
   async function propose (trx: Trx, row: Dataset, changes: UpdateDataset, actor: Principal, requestId: string): Promise<Dataset> {
     const fields = changes.fields ? normalizeFields(changes.fields) : undefined
     const { immediate, pending } = splitChange(row, changes, fields)
-    await resolve(trx, row, { ...immediate, ...(pending ?? {}) } as UpdateDataset)
+    await resolve(trx, row, { ...immediate, ...(pending ?? {}) })
     const now = Object.keys(immediate).some((k) => k !== 'reason')
     const after = now ? await apply(trx, row, immediate, actor, requestId) : row
     const waited = row.grading_proposal !== null
@@ -287,8 +287,8 @@ export function createDatasetService (db: Kysely<Database>) {
       const raised: string[] = []
       for (const d of live) {
         const floor = gradeFloor(d.fields, levels, [])
-        const grade = higherGrade(d.grade as Grade, floor.grade)
-        const nationalGrade = higherNationalGrade(d.national_grade as NationalGrade, floor.nationalGrade)
+        const grade = higherGrade(d.grade, floor.grade)
+        const nationalGrade = higherNationalGrade(d.national_grade, floor.nationalGrade)
         if (grade === d.grade && nationalGrade === d.national_grade) continue
         try {
           checkAttributes({ grade, shareAttribute: d.share_attribute, openAttribute: d.open_attribute, pi: { holds: d.holds_pi, sensitive: d.sensitive_pi, children: d.children_pi } })

@@ -92,7 +92,7 @@ export function buildCertificate (e: Execution): { id: string, content: Omit<Cer
 
 /** A stored certificate as the API gives it. */
 export function toCertificateView (row: DestructionCertificateRow): Certificate {
-  return { ...(row.content as Omit<Certificate, 'digest'>), digest: { sha256: row.digest_sha256, sm3: row.digest_sm3 } }
+  return { ...row.content, digest: { sha256: row.digest_sha256, sm3: row.digest_sm3 } }
 }
 
 /** Whether a certificate's digests still match its content (the API's readers can check the same). */

@@ -16,7 +16,7 @@ export interface DestructionFilter {
   /** a unit's stewards see the proposals on their unit's datasets only */
   producerUnit?: string
   status?: DestructionStatus
-  scope?: string
+  scope?: Destruction['scope']
   dataset?: string
 }
 
@@ -64,7 +64,7 @@ export function createDestructionRepository (db: Kysely<Database>) {
       let q = trx.selectFrom('destructions').selectAll().orderBy('seq', 'desc').limit(filter.limit)
       if (filter.producerUnit !== undefined) q = q.where('producer_unit', '=', filter.producerUnit)
       if (filter.status !== undefined) q = q.where('status', '=', filter.status)
-      if (filter.scope !== undefined) q = q.where('scope', '=', filter.scope as Destruction['scope'])
+      if (filter.scope !== undefined) q = q.where('scope', '=', filter.scope)
       if (filter.dataset !== undefined) q = q.where('dataset_code', '=', filter.dataset)
       if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq)
       return await q.execute()

@@ -1,7 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database, Dataset } from '../../db/database.js'
 import { keptFormsOf, type KeptForms } from '../../masking/index.js'
-import type { PolicyProfiles } from '../../masking/index.js'
 import { createPolicyRepository } from '../../masking/index.js'
 import type { ValidRecord } from '../records/validate.js'
 import type { Encryption } from './plugin.js'
@@ -12,7 +11,7 @@ type Facts = Pick<Dataset, 'code' | 'fields' | 'grade' | 'encrypted_fields' | 'p
 /** The kept forms of a dataset's sealed fields under its masking policy as it is now (read in `db`, the caller's transaction). */
 export async function keptFormsFor (db: Db, dataset: Pick<Dataset, 'code' | 'fields'>, sealed: ReadonlySet<string>): Promise<KeptForms | null> {
   const policy = await createPolicyRepository(db as Kysely<Database>).find(dataset.code, db)
-  return keptFormsOf(dataset.fields, (policy?.profiles ?? {}) as PolicyProfiles, sealed)
+  return keptFormsOf(dataset.fields, policy?.profiles ?? {}, sealed)
 }
 
 /**

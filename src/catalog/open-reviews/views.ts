@@ -29,7 +29,7 @@ export function toRoundView (row: OpenReviewRound, reviews: readonly OpenReview[
     startedBy: row.started_by,
     startedAt: row.started_at.toISOString(),
     closedAt: row.closed_at?.toISOString() ?? null,
-    approvedOpenAttribute: row.approved_open_attribute as RoundView['approvedOpenAttribute']
+    approvedOpenAttribute: row.approved_open_attribute
   }
 }
 

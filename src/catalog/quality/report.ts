@@ -1,5 +1,5 @@
 import type { StoredField } from '../../db/database.js'
-import { FRESHNESS_DAYS } from '../../platform/vocabulary.js'
+import { FRESHNESS_DAYS, type Frequency } from '../../platform/vocabulary.js'
 import type { Anomaly, Counts, Freshness, PersonScale, QualityReport, RetentionStatus } from './schemas.js'
 
 const DAY_MS = 86_400_000
@@ -57,12 +57,12 @@ export function scaleFlags (persons: number | null, thresholds: ScaleThresholds 
 }
 
 /** Stale when the last accepted ingest is older than the frequency allows; never for on_demand. */
-export function freshness (updateFrequency: string, lastIngestAt: Date | null, now: Date): Freshness {
-  const maxAgeDays = FRESHNESS_DAYS[updateFrequency as keyof typeof FRESHNESS_DAYS] ?? null
+export function freshness (updateFrequency: Frequency, lastIngestAt: Date | null, now: Date): Freshness {
+  const maxAgeDays = FRESHNESS_DAYS[updateFrequency] ?? null
   const ageMs = lastIngestAt === null ? null : now.getTime() - lastIngestAt.getTime()
   const stale = maxAgeDays !== null && (ageMs === null || ageMs > maxAgeDays * DAY_MS)
   return {
-    updateFrequency: updateFrequency as Freshness['updateFrequency'],
+    updateFrequency,
     maxAgeDays,
     lastIngestAt: lastIngestAt?.toISOString() ?? null,
     ageDays: ageMs === null ? null : Math.round(ageMs / DAY_MS * 100) / 100,
@@ -89,7 +89,7 @@ export function retentionStatus ({ retentionDays, expiredRows, oldestCreatedAt }
 
 /** What the repository measured, in one snapshot. */
 export interface QualityFacts {
-  dataset: { code: string, fields: StoredField[], updateFrequency: string, retentionDays: number, personKey: string | null, holdsPersonalInfo: boolean }
+  dataset: { code: string, fields: StoredField[], updateFrequency: Frequency, retentionDays: number, personKey: string | null, holdsPersonalInfo: boolean }
   rows: number
   rowsWithPersonKey: number
   persons: number

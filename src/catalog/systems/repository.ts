@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { BusinessSystem, Database } from '../../db/database.js'
+import type { Status } from '../../platform/vocabulary.js'
 import type { SystemView, UpdateSystem } from './schemas.js'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -7,9 +8,9 @@ type Db = Kysely<Database> | Transaction<Database>
 const DAY_MS = 86_400_000
 
 /** Dataset statuses a system can feed: the catalog's live entries. */
-export const LIVE_STATUSES = ['draft', 'published']
+export const LIVE_STATUSES: Status[] = ['draft', 'published']
 
-export interface DatasetState { code: string, name: string, producer_unit: string, status: string }
+export interface DatasetState { code: string, name: string, producer_unit: string, status: Status }
 
 /** The API shape of a registration; `overdue` is judged against `now` and the review period. */
 export function toSystemView (row: BusinessSystem, reviewDays: number, now = new Date()): SystemView {

@@ -63,7 +63,7 @@ export function createDataCache (db: Kysely<Database>, options: DataCacheOptions
       db.selectFrom('masking_policies').select(['profiles', 'version']).where('dataset_code', '=', code).executeTakeFirst()
     ])
     if (!dataset) return null
-    return { dataset, profiles: (policy?.profiles ?? {}) as PolicyProfiles, policyVersion: policy?.version ?? 0 }
+    return { dataset, profiles: policy?.profiles ?? {}, policyVersion: policy?.version ?? 0 }
   }
 
   return {

@@ -78,7 +78,7 @@ export function grantView (grant: Grant, entry: DatasetEntry, key: MaskingKey, t
     profile,
     fields: plans,
     codec,
-    rowFilter: rowFilterSql(grant.row_filter as RowFilter, entry.dataset.fields, codec),
+    rowFilter: rowFilterSql(grant.row_filter, entry.dataset.fields, codec),
     consent: consentPredicate(grant, entry.dataset)
   }
 }

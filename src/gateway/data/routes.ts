@@ -226,7 +226,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
       dailyRowQuota: grant.daily_row_quota,
       rowsUsedToday: await quota.used(grant.id, plan.day),
       profile: view.profile,
-      rowFilter: grant.row_filter as Record<string, unknown>,
+      rowFilter: grant.row_filter,
       consent: view.consent === null ? null : { purposeCode: grant.purpose_code },
       fields: [...view.fields.values()].map((p) => ({
         name: p.field.name,
@@ -248,7 +248,7 @@ export function detailsOf (plan: ReadPlan, extra: Record<string, unknown>): Reco
   return {
     ...extra,
     filters: plan.where.summary,
-    rowFilter: Object.keys(plan.grant.row_filter as object),
+    rowFilter: Object.keys(plan.grant.row_filter),
     profile: plan.view.profile
   }
 }

@@ -13,7 +13,7 @@ export function createOpenDataRepository (db: Kysely<Database>) {
         db.selectFrom('datasets').selectAll().where('code', '=', code).executeTakeFirst(),
         db.selectFrom('masking_policies').select('profiles').where('dataset_code', '=', code).executeTakeFirst()
       ])
-      return dataset ? { dataset, profiles: (policy?.profiles ?? {}) as PolicyProfiles } : null
+      return dataset ? { dataset, profiles: policy?.profiles ?? {} } : null
     },
 
     /** Up to `limit` records after the key `after`, in key order: a range scan of the primary key. */

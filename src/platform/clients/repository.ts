@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Database, ServiceClient } from '../../db/database.js'
+import type { ClientRole, Database, ServiceClient } from '../../db/database.js'
 import { FieldError } from '../errors.js'
 import type { Agreement, ServiceClientView } from './schemas.js'
 import type { ClientKindValues } from './vendor-agreement.js'
@@ -23,7 +23,7 @@ export function toClientView (row: ServiceClient, now = Date.now()): ServiceClie
     clientId: row.client_id,
     name: row.name,
     unit: row.unit_code,
-    roles: row.roles as ServiceClientView['roles'],
+    roles: row.roles,
     status: row.disabled_at ? 'disabled' : 'active',
     kind: row.kind,
     vendor: agreement
@@ -61,7 +61,7 @@ export interface NewClientValues extends ClientKindValues {
   clientId: string
   name: string
   unit: string
-  roles: string[]
+  roles: ClientRole[]
   secretHash: string
   holder: string | null
   createdBy: string

@@ -183,7 +183,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<ClientRoutesOptions> = asyn
     const token = issuer.sign({
       sub: `client:${row.client_id}`,
       unit: row.unit_code,
-      roles: row.roles as ('steward' | 'consumer')[],
+      roles: row.roles,
       client: row.client_id
     }, ttl)
     reply.header('cache-control', 'no-store')
