@@ -1,12 +1,10 @@
+import type { AuditAction } from '../platform/audit-actions.js'
+
 /**
- * The vocabulary of audit events: what happened. The one list: the writers' type (AuditAction),
- * the OpenAPI enums and docs/audit.md (test/audit/actions.test.ts holds the docs to it) follow it.
+ * The vocabulary of audit events, what happened, is platform/audit-actions.ts: every service that
+ * records what it does speaks it (domain events' verbs included).
  */
-export const AUDIT_ACTIONS = [
-  'query', 'insert', 'update', 'delete', 'export', 'review', 'sign', 'grant', 'revoke', 'login',
-  'policy_change', 'destruction', 'denied', 'purge'
-] as const
-export type AuditAction = typeof AUDIT_ACTIONS[number]
+export { AUDIT_ACTIONS, actionOfDomainEvent, type AuditAction } from '../platform/audit-actions.js'
 
 /**
  * The actions of reads, a page of data (`query`) or an export: what the person trace lists and the
@@ -58,21 +56,4 @@ export interface AppendResult {
   /** position in the global chain */
   seq: string
   hash: string
-}
-
-/** The audit action of a service's domain event, from the last word of its dotted verb. */
-export function actionOfDomainEvent (operation: string): AuditAction {
-  if (operation.startsWith('grading-policy.') || operation.startsWith('masking-policy.')) return 'policy_change'
-  const verb = operation.slice(operation.lastIndexOf('.') + 1)
-  switch (verb) {
-    case 'create': case 'register': case 'ingest': case 'insert': return 'insert'
-    case 'delete': case 'remove': return 'delete'
-    case 'review': case 'approve': case 'reject': return 'review'
-    case 'sign': case 'commit': return 'sign'
-    case 'grant': return 'grant'
-    case 'revoke': case 'offboard': case 'suspend': return 'revoke'
-    case 'destroy': case 'execute': case 'witness': return 'destruction'
-    case 'export': return 'export'
-    default: return 'update'
-  }
 }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/database.js'
 import type { Principal } from './auth/plugin.js'
+import type { DomainAction } from './audit-actions.js'
 import { recordEvent, type DomainEventInput } from './events.js'
 
 /** Who acted, and in which request: a request (its principal and id), or both given. */
@@ -19,7 +20,7 @@ export interface EventObject {
  * its record commit or roll back together, and the audit relay chains it. `V` narrows the verbs a
  * caller may write (`const event: DomainEventWriter<Row, 'system.register' | …> = domainEvents(…)`).
  */
-export type DomainEventWriter<O, V extends string = string> = (
+export type DomainEventWriter<O, V extends DomainAction = DomainAction> = (
   trx: Kysely<Database> | Transaction<Database>,
   by: EventAuthor,
   /** dotted verb: `unit.create`, `share_request.approve` (its last word gives the audit action) */

@@ -1,13 +1,14 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/database.js'
+import type { DomainAction } from './audit-actions.js'
 import type { Principal } from './auth/plugin.js'
 
 type Db = Kysely<Database> | Transaction<Database>
 
 export interface DomainEventInput {
   service: 'catalog' | 'authorization' | 'masking' | 'audit' | 'platform'
-  /** dotted verb: `dataset.create`, `dataset.regrade`, `records.ingest` */
-  action: string
+  /** dotted verb: `dataset.create`, `dataset.regrade`, `records.ingest`; its last word one of DOMAIN_VERBS */
+  action: DomainAction
   actor: Principal
   objectType: string
   objectId: string

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js'
 import type { Database, Grant } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { campusToday } from '../../platform/calendar.js'
+import type { DomainAction } from '../../platform/audit-actions.js'
 import { recordEvent } from '../../platform/events.js'
 import { GrantNotFoundError, GrantStateError, PartyForbiddenError } from '../errors.js'
 import { canSee } from '../visibility.js'
@@ -84,7 +85,7 @@ export async function recertifyGrant (
 }
 
 /** An event of the sweep on a grant, in the name of the unit that must act: the producer. */
-async function sweeperEvent (trx: Transaction<Database>, g: Grant, action: string, details: Record<string, unknown>) {
+async function sweeperEvent (trx: Transaction<Database>, g: Grant, action: DomainAction, details: Record<string, unknown>) {
   await recordEvent(trx, {
     service: 'authorization',
     action,

@@ -3,6 +3,7 @@ import { addBlacklistEntry } from '../../audit/index.js'
 import type { Database, Offboarding } from '../../db/database.js'
 import type { Principal } from '../../platform/auth/plugin.js'
 import { createClientRepository } from '../../platform/clients/repository.js'
+import type { DomainAction } from '../../platform/audit-actions.js'
 import { recordEvent } from '../../platform/events.js'
 import { effectiveStatus } from '../grants/repository.js'
 import { withdrawOpenRequests } from '../share-requests/withdraw-open.js'
@@ -28,7 +29,7 @@ export function createOffboarding (db: Kysely<Database>) {
     const cause = { cause: 'offboarding', sub, unit }
 
     return await db.transaction().execute(async (trx) => {
-      const note = async (action: string, objectType: string, objectId: string, dataset: string | null, details: Record<string, unknown>) =>
+      const note = async (action: DomainAction, objectType: string, objectId: string, dataset: string | null, details: Record<string, unknown>) =>
         await recordEvent(trx, { service: 'authorization', action, actor, requestId, objectType, objectId, dataset, details })
 
       // first: a second offboarding of the same person waits on this row, then finds it (409)
