@@ -18,7 +18,7 @@ export interface Refusal {
  * Records a read (a page of data, an export, a download, a trace) before any of it leaves, and
  * resolves to the event's sequence number (for X-Audit-Event). If the log cannot be written the
  * read is refused: the failure is logged, `undo` runs, and a 503 AuditUnavailableError is thrown
- * (DESIGN.md: no data without audit).
+ * (no data without audit, docs/architecture.md).
  */
 export async function recordOrRefuse (request: FastifyRequest, append: () => Promise<AppendResult>, refusal: Refusal): Promise<string> {
   try {

@@ -6,7 +6,7 @@ import type { AuditPartition, AuditRepository } from './repository.js'
 import { verifyChain } from './verify.js'
 import type { AuditWriter } from './writer.js'
 
-/** R6.1 and DESIGN.md: nothing younger than this may ever go, whatever AUDIT_RETENTION_DAYS says. */
+/** R6.1: nothing younger than this may ever go, whatever AUDIT_RETENTION_DAYS says. */
 export const MINIMUM_RETENTION_DAYS = 180
 
 export interface PurgeResult {

@@ -1,4 +1,4 @@
-/** The catalog's enumerations (DESIGN.md, "Domain"), and the orderings grading relies on. */
+/** The catalog's enumerations, and the orderings grading relies on. */
 export const CATEGORIES = ['student', 'staff', 'teaching', 'asset', 'research', 'school', 'routine'] as const
 /** highest first */
 export const GRADES = ['important', 'ordinary', 'internal_public', 'external_public'] as const

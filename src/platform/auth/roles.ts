@@ -1,4 +1,4 @@
-/** The roles of DESIGN.md. A token carries a subset; authorization is deny unless a role grants. */
+/** The roles of the README ("Getting a token"). A token carries a subset; authorization is deny unless a role grants. */
 export const ROLES = ['system_admin', 'security_admin', 'auditor', 'steward', 'consumer', 'supervisor', 'leadership'] as const
 export type Role = typeof ROLES[number]
 
