@@ -63,9 +63,9 @@ export function paginate<T> (rows: T[], limit: number, keyOf: (row: T) => (strin
   return { page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null }
 }
 
-/** Fetches one row more than the page holds (`fetch` is given `limit + 1`), to know whether another page follows. */
-export async function fetchPage<R> (limit: number, fetch: (limit: number) => Promise<R[]>, keyOf: (row: R) => (string | number)[]): Promise<Page<R>> {
-  return paginate(await fetch(limit + 1), limit, keyOf)
+/** Fetches one row more than the page holds (`rowsOf` is given `limit + 1`), to know whether another page follows. */
+export async function fetchPage<R> (limit: number, rowsOf: (limit: number) => Promise<R[]>, keyOf: (row: R) => (string | number)[]): Promise<Page<R>> {
+  return paginate(await rowsOf(limit + 1), limit, keyOf)
 }
 
 /** The repository's side of a page: the rows to fetch, and the key of the cursor under the name the repository gives it. */
