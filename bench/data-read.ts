@@ -11,10 +11,8 @@
 //   BENCH_PROFILE=/tmp/read.cpuprofile npx tsx bench/data-read.ts   # a CPU profile of Datagate's last round
 import { writeFileSync } from 'node:fs'
 import autocannon from 'autocannon'
-import Fastify from 'fastify'
-import pg from 'pg'
 import { sealCursor } from '../src/gateway/data/plan.js'
-import { benchDatabase, seedPeople, startPlatform } from './people.js'
+import { benchDatabase, seedPeople, startBareRoute, startPlatform } from './people.js'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
@@ -26,14 +24,7 @@ const grant = await seedPeople(bench, rowsInDataset, ['api'])
 const { app, token, maskingKey } = await startPlatform(bench)
 
 // the baseline: the same SELECT through pg, rows as stored, nothing else
-const pool = new pg.Pool({ connectionString: bench.url, max: 10 })
-const bare = Fastify()
-bare.get('/records', async (req) => {
-  const { after } = req.query as { after: string }
-  const result = await pool.query('select record_key, data from records where dataset_code = $1 and record_key > $2 order by record_key limit $3', ['people', after, pageSize + 1])
-  return { data: result.rows.slice(0, pageSize).map((r: { data: unknown }) => r.data) }
-})
-await bare.listen({ port: 0, host: '127.0.0.1' })
+const bare = await startBareRoute(bench, 'people', pageSize)
 
 // the same random positions for both sides: a raw key for the baseline, its sealed cursor for Datagate
 const positions = Array.from({ length: 2000 }, () => String(1 + Math.floor(Math.random() * Math.max(1, rowsInDataset - pageSize))).padStart(10, '0'))
@@ -62,7 +53,7 @@ const results: { baseline: Awaited<ReturnType<typeof measure>>, datagate: Awaite
 // BENCH_PROFILE=file.cpuprofile: a CPU profile of this process while Datagate is measured (the last round)
 const profiler = process.env.BENCH_PROFILE ? new (await import('node:inspector/promises')).Session() : null
 for (let round = 1; round <= rounds; round++) {
-  const baseline = await measure(portOf(bare), bareUrls)
+  const baseline = await measure(bare.port, bareUrls)
   const last = round === rounds
   if (profiler && last) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start') }
   const datagate = await measure(portOf(app), dataUrls, { authorization: `Bearer ${token}` })
@@ -95,6 +86,5 @@ console.log(`all rounds: throughput ratio ${(sum((r) => r.datagate.rps) / sum((r
 console.log(`breakdown (mean ms of ${sample} sequential reads): ${Object.entries(parts).map(([k, v]) => `${k} ${(v / sample).toFixed(3)}`).join(', ')}`)
 
 await bare.close()
-await pool.end()
 await app.close()
 await bench.drop()

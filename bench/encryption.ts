@@ -16,14 +16,13 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import autocannon from 'autocannon'
-import Fastify from 'fastify'
 import { sql } from 'kysely'
 import pg from 'pg'
 import type { StoredField } from '../src/db/database.js'
 import { sealCursor } from '../src/gateway/data/plan.js'
 import { loadSigningKey } from '../src/platform/auth/keys.js'
 import { createTokenIssuer } from '../src/platform/auth/token.js'
-import { benchDatabase, field, insertBenchDataset, insertBenchGrant, insertUnits, startPlatform } from './people.js'
+import { benchDatabase, field, insertBenchDataset, insertBenchGrant, insertUnits, startBareRoute, startPlatform } from './people.js'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
 const batches = Number(process.env.BENCH_BATCHES ?? 10)
@@ -163,14 +162,7 @@ const stored = next / 2 // records in `people` (the other half went to the basel
 await sql`vacuum analyze records`.execute(app.db)
 
 // reads: the bare route, the masked read (kept forms: nothing opened), the unmasked read (every row opened)
-const pool = new pg.Pool({ connectionString: bench.url, max: 10 })
-const bare = Fastify()
-bare.get('/records', async (req) => {
-  const { after } = req.query as { after: string }
-  const result = await pool.query('select record_key, data from records where dataset_code = $1 and record_key > $2 order by record_key limit $3', ['people', after, pageSize + 1])
-  return { data: result.rows.slice(0, pageSize).map((r: { data: unknown }) => r.data) }
-})
-await bare.listen({ port: 0, host: '127.0.0.1' })
+const bare = await startBareRoute(bench, 'people', pageSize)
 const keys = (await app.db.selectFrom('records').select('record_key').where('dataset_code', '=', 'people').orderBy('record_key').execute()).map((r) => r.record_key)
 const positions = Array.from({ length: 2000 }, () => keys[Math.floor(Math.random() * Math.max(1, keys.length - pageSize))]!)
 const masked = await insertBenchGrant(bench, { dataset: 'people', fields: FIELDS.map((f) => f.name), accessModes: ['api'] })
@@ -186,12 +178,11 @@ async function measure (target: number, paths: string[], headers: Record<string,
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
   return result.requests.average
 }
-const barePort = (bare.server.address() as { port: number }).port
 const auth = { authorization: `Bearer ${reader}` }
 const reads: { bare: number, clear: number, masked: number, unmasked: number }[] = []
 for (let round = 0; round < 3; round++) {
   reads.push({
-    bare: await measure(barePort, positions.map((k) => `/records?after=${k}`)),
+    bare: await measure(bare.port, positions.map((k) => `/records?after=${k}`)),
     clear: await measure(port, dataUrls(clearGrant.id, 'people_clear'), auth),
     masked: await measure(port, dataUrls(masked.id), auth),
     unmasked: await measure(port, dataUrls(unmasked.id), auth)
@@ -209,6 +200,5 @@ const sum = (pick: (r: typeof reads[number]) => number) => reads.reduce((a, r) =
 console.log(`all rounds: masked in the clear ${(sum((r) => r.clear) / sum((r) => r.bare)).toFixed(2)}, masked sealed ${(sum((r) => r.masked) / sum((r) => r.bare)).toFixed(2)}, unmasked ${(sum((r) => r.unmasked) / sum((r) => r.bare)).toFixed(2)} of the bare route`)
 
 await bare.close()
-await pool.end()
 await app.close()
 await bench.drop()

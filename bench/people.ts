@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
@@ -235,6 +235,27 @@ export async function startPlatform (bench: BenchDatabase): Promise<{ app: Fasti
   const token = createTokenIssuer(key, { issuer: bench.config.JWT_ISSUER, audience: bench.config.JWT_AUDIENCE, maxTtlSeconds: 3600 })
     .sign({ sub: 'bench-reader', unit: 'MATH', roles: ['consumer'] }, 3600)
   return { app, port: (app.server.address() as { port: number }).port, token, maskingKey }
+}
+
+/**
+ * The baseline of the read benchmarks: a bare Fastify route, `GET /records?after=<record key>`,
+ * running the same keyset SELECT of `dataset` through `pg` and returning the rows as stored
+ * (unmasked, unaudited, unauthenticated). Listening on a free port; `close` ends it and its pool.
+ */
+export async function startBareRoute (bench: BenchDatabase, dataset: string, pageSize: number): Promise<{ server: FastifyInstance, port: number, close: () => Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: bench.url, max: 10 })
+  const server = Fastify()
+  server.get('/records', async (req) => {
+    const { after } = req.query as { after: string }
+    const result = await pool.query('select record_key, data from records where dataset_code = $1 and record_key > $2 order by record_key limit $3', [dataset, after, pageSize + 1])
+    return { data: result.rows.slice(0, pageSize).map((r: { data: unknown }) => r.data) }
+  })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  return {
+    server,
+    port: (server.server.address() as { port: number }).port,
+    close: async () => { await server.close(); await pool.end() }
+  }
 }
 
 /** Memory of a process from /proc (Linux): resident now and its high-water mark, in bytes. */
