@@ -1,90 +1,140 @@
-// The data path against a bare route doing the same query: GET /api/v1/data/{dataset}/records (token,
-// grant, fields and filters, the sealed cursor, masking of 6 of 12 fields, the audit event committed
-// before the answer, quota) against a bare Fastify route that runs the same SELECT through `pg` and
-// returns the rows unmasked, unaudited, unauthenticated. Both read 100-row pages at random positions
-// of the dataset, in the same process and run, on PostgreSQL.
+// The data path as a client sees it, against a bare route and a peer, each server in a process of its
+// own and the load generator in another:
+// - Datagate started as `npm start` starts it (package.json), on PostgreSQL: GET
+//   /api/v1/data/{dataset}/records (token, grant, fields and filters, the sealed cursor, masking of
+//   the six PI fields, five of them sealed at rest and served from their kept forms, the audit event
+//   committed before the answer, quota);
+// - the bare route (bench/bare-read.ts): Fastify and `pg` running the same keyset SELECT and
+//   returning the rows as stored, unmasked, unaudited, unauthenticated;
+// - Platformatic DB (bench/platformatic.ts): REST over the same table, JWT with Datagate's key and
+//   a rule letting only the consumer role read records; it returns the rows as stored (sealed
+//   fields as their marks), with no grant, masking, audit or quota.
+// All three read 100-row pages at the same positions of the dataset; each round measures the three
+// in a rotating order (bench/load.ts, autocannon in its own process), so none always runs first.
 //
-//   npx tsx bench/data-read.ts                                       # 1,000,000 rows, 50 connections
-//   BENCH_ROWS=10000 npx tsx bench/data-read.ts                      # the same read on a small dataset
-//   BENCH_DATABASE_URL=postgres://… BENCH_SECONDS=10 BENCH_CONNECTIONS=50 npx tsx bench/data-read.ts
-//   BENCH_ROUNDS=5 npx tsx bench/data-read.ts                        # rounds of baseline then Datagate (default 3)
-//   BENCH_PROFILE=/tmp/read.cpuprofile npx tsx bench/data-read.ts   # a CPU profile of Datagate's last round
-import { writeFileSync } from 'node:fs'
-import autocannon from 'autocannon'
+//   npx tsx bench/data-read.ts                                       # 10,000 rows, 50 connections, 3 rounds
+//   BENCH_ROWS=1000000 npx tsx bench/data-read.ts                    # the same read on a large dataset
+//   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_ROUNDS=5 npx tsx bench/data-read.ts
+//   BENCH_DATABASE_URL=postgres://… npx tsx bench/data-read.ts       # another PostgreSQL server
+//   BENCH_PLATFORM_NODE_ARGS=--cpu-prof npx tsx bench/data-read.ts  # V8 flags for the platform's process (after npm start's)
+//   npm run bench:read                                               # only the summary line
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { sealCursor } from '../src/gateway/data/plan.js'
-import { benchDatabase, seedPeople, startBareRoute, startPlatform } from './people.js'
+import { loadMaskingKey } from '../src/masking/keys.js'
+import { loadSigningKey } from '../src/platform/auth/keys.js'
+import { createTokenIssuer } from '../src/platform/auth/token.js'
+import type { LoadOptions, LoadResult } from './load.js'
+import { benchDatabase, npmStartCommand, seedPeople, spawnPlatform, type PlatformProcess } from './people.js'
+import { spawnPlatformatic } from './platformatic.js'
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const seconds = Number(process.env.BENCH_SECONDS ?? 8)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
-const rowsInDataset = Number(process.env.BENCH_ROWS ?? 1_000_000)
-const pageSize = 100
-
-const bench = await benchDatabase({ DATA_SERVER_TIMING: 'true' })
-const grant = await seedPeople(bench, rowsInDataset, ['api'])
-const { app, token, maskingKey } = await startPlatform(bench)
-
-// the baseline: the same SELECT through pg, rows as stored, nothing else
-const bare = await startBareRoute(bench, 'people', pageSize)
-
-// the same random positions for both sides: a raw key for the baseline, its sealed cursor for Datagate
-const positions = Array.from({ length: 2000 }, () => String(1 + Math.floor(Math.random() * Math.max(1, rowsInDataset - pageSize))).padStart(10, '0'))
-const portOf = (server: { server: { address (): unknown } }) => (server.server.address() as { port: number }).port
-const bareUrls = positions.map((k) => `/records?after=${k}`)
-const dataUrls = positions.map((k) => `/api/v1/data/people/records?limit=${pageSize}&cursor=${sealCursor(maskingKey, grant.id, k)}`)
-
-async function measure (port: number, paths: string[], headers: Record<string, string> = {}) {
-  let i = 0
-  const opts = {
-    url: `http://127.0.0.1:${port}`,
-    connections,
-    headers,
-    requests: [{ setupRequest: (r: autocannon.Request) => ({ ...r, path: paths[i++ % paths.length]! }) }]
-  }
-  await autocannon({ ...opts, duration: 3 }) // warm-up
-  const result = await autocannon({ ...opts, duration: seconds })
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`)
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 }
-}
-
-// BENCH_ROUNDS rounds, each the baseline then Datagate: neither side always runs first or last, and
-// each round's ratio is of two measurements a few seconds apart
+const rowsInDataset = Number(process.env.BENCH_ROWS ?? 10_000)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
-const results: { baseline: Awaited<ReturnType<typeof measure>>, datagate: Awaited<ReturnType<typeof measure>> }[] = []
-// BENCH_PROFILE=file.cpuprofile: a CPU profile of this process while Datagate is measured (the last round)
-const profiler = process.env.BENCH_PROFILE ? new (await import('node:inspector/promises')).Session() : null
-for (let round = 1; round <= rounds; round++) {
-  const baseline = await measure(bare.port, bareUrls)
-  const last = round === rounds
-  if (profiler && last) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start') }
-  const datagate = await measure(portOf(app), dataUrls, { authorization: `Bearer ${token}` })
-  if (profiler && last) {
-    const { profile } = await profiler.post('Profiler.stop')
-    writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile))
-    profiler.disconnect()
+const summaryOnly = process.env.BENCH_SUMMARY === '1'
+const pageSize = 100
+const say = (line: string) => { if (!summaryOnly) console.log(line) }
+
+/** A TypeScript file of bench/ in a node process of its own; resolves to the child and its first line of output. */
+async function spawnTs (file: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess, first: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, file), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+  const lines = createInterface({ input: child.stdout! })
+  const [first] = await Promise.race([
+    once(lines, 'line') as Promise<[string]>,
+    once(child, 'exit').then(([code]) => { throw new Error(`${file} exited (${String(code)}) before its first line`) })
+  ])
+  return { child, first }
+}
+
+const bench = await benchDatabase({ STATEMENT_TIMEOUT_MS: '600000' })
+say(`seeding ${rowsInDataset} rows…`)
+const grant = await seedPeople(bench, rowsInDataset, ['api'], say)
+const signing = loadSigningKey(bench.config, { generate: true })!
+const maskingKey = loadMaskingKey(bench.config, { generate: true })
+const token = createTokenIssuer(signing, { issuer: bench.config.JWT_ISSUER, audience: bench.config.JWT_AUDIENCE, maxTtlSeconds: 3600 })
+  .sign({ sub: 'bench-reader', unit: 'MATH', roles: ['consumer'] }, 3600)
+
+const start = npmStartCommand()
+const platformArgs = process.env.BENCH_PLATFORM_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []
+const servers: { name: string, url: string, paths: string[], headers: Record<string, string> }[] = []
+const started: (PlatformProcess | ChildProcess)[] = []
+try {
+  const platform = await spawnPlatform(bench, {}, [...start.nodeArgs, ...platformArgs], { entry: start.entry, args: start.args })
+  started.push(platform)
+  const peer = await spawnPlatformatic(bench, signing.publicPem)
+  started.push(peer)
+  const bare = await spawnTs('bare-read.ts', [], { DATABASE_URL: bench.url, BENCH_PAGE_SIZE: String(pageSize) })
+  started.push(bare.child)
+  const barePort = (JSON.parse(bare.first) as { port: number }).port
+
+  // the same positions for all three, from a counter (not Math.random): a raw key for the bare route and
+  // the peer, its sealed cursor for Datagate
+  const positions = Array.from({ length: 2000 }, (_, n) => String(1 + ((n * 7919) % Math.max(1, rowsInDataset - pageSize))).padStart(10, '0'))
+  const auth = { authorization: `Bearer ${token}` }
+  servers.push(
+    { name: 'bare', url: `http://127.0.0.1:${barePort}`, paths: positions.map((k) => `/records?after=${k}`), headers: {} },
+    { name: 'platformatic', url: peer.url, paths: positions.map((k) => `/records/?limit=${pageSize}&fields=recordKey&fields=data&where.datasetCode.eq=people&where.recordKey.gt=${k}&orderby.recordKey=asc`), headers: auth },
+    { name: 'datagate', url: platform.url, paths: positions.map((k) => `/api/v1/data/people/records?limit=${pageSize}&cursor=${sealCursor(maskingKey, grant.id, k)}`), headers: auth }
+  )
+
+  // every server answers a page of 100 rows before anything is measured
+  for (const s of servers) {
+    const res = await fetch(`${s.url}${s.paths[0]!}`, { headers: s.headers })
+    const body = await res.json() as unknown[] | { data: unknown[] }
+    const rows = Array.isArray(body) ? body : body.data
+    if (res.status !== 200 || rows.length !== pageSize) throw new Error(`${s.name} answered ${res.status} with ${rows.length} rows`)
   }
-  results.push({ baseline, datagate })
-}
+  // and the peer refuses a caller without the role, as Datagate does
+  const stranger = createTokenIssuer(signing, { issuer: bench.config.JWT_ISSUER, audience: bench.config.JWT_AUDIENCE, maxTtlSeconds: 3600 }).sign({ sub: 'x', unit: 'MATH', roles: ['auditor'] }, 3600)
+  for (const s of servers.slice(1)) {
+    const status = (await fetch(`${s.url}${s.paths[0]!}`, { headers: { authorization: `Bearer ${stranger}` } })).status
+    if (status < 400) throw new Error(`${s.name} served a caller without the consumer role (${status})`)
+  }
 
-// where a read's time goes: Server-Timing of sequential reads (no queueing)
-const parts: Record<string, number> = {}
-const sample = 300
-for (let n = 0; n < sample; n++) {
-  const res = await fetch(`http://127.0.0.1:${portOf(app)}${dataUrls[n]}`, { headers: { authorization: `Bearer ${token}` } })
-  await res.arrayBuffer()
-  for (const m of (res.headers.get('server-timing') ?? '').matchAll(/(\w+);dur=([\d.]+)/g)) parts[m[1]!] = (parts[m[1]!] ?? 0) + Number(m[2])
-}
+  const dir = mkdtempSync(join(tmpdir(), 'datagate-bench-read-'))
+  async function measure (s: typeof servers[number], duration: number): Promise<LoadResult> {
+    const pathsFile = join(dir, `${s.name}.json`)
+    writeFileSync(pathsFile, JSON.stringify(s.paths))
+    const options: LoadOptions = { url: s.url, pathsFile, headers: s.headers, connections, seconds: duration }
+    const { child, first } = await spawnTs('load.ts', [JSON.stringify(options)])
+    await once(child, 'exit')
+    const result = JSON.parse(first) as LoadResult
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${s.name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+    return result
+  }
+  for (const s of servers) await measure(s, 3) // warm-up
 
-console.log(`PostgreSQL; ${rowsInDataset} rows; ${pageSize}-row pages; ${connections} connections, ${seconds} s each, ${rounds} rounds`)
-for (const [n, { baseline, datagate }] of results.entries()) {
-  console.log(`round ${n + 1}: baseline (bare Fastify + pg, same SELECT) ${baseline.rps.toFixed(0)} req/s, p50 ${baseline.p50} ms, p99 ${baseline.p99} ms; ` +
-    `datagate ${datagate.rps.toFixed(0)} req/s, p50 ${datagate.p50} ms, p99 ${datagate.p99} ms; ` +
-    `throughput ratio ${(datagate.rps / baseline.rps).toFixed(2)}, p99 ratio ${(datagate.p99 / baseline.p99).toFixed(2)}`)
-}
-const sum = (pick: (r: typeof results[number]) => number) => results.reduce((n, r) => n + pick(r), 0)
-console.log(`all rounds: throughput ratio ${(sum((r) => r.datagate.rps) / sum((r) => r.baseline.rps)).toFixed(2)}; ` +
-  `p99 ratio ${(sum((r) => r.datagate.p99) / sum((r) => r.baseline.p99)).toFixed(2)}`)
-console.log(`breakdown (mean ms of ${sample} sequential reads): ${Object.entries(parts).map(([k, v]) => `${k} ${(v / sample).toFixed(3)}`).join(', ')}`)
+  const results: Record<string, LoadResult>[] = []
+  say(`PostgreSQL; ${rowsInDataset} rows; ${pageSize}-row pages; ${connections} connections, ${seconds} s each, ${rounds} rounds; ` +
+    `datagate: ${platform.entry}; peer: ${peer.entry}; load generator and each server in its own process`)
+  for (let round = 0; round < rounds; round++) {
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]!)
+    const r: Record<string, LoadResult> = {}
+    for (const s of order) r[s.name] = await measure(s, seconds)
+    results.push(r)
+    const line = (name: string) => `${name} ${r[name]!.rps.toFixed(0)} req/s (p50 ${r[name]!.p50} ms, p99 ${r[name]!.p99} ms)`
+    say(`round ${round + 1} (${order.map((s) => s.name).join(', ')}): ${servers.map((s) => line(s.name)).join('; ')}; ` +
+      `datagate/bare ${(r.datagate!.rps / r.bare!.rps).toFixed(2)}, datagate/platformatic ${(r.datagate!.rps / r.platformatic!.rps).toFixed(2)}`)
+  }
+  rmSync(dir, { recursive: true, force: true })
 
-await bare.close()
-await app.close()
-await bench.drop()
+  const total = (name: string, pick: (r: LoadResult) => number) => results.reduce((n, r) => n + pick(r[name]!), 0)
+  const ratio = (a: string, b: string, pick: (r: LoadResult) => number) => (total(a, pick) / total(b, pick)).toFixed(2)
+  const rps = (r: LoadResult) => r.rps
+  const p99 = (r: LoadResult) => r.p99
+  console.log(`read path, ${rowsInDataset} rows, ${rounds} rounds: ${ratio('datagate', 'bare', rps)}× the bare route's req/s, ` +
+    `${ratio('datagate', 'platformatic', rps)}× Platformatic DB's; p99 ${ratio('datagate', 'bare', p99)}× the bare route's, ` +
+    `${ratio('datagate', 'platformatic', p99)}× Platformatic DB's ` +
+    `(req/s: bare ${(total('bare', rps) / rounds).toFixed(0)}, platformatic ${(total('platformatic', rps) / rounds).toFixed(0)}, datagate ${(total('datagate', rps) / rounds).toFixed(0)})`)
+} finally {
+  for (const p of started) {
+    if ('stop' in p) await p.stop()
+    else if (p.exitCode === null) { p.kill('SIGTERM'); await once(p, 'exit') }
+  }
+  await bench.drop()
+}

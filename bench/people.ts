@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
+import { bareRecordsRoute } from './bare-route.js'
 import { createDatasetRepository } from '../src/catalog/datasets/repository.js'
 import { loadMasterKeys } from '../src/platform/masters.js'
 import { createEncryption } from '../src/catalog/encryption/plugin.js'
@@ -188,7 +189,7 @@ export async function insertBenchGrant (bench: BenchDatabase, { dataset, fields,
  * Units CS and MATH, the `people` dataset of CS with `rows` generated records (keys 0000000001…),
  * and an active, masked grant of every field to MATH with `accessModes`; returns the grant.
  */
-export async function seedPeople (bench: BenchDatabase, rows: number, accessModes: AccessMode[]): Promise<Grant> {
+export async function seedPeople (bench: BenchDatabase, rows: number, accessModes: AccessMode[], say: (line: string) => void = console.log): Promise<Grant> {
   const db = bench.database.db
   await insertUnits(bench, ['CS', 'MATH'])
   await insertBenchDataset(bench, {
@@ -202,7 +203,7 @@ export async function seedPeople (bench: BenchDatabase, rows: number, accessMode
   })
   const batch = randomUUID()
   await db.insertInto('ingest_batches').values({ id: batch, dataset_code: 'people', unit: 'CS', sub: 'bench', client: null, format: 'json', received: rows, accepted: rows, rejected: 0, errors: '{}' }).execute()
-  console.log(`loading ${rows} records…`)
+  say(`loading ${rows} records…`)
   for (let start = 1; start <= rows; start += 200_000) {
     const end = Math.min(rows, start + 199_999)
     await sql`
@@ -218,7 +219,7 @@ export async function seedPeople (bench: BenchDatabase, rows: number, accessMode
   }
   // sealed as ingest stores them (every PI field but the key, with blind indexes and kept masked
   // forms): by the sweep that seals records of the release before, before the platform starts
-  console.log('sealing…')
+  say('sealing…')
   const enc = createEncryption(db, { masters: loadMasterKeys(bench.config, { generate: true }), suite: bench.config.DATAGATE_CIPHER })
   await enc.keyring.verify()
   await sweepEncryption(db, enc)
@@ -245,11 +246,7 @@ export async function startPlatform (bench: BenchDatabase): Promise<{ app: Fasti
 export async function startBareRoute (bench: BenchDatabase, dataset: string, pageSize: number): Promise<{ server: FastifyInstance, port: number, close: () => Promise<void> }> {
   const pool = new pg.Pool({ connectionString: bench.url, max: 10 })
   const server = Fastify()
-  server.get('/records', async (req) => {
-    const { after } = req.query as { after: string }
-    const result = await pool.query('select record_key, data from records where dataset_code = $1 and record_key > $2 order by record_key limit $3', [dataset, after, pageSize + 1])
-    return { data: result.rows.slice(0, pageSize).map((r: { data: unknown }) => r.data) }
-  })
+  bareRecordsRoute(server, pool, dataset, pageSize)
   await server.listen({ port: 0, host: '127.0.0.1' })
   return {
     server,
@@ -263,6 +260,23 @@ export function memoryOf (pid: number): { rss: number, hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+}
+
+/**
+ * What `npm start` runs (package.json's `start` script, `node <flags> <entry> <args>`): its V8 flags,
+ * and its entry and arguments, for spawnPlatform.
+ */
+export function npmStartCommand (): { nodeArgs: string[], entry: string, args: string[] } {
+  const script = (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
+  const words = script.split(/\s+/)
+  if (words[0] !== 'node') throw new Error(`npm start runs ${words[0]}, not node`)
+  const at = words.findIndex((w, i) => i > 0 && !w.startsWith('-'))
+  return { nodeArgs: words.slice(1, at), entry: join(import.meta.dirname, '..', words[at]!), args: words.slice(at + 1) }
+}
+
+/** A TCP port free on the loopback now (for a child process to listen on). */
+export async function freePort (): Promise<number> {
+  return await new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
 }
 
 export interface PlatformProcess {
@@ -281,11 +295,11 @@ export interface PlatformProcess {
  * memory is its own: the compiled build (`npm run build`) when there is one, as deployed, else the
  * sources through tsx (more memory). `nodeArgs` are V8 flags for it (BENCH_PLATFORM_NODE_ARGS).
  */
-export async function spawnPlatform (bench: BenchDatabase, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<PlatformProcess> {
-  const port = await new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) }) })
+export async function spawnPlatform (bench: BenchDatabase, env: Record<string, string> = {}, nodeArgs: string[] = [], command: { entry: string, args: string[] } | null = null): Promise<PlatformProcess> {
+  const port = await freePort()
   const built = join(import.meta.dirname, '..', 'dist', 'main.js')
-  const entry = existsSync(built) ? built : join(import.meta.dirname, '..', 'bin', 'datagate.js')
-  const child = spawn(process.execPath, [...nodeArgs, entry, 'serve', 'all'], {
+  const entry = command?.entry ?? (existsSync(built) ? built : join(import.meta.dirname, '..', 'bin', 'datagate.js'))
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...(command?.args ?? ['serve', 'all'])], {
     env: { ...process.env, DATAGATE_DATA_DIR: bench.config.dataDir, DATABASE_URL: bench.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000', ...env },
     stdio: ['ignore', 'inherit', 'inherit']
   })
@@ -299,7 +313,7 @@ export async function spawnPlatform (bench: BenchDatabase, env: Record<string, s
     process: child,
     pid: child.pid!,
     url,
-    entry: entry === built ? 'dist/ (compiled)' : 'sources (tsx)',
+    entry: command ? `${[...nodeArgs, entry.slice(join(import.meta.dirname, '..').length + 1), ...command.args].join(' ')}` : entry === built ? 'dist/ (compiled)' : 'sources (tsx)',
     async stop () {
       if (child.exitCode !== null) return
       child.kill('SIGTERM')
