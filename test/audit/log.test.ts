@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import t from 'tap'
 import { auditLogOf } from '../../src/audit/log-plugin.js'
+import { createAuditWriter } from '../../src/audit/writer.js'
 import { eventsOf } from '../../src/platform/events.js'
 import { build, createUnit } from '../helpers/build.js'
 
@@ -126,4 +127,40 @@ t.test('SM3 chains verify like SHA-256 ones', async (t) => {
   t.match(await log.verify(), { ok: true, checked: 12, checkpoints: 2 })
   const { data } = await listEvents(h)
   t.ok(data.length === 12 && data.every((e) => e.hashAlg === 'sm3'))
+})
+
+t.test('two processes append at once: every event lands, once, in one chain (WORKERS, scaled-out services)', async (t) => {
+  const h = await build(t)
+  // a second process of the same deployment: its own pool (PostgreSQL) and its own writer, pipelined
+  // as the audit plugin runs it; on PGlite the one connection is shared
+  const other = h.testDb.url ? await h.testDb.open() : h.database
+  if (other !== h.database) t.teardown(async () => { await other.close() })
+  const second = createAuditWriter({ db: other.db, hash: 'sha256', signingKey: h.key, checkpointEvents: 1000, checkpointSeconds: 60, pipeline: 4 })
+  const first = auditLogOf(h.database.db)!
+  const event = (writer: string, i: number) => ({
+    service: 'gateway' as const,
+    action: 'query' as const,
+    operation: 'data.records.read',
+    actor: { sub: `${writer}-${i % 5}`, unit: 'CS' },
+    dataset: 'students',
+    rows: 1,
+    persons: [Buffer.alloc(32, i % 251)],
+    requestId: `${writer}-${i}`
+  })
+  // waves of appends from both at once, so that their batches keep racing for the same head
+  const results: { seq: string }[] = []
+  for (let wave = 0; wave < 8; wave++) {
+    results.push(...await Promise.all([
+      ...Array.from({ length: 40 }, async (_, i) => await first.append(event('a', wave * 40 + i))),
+      ...Array.from({ length: 40 }, async (_, i) => await second.append(event('b', wave * 40 + i)))
+    ]))
+  }
+  await second.flush()
+  const seqs = results.map((r) => Number(r.seq))
+  t.equal(new Set(seqs).size, 640, 'every append resolved with a seq of its own')
+  const stored = await h.database.db.selectFrom('audit_events').select(sql<number>`count(*)::int`.as('n'))
+    .where('request_id', 'like', '_-%').executeTakeFirstOrThrow()
+  t.equal(stored.n, 640, 'and is stored once')
+  const verify = await h.as('auditor', { method: 'GET', url: '/api/v1/audit/verify' })
+  t.match(verify.json(), { ok: true, firstBroken: null }, 'the chain verifies')
 })
