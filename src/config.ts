@@ -16,6 +16,7 @@ const PostgresUrl = Type.String({ pattern: '^postgres(ql)?://[^\\s]+$', descript
 export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface to bind (the image sets 0.0.0.0)' }),
+  WORKERS: Type.Integer({ minimum: 0, maximum: 256, default: 1, description: 'serve: processes answering on the port (Node cluster: each new connection goes to the next), 0 = one per core; more than one needs DATABASE_URL (PGlite is single-process); rate limits and caches are per process' }),
   DATAGATE_DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'embedded database and generated keys' }),
   DATABASE_URL: Type.Optional(PostgresUrl),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL pool size' }),
@@ -124,6 +125,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (config.JWKS_URL && !config.JWKS_ISSUER) problems.push('JWKS_ISSUER: required when JWKS_URL is set')
   for (const rule of ALERT_RULES) problems.push(...rule.check?.(config, (name) => byName.has(name)) ?? [])
   if (config.DATABASE_SSL_CA_FILE && config.DATABASE_SSL !== 'verify-full') problems.push('DATABASE_SSL_CA_FILE: only used with DATABASE_SSL=verify-full')
+  if (config.WORKERS !== 1 && !config.DATABASE_URL) problems.push('WORKERS: more than one process needs DATABASE_URL (PostgreSQL); embedded PGlite is single-process')
   if (config.TLS_CERT_FILE && !config.TLS_KEY_FILE) problems.push('TLS_KEY_FILE: required when TLS_CERT_FILE is set (HTTPS needs both)')
   if (config.TLS_KEY_FILE && !config.TLS_CERT_FILE) problems.push('TLS_CERT_FILE: required when TLS_KEY_FILE is set (HTTPS needs both)')
   if (problems.length > 0) throw new ConfigError(problems)

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { keyFile, loadSigningKey } from './platform/auth/keys.js'
 import { parseRoles } from './platform/auth/roles.js'
 import { createTokenIssuer, parseDuration } from './platform/auth/token.js'
+import { loggerOptions } from './platform/logging.js'
 import type { RunMode } from './services.js'
 
 const USAGE = `usage: datagate <command>
@@ -47,6 +48,13 @@ async function serveCommand (args: string[]): Promise<number> {
   const mode = (args[0] ?? 'all') as RunMode
   if (!RUN_MODES.includes(mode)) throw new UsageError(`unknown run mode ${mode}; one of ${RUN_MODES.join(', ')}`)
   const config = loadConfig()
+  const { default: cluster } = await import('node:cluster')
+  const { superviseWorkers, workerCount } = await import('./cluster.js')
+  const workers = workerCount(config.WORKERS)
+  if (workers > 1 && cluster.isPrimary) {
+    // every worker runs this command and serves; the primary only supervises them
+    return await superviseWorkers(workers, pino(loggerOptions(config.LOG_LEVEL) as pino.LoggerOptions)).done
+  }
   await serve(config, mode)
   return -1 // keep running
 }
