@@ -17,10 +17,11 @@
 //   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_ROUNDS=5 npx tsx bench/data-read.ts
 //   BENCH_DATABASE_URL=postgres://… npx tsx bench/data-read.ts       # another PostgreSQL server
 //   BENCH_PLATFORM_NODE_ARGS=--cpu-prof npx tsx bench/data-read.ts  # V8 flags for the platform's process (after npm start's)
+//   BENCH_WORKERS=2 npx tsx bench/data-read.ts                       # the platform with WORKERS=2 (0: one per core)
 //   npm run bench:read                                               # only the summary line
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -39,6 +40,31 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const summaryOnly = process.env.BENCH_SUMMARY === '1'
 const pageSize = 100
 const say = (line: string) => { if (!summaryOnly) console.log(line) }
+
+/**
+ * CPU time (user and system, ms) each process has used, from /proc (Linux): of a server's process
+ * and its children (the workers of WORKERS > 1), or of every `postgres` process.
+ */
+function cpuMsOf (of: number | 'postgres'): Map<number, number> {
+  const out = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8') } catch { continue }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // from field 3 of proc(5) on
+    const pid = Number(entry)
+    const wanted = of === 'postgres' ? stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres' : pid === of || Number(fields[1]) === of
+    if (wanted) out.set(pid, (Number(fields[11]) + Number(fields[12])) * 10) // utime and stime (fields 14 and 15), USER_HZ 100
+  }
+  return out
+}
+
+/** The CPU processes used between two snapshots: those that started in between count whole (a pool's new connection), those that ended in between are missed. */
+function cpuBetween (before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0)
+  return ms
+}
 
 /** A TypeScript file of bench/ in a node process of its own; resolves to the child and its first line of output. */
 async function spawnTs (file: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess, first: string }> {
@@ -61,10 +87,11 @@ const token = createTokenIssuer(signing, { issuer: bench.config.JWT_ISSUER, audi
 
 const start = npmStartCommand()
 const platformArgs = process.env.BENCH_PLATFORM_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []
-const servers: { name: string, url: string, paths: string[], headers: Record<string, string> }[] = []
+const workers = process.env.BENCH_WORKERS ?? '1'
+const servers: { name: string, url: string, paths: string[], headers: Record<string, string>, pid: number }[] = []
 const started: (PlatformProcess | ChildProcess)[] = []
 try {
-  const platform = await spawnPlatform(bench, {}, [...start.nodeArgs, ...platformArgs], { entry: start.entry, args: start.args })
+  const platform = await spawnPlatform(bench, { WORKERS: workers }, [...start.nodeArgs, ...platformArgs], { entry: start.entry, args: start.args })
   started.push(platform)
   const peer = await spawnPlatformatic(bench, signing.publicPem)
   started.push(peer)
@@ -77,9 +104,9 @@ try {
   const positions = Array.from({ length: 2000 }, (_, n) => String(1 + ((n * 7919) % Math.max(1, rowsInDataset - pageSize))).padStart(10, '0'))
   const auth = { authorization: `Bearer ${token}` }
   servers.push(
-    { name: 'bare', url: `http://127.0.0.1:${barePort}`, paths: positions.map((k) => `/records?after=${k}`), headers: {} },
-    { name: 'platformatic', url: peer.url, paths: positions.map((k) => `/records/?limit=${pageSize}&fields=recordKey&fields=data&where.datasetCode.eq=people&where.recordKey.gt=${k}&orderby.recordKey=asc`), headers: auth },
-    { name: 'datagate', url: platform.url, paths: positions.map((k) => `/api/v1/data/people/records?limit=${pageSize}&cursor=${sealCursor(maskingKey, grant.id, k)}`), headers: auth }
+    { name: 'bare', url: `http://127.0.0.1:${barePort}`, paths: positions.map((k) => `/records?after=${k}`), headers: {}, pid: bare.child.pid! },
+    { name: 'platformatic', url: peer.url, paths: positions.map((k) => `/records/?limit=${pageSize}&fields=recordKey&fields=data&where.datasetCode.eq=people&where.recordKey.gt=${k}&orderby.recordKey=asc`), headers: auth, pid: peer.pid },
+    { name: 'datagate', url: platform.url, paths: positions.map((k) => `/api/v1/data/people/records?limit=${pageSize}&cursor=${sealCursor(maskingKey, grant.id, k)}`), headers: auth, pid: platform.pid }
   )
 
   // every server answers a page of 100 rows before anything is measured
@@ -97,36 +124,41 @@ try {
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'datagate-bench-read-'))
-  async function measure (s: typeof servers[number], duration: number): Promise<LoadResult> {
+  /** a measurement, and the CPU per request of the server's process, of PostgreSQL and of the load generator */
+  type Measured = LoadResult & { serverMs: number, postgresMs: number, loadMs: number }
+  async function measure (s: typeof servers[number], duration: number): Promise<Measured> {
     const pathsFile = join(dir, `${s.name}.json`)
     writeFileSync(pathsFile, JSON.stringify(s.paths))
     const options: LoadOptions = { url: s.url, pathsFile, headers: s.headers, connections, seconds: duration }
+    const [server0, postgres0] = [cpuMsOf(s.pid), cpuMsOf('postgres')]
     const { child, first } = await spawnTs('load.ts', [JSON.stringify(options)])
     await once(child, 'exit')
+    const [server1, postgres1] = [cpuMsOf(s.pid), cpuMsOf('postgres')]
     const result = JSON.parse(first) as LoadResult
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${s.name}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-    return result
+    const n = Math.max(1, result.requests)
+    return { ...result, serverMs: cpuBetween(server0, server1) / n, postgresMs: cpuBetween(postgres0, postgres1) / n, loadMs: result.cpuMs / n }
   }
   for (const s of servers) await measure(s, 3) // warm-up
 
-  const results: Record<string, LoadResult>[] = []
+  const results: Record<string, Measured>[] = []
   say(`PostgreSQL; ${rowsInDataset} rows; ${pageSize}-row pages; ${connections} connections, ${seconds} s each, ${rounds} rounds; ` +
-    `datagate: ${platform.entry}; peer: ${peer.entry}; load generator and each server in its own process`)
+    `datagate: ${platform.entry}, WORKERS=${workers}; peer: ${peer.entry}; load generator and each server in its own process`)
   for (let round = 0; round < rounds; round++) {
     const order = servers.map((_, i) => servers[(i + round) % servers.length]!)
-    const r: Record<string, LoadResult> = {}
+    const r: Record<string, Measured> = {}
     for (const s of order) r[s.name] = await measure(s, seconds)
     results.push(r)
-    const line = (name: string) => `${name} ${r[name]!.rps.toFixed(0)} req/s (p50 ${r[name]!.p50} ms, p99 ${r[name]!.p99} ms)`
+    const line = (name: string) => `${name} ${r[name]!.rps.toFixed(0)} req/s (p50 ${r[name]!.p50} ms, p99 ${r[name]!.p99} ms; CPU ms a request: server ${r[name]!.serverMs.toFixed(2)}, PostgreSQL ${r[name]!.postgresMs.toFixed(2)}, load ${r[name]!.loadMs.toFixed(2)})`
     say(`round ${round + 1} (${order.map((s) => s.name).join(', ')}): ${servers.map((s) => line(s.name)).join('; ')}; ` +
       `datagate/bare ${(r.datagate!.rps / r.bare!.rps).toFixed(2)}, datagate/platformatic ${(r.datagate!.rps / r.platformatic!.rps).toFixed(2)}`)
   }
   rmSync(dir, { recursive: true, force: true })
 
-  const total = (name: string, pick: (r: LoadResult) => number) => results.reduce((n, r) => n + pick(r[name]!), 0)
-  const ratio = (a: string, b: string, pick: (r: LoadResult) => number) => (total(a, pick) / total(b, pick)).toFixed(2)
-  const rps = (r: LoadResult) => r.rps
-  const p99 = (r: LoadResult) => r.p99
+  const total = (name: string, pick: (r: Measured) => number) => results.reduce((n, r) => n + pick(r[name]!), 0)
+  const ratio = (a: string, b: string, pick: (r: Measured) => number) => (total(a, pick) / total(b, pick)).toFixed(2)
+  const rps = (r: Measured) => r.rps
+  const p99 = (r: Measured) => r.p99
   console.log(`read path, ${rowsInDataset} rows, ${rounds} rounds: ${ratio('datagate', 'bare', rps)}× the bare route's req/s, ` +
     `${ratio('datagate', 'platformatic', rps)}× Platformatic DB's; p99 ${ratio('datagate', 'bare', p99)}× the bare route's, ` +
     `${ratio('datagate', 'platformatic', p99)}× Platformatic DB's ` +

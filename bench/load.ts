@@ -14,11 +14,13 @@ export interface LoadOptions {
   seconds: number
 }
 
-export interface LoadResult { rps: number, p50: number, p99: number, requests: number, non2xx: number, errors: number }
+/** `cpuMs`: the CPU the load generator itself took (user and system), to tell it from the server's */
+export interface LoadResult { rps: number, p50: number, p99: number, requests: number, non2xx: number, errors: number, cpuMs: number }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as LoadOptions
 const paths = JSON.parse(readFileSync(options.pathsFile, 'utf8')) as string[]
 let i = 0
+const cpu = process.cpuUsage()
 const result = await autocannon({
   url: options.url,
   connections: options.connections,
@@ -32,6 +34,7 @@ const out: LoadResult = {
   p99: result.latency.p99,
   requests: result.requests.total,
   non2xx: result.non2xx,
-  errors: result.errors
+  errors: result.errors,
+  cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu))
 }
 process.stdout.write(`${JSON.stringify(out)}\n`)
