@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { chooseFormat, type AcceptedTypes } from '../platform/formats.js'
-import { encodeCursor, fetchPage, keysetPage, readCursor, TEXT_KEY } from '../platform/pagination.js'
+import { encodeCursor, fetchPage, keysetPage, readCursor, SEQ_KEY } from '../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
 import { csvHeader, csvLine } from './export.js'
 import type { EventFilter } from './repository.js'
@@ -59,7 +59,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const q = request.query
     const format = chooseFormat(q.format, request.headers.accept, EVENTS_ACCEPTED, 'json')
-    const after = readCursor(q.cursor, TEXT_KEY)
+    const after = readCursor(q.cursor, SEQ_KEY)
     const filter = filterOf(q)
     await app.audit.flush() // changes committed so far are in the chain before anyone reads it
     if (format === 'json') {
@@ -140,7 +140,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: CheckpointPageSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
     }
   }, async (request) => {
-    const { page, nextCursor } = await keysetPage(request.query, { key: TEXT_KEY, as: 'afterSeq', fetch: (p) => repo.checkpoints(p), keyOf: (c) => [c.seq] })
+    const { page, nextCursor } = await keysetPage(request.query, { key: SEQ_KEY, as: 'afterSeq', fetch: (p) => repo.checkpoints(p), keyOf: (c) => [c.seq] })
     return { data: page.map(toCheckpointView), nextCursor }
   })
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { BlacklistEntry } from '../../db/database.js'
-import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { createBlacklistRepository, statusOf } from './repository.js'
 import {
@@ -71,7 +71,7 @@ export const blacklistRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
     const { page, nextCursor } = await keysetPage({ limit, cursor }, {
-      key: TEXT_KEY, as: 'beforeSeq', fetch: (p) => entries.list({ ...filter, ...p }), keyOf: (e) => [e.seq]
+      key: SEQ_KEY, as: 'beforeSeq', fetch: (p) => entries.list({ ...filter, ...p }), keyOf: (e) => [e.seq]
     })
     return { data: page.map(toBlacklistView), nextCursor }
   })

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { IdParamsSchema } from '../share-requests/schemas.js'
 import { unitScope } from '../visibility.js'
@@ -34,7 +34,7 @@ export const grantRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { limit, cursor, ...filter } = request.query
     const due = filter.recertificationDue !== undefined ? { recertifyCutoff: dueCutoff(settings) } : {}
     const { page, nextCursor } = await keysetPage({ limit, cursor }, {
-      key: TEXT_KEY, as: 'beforeSeq', fetch: (p) => grants.list(unitScope(request.principal!), { ...filter, ...due, ...p }), keyOf: (g) => [g.seq]
+      key: SEQ_KEY, as: 'beforeSeq', fetch: (p) => grants.list(unitScope(request.principal!), { ...filter, ...due, ...p }), keyOf: (g) => [g.seq]
     })
     return { data: page.map(view), nextCursor }
   })

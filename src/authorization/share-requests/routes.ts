@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ShareRequest } from '../../db/database.js'
-import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { ShareRequestNotFoundError } from '../errors.js'
 import { unitScope } from '../visibility.js'
@@ -68,7 +68,7 @@ export const shareRequestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { limit, cursor, role, ...filter } = request.query
     const principal = request.principal!
     const { page, nextCursor } = await keysetPage({ limit, cursor }, {
-      key: TEXT_KEY,
+      key: SEQ_KEY,
       as: 'beforeSeq',
       fetch: (p) => requests.list(unitScope(principal), {
         ...filter,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { loadMaskingKey } from '../../masking/index.js'
-import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { runEvery } from '../../platform/timers.js'
 import { reportOverdueCorrections } from './overdue.js'
@@ -63,7 +63,7 @@ export const correctionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { status, overdue } = request.query
     const now = new Date()
     const { page, nextCursor } = await keysetPage(request.query, {
-      key: TEXT_KEY,
+      key: SEQ_KEY,
       as: 'beforeSeq',
       fetch: (p) => corrections.list({
         dataset: dataset.code,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Destruction } from '../../db/database.js'
-import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import { toCertificateView } from './certificate.js'
 import { CertificateNotFoundError, DestructionNotFoundError } from './errors.js'
@@ -64,7 +64,7 @@ export const destructionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { limit, cursor, ...filter } = request.query
     const unit = listScope(request.principal!)
     const { page, nextCursor } = await keysetPage({ limit, cursor }, {
-      key: TEXT_KEY, as: 'beforeSeq', fetch: (p) => repo.list({ ...filter, ...p, ...(unit !== null ? { producerUnit: unit } : {}) }), keyOf: (r) => [r.seq]
+      key: SEQ_KEY, as: 'beforeSeq', fetch: (p) => repo.list({ ...filter, ...p, ...(unit !== null ? { producerUnit: unit } : {}) }), keyOf: (r) => [r.seq]
     })
     return { data: await views(page), nextCursor }
   })

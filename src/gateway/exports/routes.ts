@@ -8,7 +8,7 @@ import { chooseGrant } from '../../authorization/index.js'
 import type { MaskingKey } from '../../masking/index.js'
 import type { AeadSuite } from '../../platform/aead.js'
 import { FieldError } from '../../platform/errors.js'
-import { keysetPage, TEXT_KEY } from '../../platform/pagination.js'
+import { keysetPage, SEQ_KEY } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
 import type { DataCache } from '../data/cache.js'
 import { consentDetails, consentLapsedSince, exportConsentExcluded } from '../data/consent.js'
@@ -169,7 +169,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async
   }, async (request) => {
     const { dataset, status } = request.query
     const { page, nextCursor } = await keysetPage(request.query, {
-      key: TEXT_KEY, as: 'beforeSeq', fetch: (p) => repo.list(request.principal!, { ...p, dataset, status }), keyOf: (r) => [r.seq]
+      key: SEQ_KEY, as: 'beforeSeq', fetch: (p) => repo.list(request.principal!, { ...p, dataset, status }), keyOf: (r) => [r.seq]
     })
     return { data: page.map(toExportView), nextCursor }
   })
