@@ -7,6 +7,7 @@
 //
 //   npm test                                   every test file
 //   npm test -- test/gateway/data.test.ts      some files (the .ts paths, as in the tree)
+//   npm test -- test/audit                     every test file of a folder
 //   npm test -- --exclude=test/config.test.ts  any tap option; .ts test paths in it are mapped too
 //
 // `npx tap test/x.test.ts` still runs a file straight from source (through tsx), without the build.
@@ -66,8 +67,15 @@ for (const name of ['openapi', 'README.md', 'docs']) {
   }
 }
 
-/** `test/a.test.ts` → `.test-build/test/a.test.js`, inside tap options too. */
-const mapPath = (arg) => arg.replace(/(^|=)(\.\/)?((?:test|src)\/[^=]*?)\.ts$/, (_, pre, _dot, path) => `${pre}${relative(root, join(out, path))}.js`)
+/**
+ * `test/a.test.ts` → `.test-build/test/a.test.js`, inside tap options too; a folder of the tree,
+ * `test/audit`, → `.test-build/test/audit` (given as it is, tap would find no compiled test in it).
+ */
+const mapPath = (arg) => {
+  const mapped = arg.replace(/(^|=)(\.\/)?((?:test|src)\/[^=]*?)\.ts$/, (_, pre, _dot, path) => `${pre}${relative(root, join(out, path))}.js`)
+  if (mapped !== arg || !/^(\.\/)?test(\/|$)/.test(arg)) return mapped
+  return lstatSync(join(root, arg), { throwIfNoEntry: false })?.isDirectory() ? relative(root, join(out, arg)) : arg
+}
 const args = process.argv.slice(2).map(mapPath)
 
 const tap = spawnSync(process.execPath, [join(root, 'node_modules/tap/dist/esm/run.mjs'), ...args], {
