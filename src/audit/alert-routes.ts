@@ -8,6 +8,7 @@ import {
 } from './alert-schemas.js'
 import type { AlertRow } from './alerts/engine.js'
 import { ALERT_RULES } from './alerts/registry.js'
+import { AUDIT_READ_REFUSAL, recordOrRefuse } from './record.js'
 
 const tags = ['audit']
 const auditors = { roles: ['auditor'] } as const
@@ -102,9 +103,9 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     await app.audit.flush()
     const rows = await app.audit.repository.accessReport({ ...q, limit: REPORT_MAX + 1 })
-    await app.audit.appendFor(request, {
+    await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
       service: 'audit', action: 'query', operation: 'audit.report.access', objectType: 'audit_log', rows: Math.min(rows.length, REPORT_MAX), details: { ...q }
-    })
+    }), AUDIT_READ_REFUSAL)
     return {
       from: q.from,
       to: q.to,

@@ -29,3 +29,9 @@ export async function recordOrRefuse (request: FastifyRequest, append: () => Pro
     throw new AuditUnavailableError(refusal.detail, refusal.code)
   }
 }
+
+/** How the audit service's own reads (the log, a person's accesses, the access report) are refused when they cannot be recorded. */
+export const AUDIT_READ_REFUSAL: Refusal = {
+  log: 'audit: a read of the audit log could not be recorded; nothing sent',
+  detail: 'the audit log cannot be written right now, so what it holds is not sent either; retry shortly'
+}

@@ -5,6 +5,7 @@ import { chooseFormat, type AcceptedTypes } from '../platform/formats.js'
 import { encodeCursor, fetchPage, keysetPage, readCursor, SEQ_KEY } from '../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../platform/schemas.js'
 import { csvHeader, csvLine } from './export.js'
+import { AUDIT_READ_REFUSAL, recordOrRefuse } from './record.js'
 import type { EventFilter } from './repository.js'
 import {
   AuditEventPageSchema, CheckpointPageSchema, ListAuditEventsQuerySchema, ListCheckpointsQuerySchema,
@@ -64,9 +65,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     await app.audit.flush() // changes committed so far are in the chain before anyone reads it
     if (format === 'json') {
       const { page, nextCursor } = await fetchPage(q.limit, (limit) => repo.list({ ...filter, limit, ...(after !== undefined ? { afterSeq: after } : {}) }), (e) => [e.seq])
-      await app.audit.appendFor(request, {
+      await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
         service: 'audit', action: 'query', operation: 'audit.events.read', objectType: 'audit_log', rows: page.length, details: { filter }
-      })
+      }), AUDIT_READ_REFUSAL)
       return { data: page.map(toEventView), nextCursor }
     }
     // the export is audited before a byte of it leaves; the count is what the query will return at most
@@ -82,9 +83,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (rows.length < EXPORT_PAGE) break
     }
     const more = total === EXPORT_MAX && (await repo.list({ ...filter, limit: 1, afterSeq: cursor! })).length > 0
-    await app.audit.appendFor(request, {
+    await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
       service: 'audit', action: 'export', operation: 'audit.events.export', objectType: 'audit_log', rows: total, details: { filter, format }
-    })
+    }), AUDIT_READ_REFUSAL)
     if (more) reply.header('x-next-cursor', encodeCursor([cursor!]))
     const lines = function * () {
       if (format === 'csv') yield csvHeader()

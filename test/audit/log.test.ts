@@ -164,3 +164,28 @@ t.test('two processes append at once: every event lands, once, in one chain (WOR
   const verify = await h.as('auditor', { method: 'GET', url: '/api/v1/audit/verify' })
   t.match(verify.json(), { ok: true, firstBroken: null }, 'the chain verifies')
 })
+
+t.test('the audit log\'s own reads are withheld with 503 when they cannot be recorded, and answered once they can', async (t) => {
+  const h = await build(t)
+  const log = auditLogOf(h.database.db)!
+  await log.append({ service: 'gateway', action: 'query', operation: 'data.records.read', actor: { sub: 'u-1', unit: 'CS' }, dataset: 'students', rows: 3 })
+  const reads = [
+    '/api/v1/audit/events',
+    '/api/v1/audit/events?format=csv',
+    '/api/v1/audit/events?format=ndjson',
+    '/api/v1/audit/persons/2026000001/accesses',
+    '/api/v1/audit/reports/access?from=2026-11-01T00:00:00Z&to=2027-01-01T00:00:00Z'
+  ]
+  const appendFor = log.appendFor
+  log.appendFor = async () => { throw new Error('the audit table is gone') }
+  t.teardown(() => { log.appendFor = appendFor })
+  for (const url of reads) {
+    const res = await h.as('auditor', { method: 'GET', url })
+    t.equal(res.statusCode, 503, `${url}: ${res.body}`)
+    t.match(res.json(), { code: 'DATA_AUDIT_UNAVAILABLE', detail: /cannot be written right now/ })
+    t.equal(res.headers['retry-after'], '1')
+    t.notMatch(res.body, /u-1|data\.records\.read/, 'nothing of the log in the answer')
+  }
+  log.appendFor = appendFor
+  for (const url of reads) t.equal((await h.as('auditor', { method: 'GET', url })).statusCode, 200, `${url} answered again`)
+})

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { FieldError, ServiceUnavailableError } from '../../platform/errors.js'
 import { fetchPage, POSITIVE_SEQ_KEY, readCursor } from '../../platform/pagination.js'
 import { AUTHENTICATED_PROBLEMS, problems } from '../../platform/schemas.js'
+import { AUDIT_READ_REFUSAL, recordOrRefuse } from '../record.js'
 import { createPersonAccessRepository, type PersonAccessRow } from './repository.js'
 import { PersonAccessPageSchema, PersonAccessParamsSchema, PersonAccessQuerySchema, type PersonAccess } from './schemas.js'
 import type { PersonTracer } from './trace.js'
@@ -65,7 +66,7 @@ export const personAccessRoutes: FastifyPluginAsyncTypebox<{ tracer: PersonTrace
     await app.audit.flush() // reads sealed so far are in the chain before anyone looks
     const { page, nextCursor } = await fetchPage(q.limit, (limit) => repo.accesses({ digests, dataset: q.dataset, from: q.from, to: q.to, beforeSeq, limit }), (r) => [r.seq])
     const purposes = await repo.purposes(page.map((r) => r.grant_id))
-    await app.audit.appendFor(request, {
+    await recordOrRefuse(request, async () => await app.audit.appendFor(request, {
       service: 'audit',
       action: 'query',
       operation: 'audit.persons.accesses',
@@ -74,7 +75,7 @@ export const personAccessRoutes: FastifyPluginAsyncTypebox<{ tracer: PersonTrace
       dataset: q.dataset ?? null,
       rows: page.length,
       details: { filter: { dataset: q.dataset, from: q.from, to: q.to }, cursor: beforeSeq !== undefined }
-    })
+    }), AUDIT_READ_REFUSAL)
     return { digest, data: page.map((r) => toAccess(r, purposes)), nextCursor }
   })
 }
