@@ -26,7 +26,7 @@ export function createPolicyService (db: Kysely<Database>) {
         const policy = await policies.save({ dataset, version, profiles, reason, by: actor.sub }, trx)
         await recordEvent(trx, {
           service: 'masking',
-          action: 'policy.update',
+          action: 'masking-policy.update',
           actor,
           objectType: 'masking_policy',
           objectId: dataset,

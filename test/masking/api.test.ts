@@ -150,7 +150,11 @@ t.test('policies: defaults, versioned edits by the office, validation, concurren
   const next = await h.as('security_admin', { method: 'GET', url: `${url}/versions?limit=1&cursor=${versions.json().nextCursor}` })
   t.match(next.json(), { data: [{ version: 1, reason: 'first review' }], nextCursor: null })
   const events = await eventsOf(h.database.db, 'masking_policy', 'students')
-  t.same(events.map((e) => e.action), ['policy.update', 'policy.update'])
+  t.same(events.map((e) => e.action), ['masking-policy.update', 'masking-policy.update'])
+  // in the audit log a change of the masking policy is a policy change, as the grading policy's is
+  const audited = await h.as('auditor', { method: 'GET', url: '/api/v1/audit/events?action=policy_change&limit=10' })
+  t.equal(audited.statusCode, 200, audited.body)
+  t.match(audited.json().data, [{ action: 'policy_change', operation: 'masking-policy.update' }, { action: 'policy_change', operation: 'masking-policy.update' }])
   t.equal((await put({ profiles: {}, reason: 'x' }).then(() => h.as('security_admin', { method: 'PUT', url: '/api/v1/masking/policies/nope', payload: { profiles: {}, reason: 'x' } }))).statusCode, 404)
 })
 
